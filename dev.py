@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Set-up and entry points of carbon-twin, with nothing but Python >= 3.11 and the package registry.
+
+    python3 dev.py app     create .venv, install the pinned dependencies, build the demo
+                           twin of both cities, start the map app on http://localhost:8501
+    python3 dev.py test    the same set-up, then run the whole test suite
+
+Set-up is idempotent: the virtual environment is reused while pyproject.toml is unchanged.
+Extra arguments after `test` go to pytest; after `app`, to `streamlit run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".carbon-twin-installed"
+
+
+def run(*cmd, **kw) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
+        sys.exit(f"carbon-twin needs Python >= 3.11, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != digest:
+        run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        run(PY, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+        STAMP.write_text(digest)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("app", "test", "setup"):
+        print(__doc__)
+        return 2
+    setup()
+    cmd, rest = argv[0], argv[1:]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if cmd == "test":
+        return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
+    if cmd == "app":
+        run(BIN / "twin", "demo", env=env)
+        port = os.environ.get("TWIN_PORT", "8501")
+        return subprocess.run(
+            [str(BIN / "streamlit"), "run", "app.py", "--server.headless", "true",
+             "--server.port", port, "--browser.gatherUsageStats", "false", *rest],
+            cwd=ROOT, env=env,
+        ).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,240 @@
+"""File formats at the edge: GeoParquet (canonical), GeoPackage, GeoJSON, Shapefile, GeoTIFF.
+
+Readers check that a file exists, is not empty or truncated, decodes as UTF-8
+and has a CRS (or that one is given); they return GeoDataFrames with the
+file's own columns. Mapping to the twin's schema is done by
+:func:`layers.conform.conform_layer`. Writers are atomic.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+import rasterio.windows
+
+from twin.crs import parse_crs
+from twin.errors import SourceError
+from twin.fsutil import atomic_path
+
+__all__ = [
+    "FORMATS",
+    "format_of",
+    "read_raster_window",
+    "read_vector",
+    "write_vector",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Vector formats by file suffix -> (name, OGR driver or None for GeoParquet).
+FORMATS: dict[str, tuple[str, str | None]] = {
+    ".parquet": ("parquet", None),
+    ".geoparquet": ("parquet", None),
+    ".gpkg": ("gpkg", "GPKG"),
+    ".geojson": ("geojson", "GeoJSON"),
+    ".json": ("geojson", "GeoJSON"),
+    ".shp": ("shapefile", "ESRI Shapefile"),
+}
+
+
+def format_of(path: str | os.PathLike) -> str:
+    """Return the format name for a path from its suffix, or raise :class:`SourceError`."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        msg = f"{path}: unknown vector format {suffix!r}; use one of {known}"
+        raise SourceError(msg)
+    return FORMATS[suffix][0]
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        msg = f"{path}: no such file; check the path"
+        raise SourceError(msg)
+    if path.is_dir():
+        msg = f"{path}: is a directory; give the file itself"
+        raise SourceError(msg)
+    if path.stat().st_size == 0:
+        msg = f"{path}: the file is empty (0 bytes); re-export it from its source"
+        raise SourceError(msg)
+
+
+def _check_utf8(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Raise if text columns hold undecodable bytes (GDAL hands them over as surrogates)."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name or not pd.api.types.is_string_dtype(gdf[col].dtype):
+            continue
+        vals = gdf[col].dropna()
+        for idx, val in zip(vals.index, vals, strict=True):
+            if isinstance(val, bytes) or (isinstance(val, str) and _has_surrogates(val)):
+                msg = (
+                    f"{path}: column {col!r} row {idx} is not valid UTF-8 text; re-save the file as "
+                    "UTF-8 (for a Shapefile add a .cpg file naming its encoding, e.g. 'GBK')"
+                )
+                raise SourceError(msg)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _restore_shapefile_names(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Undo the Shapefile's 10-character truncation of declared column names."""
+    from twin.schema import FIELDS
+
+    renames = {}
+    for col in gdf.columns:
+        if len(col) == 10 and col not in FIELDS:
+            matches = [f for f in FIELDS if len(f) > 10 and f.startswith(col)]
+            if len(matches) == 1 and matches[0] not in gdf.columns:
+                renames[col] = matches[0]
+    return gdf.rename(columns=renames) if renames else gdf
+
+
+def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a vector file into a GeoDataFrame, with clear errors for unusable files.
+
+    Parameters
+    ----------
+    path : path-like
+        A GeoParquet, GeoPackage, GeoJSON or Shapefile.
+    crs : str or int, optional
+        CRS to assign when the file has none. A file that has a CRS keeps it
+        (a conflicting ``crs`` raises): coordinates are never silently relabelled.
+    layer : str, optional
+        Layer name inside a multi-layer GeoPackage.
+
+    Raises
+    ------
+    SourceError
+        Missing, empty, truncated or unreadable file, non-UTF-8 text, no CRS.
+    """
+    path = Path(path)
+    _check_file(path)
+    fmt = format_of(path)
+    try:
+        if fmt == "parquet":
+            gdf = gpd.read_parquet(path)
+        else:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", on_invalid="warn")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        msg = f"{path}: cannot be read as {fmt} ({exc}); the file may be truncated or corrupt"
+        raise SourceError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: text is not valid UTF-8 ({exc}); re-save the file as UTF-8"
+        raise SourceError(msg) from None
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: cannot be read as {fmt} ({exc}); the file may be truncated or not {fmt}"
+        raise SourceError(msg) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        msg = f"{path}: has no geometry column; export it with geometries"
+        raise SourceError(msg)
+    _check_utf8(gdf, path)
+    if fmt == "shapefile":
+        gdf = _restore_shapefile_names(gdf)
+    if crs is not None:
+        wanted = parse_crs(crs, what=f"--crs for {path}")
+        if gdf.crs is None:
+            gdf = gdf.set_crs(wanted)
+        elif not wanted.equals(gdf.crs):
+            msg = (
+                f"{path}: the file declares {gdf.crs.to_string()} but {wanted.to_string()} was "
+                "given; drop the option (the file's CRS is used) or fix the file"
+            )
+            raise SourceError(msg)
+    if gdf.crs is None:
+        msg = f"{path}: has no CRS; pass its CRS explicitly (e.g. --crs EPSG:4326); it is never guessed"
+        raise SourceError(msg)
+    logger.info("read %d features from %s", len(gdf), path)
+    return gdf
+
+
+def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str | None = None) -> Path:
+    """Write a GeoDataFrame atomically; the format follows the suffix.
+
+    GeoParquet is written with GeoParquet 1.1 metadata and bounding-box covering
+    columns omitted (the catalog indexes geometry itself).
+    """
+    path = Path(path)
+    fmt = format_of(path)
+    if fmt == "shapefile":
+        # A Shapefile is several files: write them into a temp dir, then move each.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=path.parent or ".") as tmpdir:
+            tmp = Path(tmpdir) / path.name
+            import warnings
+
+            with warnings.catch_warnings():  # names > 10 chars are truncated; read_vector restores them
+                warnings.filterwarnings("ignore", message="Normalized/laundered field name")
+                gdf.to_file(tmp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+            for part in Path(tmpdir).iterdir():
+                os.replace(part, path.parent / part.name)
+        return path
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            gdf.to_parquet(tmp, index=False, schema_version="1.1.0")
+        else:
+            layer_name = (layer or path.stem) if fmt == "gpkg" else None
+            gdf.to_file(tmp, driver=FORMATS[path.suffix.lower()][1], engine="pyogrio", layer=layer_name)
+    return path
+
+
+def read_raster_window(path: str | os.PathLike, bounds=None, *, bounds_crs=None, band: int = 1):
+    """Read one band of a GeoTIFF, only the window covering ``bounds``.
+
+    Parameters
+    ----------
+    path : path-like
+        A raster rasterio can open.
+    bounds : tuple of float, optional
+        (minx, miny, maxx, maxy); the whole raster when omitted.
+    bounds_crs : optional
+        CRS of ``bounds``; reprojected to the raster's CRS when different.
+    band : int
+        1-based band index.
+
+    Returns
+    -------
+    array : numpy.ma.MaskedArray
+        The window, masked where it equals the raster's nodata.
+    transform : affine.Affine
+        Transform of the window.
+    crs : rasterio.crs.CRS
+        The raster's CRS.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        with rasterio.open(path) as src:
+            window = None
+            if bounds is not None:
+                if bounds_crs is not None and src.crs is not None:
+                    from rasterio.warp import transform_bounds
+
+                    bounds = transform_bounds(parse_crs(bounds_crs), src.crs, *bounds)
+                window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+                window = window.round_offsets().round_lengths().intersection(
+                    rasterio.windows.Window(0, 0, src.width, src.height)
+                )
+            arr = src.read(band, window=window, masked=True)
+            transform = src.window_transform(window) if window is not None else src.transform
+            crs = src.crs
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"{path}: cannot be read as a raster ({exc}); the file may be truncated or not a GeoTIFF"
+        raise SourceError(msg) from None
+    if crs is None:
+        msg = f"{path}: the raster has no CRS; assign one with `rio edit-info --crs EPSG:XXXX`"
+        raise SourceError(msg)
+    return np.ma.asarray(arr), transform, crs

@@ -1,0 +1,534 @@
+"""Tests for twin.config: the preset city configs, their targets and the validating loader."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twin.config import (
+    AREAS,
+    COMPARATORS,
+    DATA_DIR,
+    KINDS,
+    METRICS,
+    SEEDS,
+    STATUSES,
+    TIERS,
+    CityConfig,
+    available_cities,
+    load_city,
+    parse_ref,
+)
+from twin.errors import ConfigError, SourceError, TwinError
+from twin.schema import UNITS
+
+SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+WEATHER = "real/weather/CHN_Zhejiang.Hangzhou.584570_CSWD.epw"
+
+
+@pytest.fixture(scope="module")
+def hz() -> CityConfig:
+    return load_city("hangzhou")
+
+
+@pytest.fixture(scope="module")
+def huz() -> CityConfig:
+    return load_city("huzhou")
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+
+def test_presets_are_listed():
+    assert {"hangzhou", "huzhou"} <= set(available_cities())
+
+
+@pytest.mark.parametrize(("name", "n_districts", "adcode"),
+                         [("hangzhou", 13, "330100"), ("huzhou", 5, "330500")])
+def test_presets_load(name, n_districts, adcode):
+    cfg = load_city(name)
+    assert cfg.id == name
+    assert cfg.adcode == adcode
+    assert len(cfg.districts) == n_districts
+    assert cfg.metric_crs == "EPSG:4549"
+    assert cfg.timezone == "Asia/Shanghai"
+    assert cfg.weather_path.is_absolute()
+    assert cfg.weather_path.is_file()
+    assert cfg.weather_path == DATA_DIR / cfg.weather_file
+    assert all(p.is_file() for p in cfg.weather_paths)
+    assert cfg.weather_files[0] == cfg.weather_file
+    assert cfg.path == DATA_DIR / "cities" / f"{name}.toml"
+
+
+def test_load_by_path_equals_load_by_name():
+    by_path = load_city(DATA_DIR / "cities" / "huzhou.toml")
+    assert by_path == load_city("huzhou")
+    assert load_city(str(DATA_DIR / "cities" / "huzhou.toml")) == by_path
+
+
+def test_city_locations(hz, huz):
+    # CSWD station 584570 for Hangzhou; Huzhou centre, Hangzhou weather as proxy
+    assert (hz.latitude, hz.longitude, hz.altitude_m) == (30.23, 120.17, 41.7)
+    assert (huz.latitude, huz.longitude) == (30.87, 120.09)
+    assert huz.weather_path == hz.weather_path
+    assert hz.full_scale_buildings == 2_000_000
+    assert huz.full_scale_buildings == 700_000
+
+
+HANGZHOU_DISTRICTS = {
+    "330102": ("上城区", "dense_core", False), "330105": ("拱墅区", "dense_core", False),
+    "330106": ("西湖区", "dense_core", False), "330108": ("滨江区", "dense_core", False),
+    "330109": ("萧山区", "new_town", True), "330110": ("余杭区", "new_town", True),
+    "330111": ("富阳区", "mountain_county", False), "330112": ("临安区", "mountain_county", False),
+    "330113": ("临平区", "new_town", True), "330114": ("钱塘区", "new_town", True),
+    "330122": ("桐庐县", "mountain_county", False), "330127": ("淳安县", "mountain_county", False),
+    "330182": ("建德市", "mountain_county", False),
+}
+HUZHOU_DISTRICTS = {
+    "330502": ("吴兴区", "new_town", False), "330503": ("南浔区", "plains_village", True),
+    "330521": ("德清县", "plains_village", True), "330522": ("长兴县", "plains_village", False),
+    "330523": ("安吉县", "mountain_county", False),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"),
+                         [("hangzhou", HANGZHOU_DISTRICTS), ("huzhou", HUZHOU_DISTRICTS)])
+def test_districts(name, expected):
+    cfg = load_city(name)
+    got = {d.adcode: (d.name_zh, d.kind, d.aquaculture) for d in cfg.districts}
+    assert got == expected
+    for d in cfg.districts:
+        assert d.is_urban == (d.kind in ("dense_core", "new_town"))
+        assert cfg.district(d.adcode) is d
+
+
+def test_district_lookup_error_lists_adcodes(hz):
+    with pytest.raises(KeyError, match="330102"):
+        hz.district("999999")
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+def test_metrics_registry_names_carry_their_unit():
+    for name, m in METRICS.items():
+        assert m.name == name
+        assert m.unit in UNITS
+        assert name.endswith("_" + m.unit)
+    assert METRICS["pv_per_capita_kw_per_person"].unit == "kw_per_person"
+
+
+@pytest.mark.parametrize("name", ["hangzhou", "huzhou"])
+def test_every_target_has_required_fields(name):
+    cfg = load_city(name)
+    assert cfg.targets
+    ids = [t.id for t in cfg.targets]
+    assert len(ids) == len(set(ids))
+    adcodes = {d.adcode for d in cfg.districts}
+    for t in cfg.targets:
+        for attr in ("id", "indicator_zh", "indicator_en", "value_as_printed", "scope"):
+            assert getattr(t, attr).strip(), (t.id, attr)
+        assert t.unit in UNITS and t.unit == METRICS[t.metric].unit, t.id
+        assert t.comparator in COMPARATORS
+        assert t.status in STATUSES
+        assert t.area in AREAS and t.tier in TIERS and t.kind in KINDS
+        assert t.source and all(parse_ref(r)[0] in SEEDS for r in t.source)
+        assert t.year is None or 2000 <= t.year <= 2100
+        assert (t.threshold is None) == (t.threshold_unit is None)
+        assert t.scope == "city" or t.scope in adcodes or not t.scope.isdigit()
+        if name == "huzhou":
+            assert t.status == "final"
+            assert all(r.startswith("003:") for r in t.source)
+
+
+def test_hangzhou_pv_targets(hz):
+    pv1 = hz.target("PV-H1")
+    assert (pv1.value, pv1.unit, pv1.year, pv1.status) == (4800, "mw", 2025, "final")
+    assert pv1.value_as_printed == "480萬千瓦"
+    assert (pv1.baseline_value, pv1.baseline_year, pv1.baseline_source) == (1340, 2020, "001:51")
+    assert hz.target("PV-H2").value == 6500 and hz.target("PV-H2").year == 2030
+    base = hz.target("PV-H3")
+    assert (base.value, base.year, base.kind) == (1340, 2020, "actual")
+    linan = hz.targets_for(metric="pv_per_capita_kw_per_person")
+    assert {t.status for t in linan} == {"final", "draft"}
+    assert all(t.scope == "330112" and t.value == 1 for t in linan)
+
+
+def test_huzhou_pv_targets(huz):
+    z2 = huz.target("PV-Z2")
+    assert (z2.value, z2.unit, z2.year, z2.comparator) == (5000, "mw", 2030, ">=")
+    assert huz.target("PV-Z1").value == 3600
+    assert [huz.target(i).value for i in ("PV-Z3", "PV-Z4", "PV-Z5")] == [100, 100, 60]
+    assert huz.target("PV-Z8").value == 115 and huz.target("PV-Z8").scope == "Anji Tianzi Lake town"
+    assert huz.target("PV-Z9").value == 150 and huz.target("PV-Z9").scope == "330502"
+    assert huz.target("PV-Z10").value == 100
+    assert "as printed" in huz.target("S-Z1-2025").notes.lower()
+
+
+def test_wind_final_and_draft(hz):
+    def levels(status):
+        return {t.tier: t.value for t in hz.targets_for("wind_capacity_mw", 2025, status)}
+
+    assert levels("final") == {"ensure": 50, "strive": 100}
+    assert levels("draft") == {"ensure": 100, "strive": 200}
+    gov = [t for t in hz.governing_targets() if t.metric == "wind_capacity_mw"]
+    assert sorted(t.id for t in gov) == ["W-H1", "W-H2"]
+
+
+def test_forest_coverage_records_and_governing(hz):
+    recs = {t.status: t.value for t in hz.targets_for("forest_coverage_pct", year=2025)}
+    assert recs == {"final": 65.33, "draft": 65, "14th-FYP": 66.85}
+    assert all(t.baseline_value == 66.85 and t.baseline_year == 2020
+               for t in hz.targets_for("forest_coverage_pct"))
+    gov = [t for t in hz.governing_targets() if t.metric == "forest_coverage_pct"]
+    assert [t.id for t in gov] == ["K-H1"]
+
+
+def test_forest_stock_and_baselines(hz):
+    stock = {t.status: t.value for t in hz.targets_for("forest_stock_m3", year=2025)}
+    assert stock == {"final": 79_000_000, "14th-FYP": 77_900_000}
+    assert "000:96" in hz.target("K-H2").source  # the draft agrees with the final
+    assert hz.target("K-H2").baseline_value == 67_900_000
+    assert hz.target("K-H5-area").value == 16_890_000
+    assert hz.target("K-H5-carbon").value == 50_870_000
+    assert hz.target("K-H7").value == 10_000_000
+
+
+def test_wetland_metrics_are_distinct(hz):
+    rate = hz.target("K-H3")
+    prot = hz.target("K-H4-protection")
+    stock = hz.target("K-H4-stock")
+    assert (rate.metric, rate.value, rate.comparator) == ("wetland_rate_pct", 8, "~")
+    assert (prot.metric, prot.value) == ("wetland_protection_rate_pct", 55)
+    assert (stock.metric, stock.value, stock.unit) == ("wetland_stock_mu", 1_590_000, "mu")
+    gov = {t.id for t in hz.governing_targets()}
+    assert {"K-H3", "K-H4-protection", "K-H4-stock"} <= gov
+
+
+def test_coverage_targets(hz, huz):
+    for cfg, prefix in ((hz, "C-H1"), (huz, "C-Z2")):
+        five, thirty = cfg.target(f"{prefix}-5min"), cfg.target(f"{prefix}-30min")
+        assert (five.threshold, five.threshold_unit, five.area) == (5, "min", "urban")
+        assert (thirty.threshold, thirty.threshold_unit, thirty.area) == (30, "min", "all")
+    piles = {t.area: t.value for t in huz.targets_for("public_piles_count", 2025)}
+    assert piles == {"urban": 4200, "rural": 5000}
+    t_z1 = huz.target("T-Z1")
+    assert (t_z1.value, t_z1.threshold, t_z1.threshold_unit) == (60, 300, "m")
+    parks = {(t.threshold, t.metric) for t in hz.targets if t.id.startswith("K-H8")}
+    assert parks == {(300, "green_space_coverage_pct"), (500, "park_coverage_pct")}
+    b_h4 = hz.target("B-H4")
+    assert (b_h4.value, b_h4.threshold, b_h4.threshold_unit) == (100, 10000, "m2")
+    assert huz.target("K-Z1").value == 30_000
+
+
+def test_green_building_counts(hz, huz):
+    gb = {t.status: t.value for t in hz.targets_for("green_building_demo_projects_count")}
+    assert gb == {"final": 85, "14th-FYP": 50}
+    assert [t.id for t in hz.governing_targets()
+            if t.metric == "green_building_demo_projects_count"] == ["B-H1"]
+    scopes = {t.scope for t in huz.targets_for("green_building_2star_share_pct")}
+    assert scopes == {"city", "330502"}
+
+
+@pytest.mark.parametrize("name", ["hangzhou", "huzhou"])
+def test_governing_targets_one_per_group_and_final_first(name):
+    cfg = load_city(name)
+    gov = cfg.governing_targets()
+    keys = [t.group_key for t in gov]
+    assert len(keys) == len(set(keys))
+    assert all(t.kind == "target" for t in gov)
+    for t in gov:
+        rivals = [r for r in cfg.targets if r.group_key == t.group_key]
+        order = {"final": 0, "14th-FYP": 1, "draft": 2}
+        assert order[t.status] == min(order[r.status] for r in rivals)
+    all_groups = {t.group_key for t in cfg.targets if t.kind == "target"}
+    assert set(keys) == all_groups
+
+
+def test_targets_for_filters_and_rejects_unknown(hz):
+    assert {t.id for t in hz.targets_for(status="draft")} == {
+        "PV-H4-draft", "W-H1-draft", "W-H2-draft", "S-H1-draft", "K-H1-draft"}
+    assert [t.id for t in hz.targets_for(scope="330112", status="final")] == ["PV-H4"]
+    assert {t.id for t in hz.targets_for(kind="actual")} == {"PV-H3", "K-H5-area", "K-H5-carbon"}
+    with pytest.raises(ConfigError, match="pv_capacity_mw"):
+        hz.targets_for(metric="pv_capacity_kw")
+    with pytest.raises(ConfigError, match="final"):
+        hz.targets_for(status="approved")
+
+
+def test_targets_frame(hz):
+    df = hz.targets_frame()
+    assert len(df) == len(hz.targets)
+    assert list(df["id"]) == [t.id for t in hz.targets]
+    assert df["is_governing"].sum() == len(hz.governing_targets(kind=None))
+    row = df.set_index("id").loc["PV-H1"]
+    assert row["value"] == 4800 and row["year"] == 2025 and row["unit"] == "mw"
+    assert df.set_index("id")["year"].isna()["S-H1"]
+    assert str(df["year"].dtype) == "Int64"
+    assert hz.to_frame().equals(df)
+
+
+def test_config_is_frozen(hz):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hz.id = "x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hz.targets[0].value = 1.0
+
+
+# --- seeds: every citation resolves --------------------------------------------------------------
+
+
+def _seed_lines() -> dict[str, list[str]]:
+    if not SEEDS_DIR.is_dir():
+        pytest.skip(f"seed documents not available at {SEEDS_DIR}")
+    out = {}
+    for key in SEEDS:
+        (path,) = SEEDS_DIR.glob(f"{key}_*.txt")
+        out[key] = path.read_text(encoding="utf-8").split("\n")
+    return out
+
+
+def _line(lines: dict[str, list[str]], ref: str) -> str:
+    key, n = parse_ref(ref)
+    assert n <= len(lines[key]), f"{ref}: seed {key} has only {len(lines[key])} lines"
+    return lines[key][n - 1]
+
+
+@pytest.mark.parametrize("name", ["hangzhou", "huzhou"])
+def test_every_source_ref_points_to_an_existing_line(name):
+    lines = _seed_lines()
+    for t in load_city(name).targets:
+        refs = list(t.source) + ([t.baseline_source] if t.baseline_source else [])
+        for ref in refs:
+            assert _line(lines, ref).strip(), f"{t.id}: {ref} is a blank line"
+        # the value as printed is copied verbatim from the governing source line
+        assert t.value_as_printed in _line(lines, t.source[0]), t.id
+
+
+@pytest.mark.parametrize(("city", "target_id", "ref", "needle"), [
+    ("hangzhou", "PV-H1", "002:52", "480"),
+    ("hangzhou", "PV-H1", "000:54", "480万千瓦"),
+    ("hangzhou", "PV-H1", "001:51", "134 万千瓦"),
+    ("hangzhou", "W-H1", "002:52", "5萬千瓦"),
+    ("hangzhou", "W-H2-draft", "004:3", "200,000 kilowatts"),
+    ("hangzhou", "S-H1", "002:60", "集中式風電"),
+    ("hangzhou", "K-H1", "002:96", "65.33%"),
+    ("hangzhou", "K-H1", "001:75", "66.85%"),
+    ("hangzhou", "K-H1-draft", "004:119", "651 TP3T"),
+    ("hangzhou", "K-H2", "001:75", "6790 万立方米"),
+    ("hangzhou", "K-H4-stock", "001:141", "湿地保有量"),
+    ("hangzhou", "PV-H4", "002:108", "臨安"),
+    ("hangzhou", "B-H1-14fyp", "001:237", "高星级绿色建筑标识示范项目"),
+    ("hangzhou", "B-H4", "001:241", "能耗监管平台"),
+    ("huzhou", "PV-Z2", "003:96", "500万千瓦以上"),
+    ("huzhou", "PV-Z8", "003:96", "天子湖镇115兆瓦"),
+    ("huzhou", "PV-Z9", "003:302", "园区分布式光伏"),
+    ("huzhou", "S-Z1-2025", "003:104", "440 万千瓦"),
+    ("huzhou", "C-Z3-rural", "003:220", "乡村地区"),
+    ("huzhou", "T-Z1", "003:212", "公交站点300米"),
+    ("huzhou", "K-Z1", "003:232", "生态低碳茶示范基地"),
+])
+def test_cited_lines_contain_characteristic_text(city, target_id, ref, needle):
+    lines = _seed_lines()
+    t = load_city(city).target(target_id)
+    assert ref in t.source or ref == t.baseline_source
+    assert needle in _line(lines, ref)
+
+
+# --- loader errors -------------------------------------------------------------------------------
+
+VALID = f"""\
+schema_version = 1
+
+[city]
+id = "testcity"
+name_zh = "测试市"
+name_en = "Testcity"
+adcode = "330100"
+metric_crs = "EPSG:4549"
+timezone = "Asia/Shanghai"
+latitude = 30.23
+longitude = 120.17
+altitude_m = 41.7
+weather_file = "{WEATHER}"
+full_scale_buildings = 1000
+
+[[districts]]
+adcode = "330102"
+name_zh = "上城区"
+name_en = "Shangcheng"
+kind = "dense_core"
+
+[[districts]]
+adcode = "330112"
+name_zh = "临安区"
+name_en = "Lin'an"
+kind = "mountain_county"
+aquaculture = false
+
+[[targets]]
+id = "T1"
+indicator_zh = "光伏装机"
+indicator_en = "PV capacity"
+metric = "pv_capacity_mw"
+value = 4800
+unit = "mw"
+value_as_printed = "480萬千瓦"
+comparator = ">="
+year = 2025
+scope = "city"
+source = ["002:52"]
+status = "final"
+
+[[targets]]
+id = "T1-draft"
+indicator_zh = "光伏装机"
+indicator_en = "PV capacity (draft)"
+metric = "pv_capacity_mw"
+value = 4000
+unit = "mw"
+value_as_printed = "400万千瓦"
+comparator = ">="
+year = 2025
+scope = "city"
+source = ["000:54"]
+status = "draft"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "testcity") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, text: str, name: str = "testcity") -> str:
+    path = _write(tmp_path, text, name)
+    with pytest.raises(ConfigError) as info:
+        load_city(path)
+    msg = str(info.value)
+    assert path.name in msg
+    return msg
+
+
+def test_valid_fixture_loads(tmp_path):
+    cfg = load_city(_write(tmp_path, VALID))
+    assert cfg.id == "testcity"
+    assert cfg.district("330102").is_urban and not cfg.district("330112").is_urban
+    assert cfg.district("330102").aquaculture is False
+    assert cfg.weather_files == (WEATHER,)
+    assert [t.id for t in cfg.governing_targets()] == ["T1"]
+
+
+def test_governs_true_overrides_precedence(tmp_path):
+    text = VALID.replace('status = "draft"', 'status = "draft"\ngoverns = true')
+    cfg = load_city(_write(tmp_path, text))
+    assert [t.id for t in cfg.governing_targets()] == ["T1-draft"]
+
+
+def test_governs_false_never_governs(tmp_path):
+    text = VALID.replace('status = "final"', 'status = "final"\ngoverns = false')
+    cfg = load_city(_write(tmp_path, text))
+    assert [t.id for t in cfg.governing_targets()] == ["T1-draft"]
+
+
+def test_ambiguous_group_is_an_error(tmp_path):
+    msg = _error(tmp_path, VALID.replace('status = "draft"', 'status = "final"'))
+    assert "T1" in msg and "T1-draft" in msg and "governs = true" in msg
+
+
+@pytest.mark.parametrize(("old", "new", "needles"), [
+    ('value = 4800', 'valeu = 4800', ["'T1'", "unknown key 'valeu'", "did you mean 'value'"]),
+    ('kind = "dense_core"', 'knd = "dense_core"', ["330102", "'knd'", "did you mean 'kind'"]),
+    ('metric_crs = "EPSG:4549"', 'metric_crs = "EPSG:4549"\nlatitud = 1',
+     ["[city]", "'latitud'", "did you mean 'latitude'"]),
+    ('comparator = ">="\nyear = 2025\nscope = "city"\nsource = ["002:52"]',
+     'year = 2025\nscope = "city"\nsource = ["002:52"]',
+     ["'T1'", "missing required key 'comparator'"]),
+    ('unit = "mw"\nvalue_as_printed = "480', 'unit = "megawatt"\nvalue_as_printed = "480',
+     ["'T1'", "'megawatt'", "not in twin.schema.UNITS", "kwp"]),
+    ('unit = "mw"\nvalue_as_printed = "480', 'unit = "kw"\nvalue_as_printed = "480',
+     ["'T1'", "wrong unit 'kw'", "pv_capacity_mw"]),
+    ('metric = "pv_capacity_mw"\nvalue = 4800', 'metric = "pv_capacty_mw"\nvalue = 4800',
+     ["'T1'", "'pv_capacty_mw'", "did you mean 'pv_capacity_mw'"]),
+    ('status = "final"', 'status = "approved"', ["'T1'", "bad status 'approved'", "14th-FYP"]),
+    ('comparator = ">="\nyear = 2025\nscope = "city"\nsource = ["002:52"]',
+     'comparator = "=>"\nyear = 2025\nscope = "city"\nsource = ["002:52"]',
+     ["'T1'", "bad comparator '=>'"]),
+    ('id = "T1-draft"', 'id = "T1"', ["'T1'", "duplicate target id"]),
+    ('adcode = "330112"', 'adcode = "330102"', ["330102", "duplicate district adcode"]),
+    ('source = ["002:52"]', 'source = ["002-52"]', ["'T1'", "'source'", "NNN:line"]),
+    ('source = ["002:52"]', 'source = ["009:52"]', ["'T1'", "unknown seed '009'"]),
+    ('source = ["002:52"]', 'source = ["002:52"]\nbaseline_source = "1:2"',
+     ["'T1'", "'baseline_source'", "NNN:line"]),
+    ('id = "testcity"', 'id = "othercity"', ["'id'", "'othercity'", "file stem 'testcity'"]),
+    (f'weather_file = "{WEATHER}"', 'weather_file = "real/weather/nowhere.epw"',
+     ["'weather_file'", "nowhere.epw", "does not exist"]),
+    ('metric_crs = "EPSG:4549"', 'metric_crs = "EPSG:not-a-code"',
+     ["'metric_crs'", "EPSG:not-a-code", "pyproj can parse"]),
+    ('metric_crs = "EPSG:4549"', 'metric_crs = "EPSG:4326"',
+     ["'metric_crs'", "EPSG:4326", "metres are needed"]),
+    ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', ["'timezone'", "Mars/Olympus"]),
+    ('scope = "city"\nsource = ["002:52"]', 'scope = "330199"\nsource = ["002:52"]',
+     ["'T1'", "'scope'", "330199", "330112"]),
+    ('year = 2025\nscope = "city"\nsource = ["002:52"]',
+     'year = 2025\nscope = "city"\nthreshold = 5\nsource = ["002:52"]',
+     ["'T1'", "'threshold_unit'", "both or neither"]),
+    ('value = 4800', 'value = "4800"', ["'T1'", "'value' must be a number"]),
+    ('adcode = "330112"', 'adcode = "330512"', ["330512", "does not lie in city 330100"]),
+    ('kind = "mountain_county"', 'kind = "mountains"', ["330112", "bad kind 'mountains'"]),
+    ('schema_version = 1', 'schema_version = 2', ["'schema_version'", "reads 1"]),
+])
+def test_each_error_names_file_and_key(tmp_path, old, new, needles):
+    assert old in VALID
+    msg = _error(tmp_path, VALID.replace(old, new, 1))
+    for needle in needles:
+        assert needle in msg, (needle, msg)
+
+
+def test_all_problems_are_reported_at_once(tmp_path):
+    text = (VALID.replace('status = "final"', 'status = "approved"')
+            .replace('unit = "mw"\nvalue_as_printed = "400', 'unit = "kw"\nvalue_as_printed = "400')
+            .replace('id = "testcity"', 'id = "other"'))
+    msg = _error(tmp_path, text)
+    assert "3 problems" in msg
+    assert "'approved'" in msg and "wrong unit 'kw'" in msg and "'other'" in msg
+
+
+def test_invalid_toml_names_the_line(tmp_path):
+    text = VALID.replace('value = 4800', 'value = = 4800')
+    lineno = text.splitlines().index('value = = 4800') + 1
+    msg = _error(tmp_path, text)
+    assert "not valid TOML" in msg and f"line {lineno}," in msg
+
+
+def test_non_utf8_file_is_a_source_error(tmp_path):
+    path = tmp_path / "testcity.toml"
+    path.write_bytes(VALID.replace("测试市", "X").encode("utf-8") + "# 杭州\n".encode("gbk"))
+    with pytest.raises(SourceError, match="not UTF-8") as info:
+        load_city(path)
+    assert "testcity.toml" in str(info.value)
+    assert isinstance(info.value, TwinError)
+
+
+def test_missing_file_and_unknown_preset(tmp_path):
+    with pytest.raises(SourceError, match="nothere.toml"):
+        load_city(tmp_path / "nothere.toml")
+    with pytest.raises(ConfigError, match="hangzhou"):
+        load_city("shanghai")
+
+
+@given(key=st.sampled_from(sorted(SEEDS)), line=st.integers(min_value=1, max_value=10**6))
+def test_parse_ref_roundtrip(key, line):
+    assert parse_ref(f"{key}:{line}") == (key, line)
+
+
+@pytest.mark.parametrize("bad", ["2:52", "002:0", "002:", "002:5a", " 002:52", "999:1"])
+def test_parse_ref_rejects(bad):
+    with pytest.raises(ConfigError):
+        parse_ref(bad)

@@ -1,0 +1,890 @@
+"""City configuration: districts, weather, CRS and every plan target, from ``data/cities/*.toml``.
+
+A city config is a TOML file (read with the standard library's :mod:`tomllib`)
+with four parts::
+
+    schema_version = 1
+    [city]            # id, names, adcode, metric CRS, PV/weather location, weather file(s)
+    [[districts]]     # one per district or county: adcode, names, kind, aquaculture, is_urban
+    [[targets]]       # one per plan target or reported value, with its seed citation
+
+Every target names the twin indicator (:data:`METRICS`) that tracks it, its value
+in a canonical unit of :data:`twin.schema.UNITS` (``480万千瓦`` is stored as
+``value = 4800, unit = "mw"``) together with the wording as printed, and its
+source lines as ``"NNN:line"`` references into the seed documents (:data:`SEEDS`).
+Where plans disagree (the 2024 draft and final Hangzhou plans, the 14th
+Five-Year climate plan) every version is kept as its own record, and
+:meth:`CityConfig.governing_targets` picks one per indicator: final > 14th-FYP >
+draft, unless a record says ``governs = true``.
+
+:func:`load_city` validates the whole file and raises one
+:class:`~twin.errors.ConfigError` that lists every problem with its key and fix.
+
+References
+----------
+.. [1] 杭州市发展和改革委员会, 杭州市碳达峰试点实施方案（征求意见稿）, 2024-03-20 (seed 000).
+.. [2] 杭州市人民政府, 杭州市应对气候变化“十四五”规划, 2021-12-22 (seed 001).
+.. [3] 杭州市人民政府, 国家碳达峰试点（杭州）实施方案, 2024-05-29 (seed 002).
+.. [4] 湖州市人民政府, 国家碳达峰试点（湖州）实施方案, 2024-06-28 (seed 003).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import os
+import re
+import tomllib
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.errors import ConfigError, SourceError
+from twin.schema import UNITS
+
+__all__ = [
+    "AREAS",
+    "COMPARATORS",
+    "DATA_DIR",
+    "DISTRICT_KINDS",
+    "KINDS",
+    "METRICS",
+    "SCHEMA_VERSION",
+    "SEEDS",
+    "STATUSES",
+    "TIERS",
+    "CityConfig",
+    "District",
+    "Metric",
+    "Target",
+    "available_cities",
+    "cities_dir",
+    "load_city",
+    "parse_ref",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The repository's shipped data folder; ``weather_file`` paths are relative to it.
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+#: Version of the config format this module reads.
+SCHEMA_VERSION = 1
+
+#: Seed documents that target ``source`` references may cite (``"002:52"`` = seed 002, line 52).
+SEEDS: dict[str, str] = {
+    "000": "杭州市碳达峰试点实施方案（征求意见稿） - Hangzhou pilot plan, DRAFT, 2024-03-20",
+    "001": "杭州市应对气候变化“十四五”规划 - Hangzhou 14th Five-Year climate plan, 2021-12-22",
+    "002": "国家碳达峰试点（杭州）实施方案 - Hangzhou pilot plan, FINAL, 2024-05-29",
+    "003": "国家碳达峰试点（湖州）实施方案 - Huzhou pilot plan, 2024-06-28",
+    "004": "English machine translation of seed 000 (Goodhao repost), 2024-03-20",
+}
+
+#: Status of the document a target comes from, in order of precedence.
+STATUSES = ("final", "14th-FYP", "draft")
+#: How the tracked value is compared with the target (``~`` = "about").
+COMPARATORS = (">=", "<=", "=", "~")
+#: District kinds used by the synthetic-city generator and the engines.
+DISTRICT_KINDS = ("dense_core", "new_town", "plains_village", "mountain_county")
+#: Which part of the scope a target applies to (urban = districts with ``is_urban``).
+AREAS = ("all", "urban", "rural")
+#: Level of a target when one sentence gives two: 确保 (ensure, floor) and 力争 (strive, stretch).
+TIERS = ("", "ensure", "strive")
+#: ``target`` = a planned value; ``actual`` = a reported status value (e.g. the 2020 base).
+KINDS = ("target", "actual")
+
+_REF_RE = re.compile(r"^(\d{3}):([1-9]\d*)$")
+_ADCODE_RE = re.compile(r"^\d{6}$")
+_CITY_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A twin indicator that a target can be tracked with.
+
+    Parameters
+    ----------
+    name : str
+        snake_case name ending in ``_<unit>``.
+    unit : str
+        Key of :data:`twin.schema.UNITS`; every target of this metric uses it.
+    description : str
+        What the twin computes, in one sentence.
+    """
+
+    name: str
+    unit: str
+    description: str
+
+
+def _metric(name: str, unit: str, description: str) -> Metric:
+    if unit not in UNITS or not name.endswith("_" + unit):
+        msg = f"twin.config: metric {name!r} must end in '_<unit>' with a unit of UNITS ({unit!r})"
+        raise ValueError(msg)
+    return Metric(name, unit, description)
+
+
+_METRIC_LIST = [
+    # --- renewables ---------------------------------------------------------------------
+    _metric("pv_capacity_mw", "mw", "Installed PV capacity in the scope (1 万千瓦 = 10 MW)"),
+    _metric("park_pv_capacity_mw", "mw",
+            "Installed distributed PV on buildings inside industrial parks of the scope"),
+    _metric("pv_per_capita_kw_per_person", "kw_per_person",
+            "Installed PV capacity divided by resident population"),
+    _metric("new_factory_roof_pv_share_pct", "pct",
+            "Share of new industrial buildings with a suitable roof that carry PV"),
+    _metric("new_public_building_roof_pv_coverage_pct", "pct",
+            "PV-covered share of the installable roof area of new public buildings"),
+    _metric("zero_carbon_public_institution_pv_coverage_pct", "pct",
+            "PV coverage of 'zero-carbon' public institutions (denominator undefined in the seed)"),
+    _metric("wind_capacity_mw", "mw", "Installed (decentralised) wind capacity in the scope"),
+    _metric("storage_ratio_pct", "pct",
+            "Storage power as a share of the capacity of newly connected centralised wind and PV"),
+    _metric("storage_capacity_mw", "mw", "Installed new-type (non-pumped) storage power"),
+    _metric("storage_capacity_added_mw", "mw", "New-type storage power added since the plan"),
+    # --- charging, transport ------------------------------------------------------------
+    _metric("charging_circle_coverage_pct", "pct",
+            "Share of the area within `threshold` travel time of a public charging station"),
+    _metric("highway_service_area_charging_pct", "pct",
+            "Share of highway service areas with a public charger"),
+    _metric("county_charging_station_coverage_pct", "pct",
+            "Share of districts/counties with at least one public charging station"),
+    _metric("township_charging_pile_coverage_pct", "pct",
+            "Share of townships with at least one public charging pile"),
+    _metric("public_piles_count", "count", "Number of public charging piles in the area"),
+    _metric("bus_stop_coverage_pct", "pct",
+            "Share of the urban area within `threshold` metres of a bus stop"),
+    # --- green space, forests, wetlands, tea ----------------------------------------------
+    _metric("green_space_coverage_pct", "pct",
+            "Share of residents/buildings within `threshold` metres of public green space"),
+    _metric("park_coverage_pct", "pct",
+            "Share of residents/buildings within `threshold` metres of a park"),
+    _metric("forest_coverage_pct", "pct", "Forest area as a share of land area (森林覆盖率)"),
+    _metric("forest_stock_m3", "m3", "Forest growing-stock volume (森林蓄积量)"),
+    _metric("forest_area_mu", "mu", "Forest area (森林面积)"),
+    _metric("forest_carbon_stock_t_c", "t_c",
+            "Carbon stored in forest vegetation (森林植被碳储量)"),
+    _metric("forest_quality_programme_area_mu", "mu",
+            "Forest area under the precise forest-quality improvement programme"),
+    _metric("ecological_restoration_area_mu", "mu", "Area of completed ecological restoration"),
+    _metric("wetland_rate_pct", "pct", "Wetland area as a share of land area (湿地率)"),
+    _metric("wetland_protection_rate_pct", "pct",
+            "Share of wetland area under protection (湿地保护率); not the wetland rate"),
+    _metric("wetland_stock_mu", "mu", "Wetland area retained (湿地保有量)"),
+    _metric("tea_garden_area_mu", "mu", "Area of ecological low-carbon tea demonstration bases"),
+    # --- buildings ------------------------------------------------------------------------
+    _metric("green_building_demo_projects_count", "count",
+            "Number of high-star green-building label demonstration projects"),
+    _metric("green_building_2star_share_pct", "pct",
+            "Share of new buildings certified 2-star green or better"),
+    _metric("energy_monitored_public_buildings_pct", "pct",
+            "Share of public buildings with gross floor area >= `threshold` on the "
+            "energy-monitoring platform"),
+]
+
+#: Registry of twin indicators that targets can name, by metric name.
+METRICS: dict[str, Metric] = {m.name: m for m in _METRIC_LIST}
+
+
+@dataclass(frozen=True)
+class District:
+    """One district or county of a city (current post-2021 division).
+
+    Parameters
+    ----------
+    adcode : str
+        6-digit administrative code.
+    name_zh, name_en : str
+        Names.
+    kind : str
+        One of :data:`DISTRICT_KINDS`.
+    aquaculture : bool
+        Has aquaculture-pond clusters (northern plains); False when omitted.
+    is_urban : bool
+        Urban for the 5-minute charging circle; rural districts use the 30-minute circle.
+        When omitted in the file: True for ``dense_core`` and ``new_town``.
+    """
+
+    adcode: str
+    name_zh: str
+    name_en: str
+    kind: str
+    aquaculture: bool
+    is_urban: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """One plan target or reported value, with the seed lines it comes from.
+
+    Parameters
+    ----------
+    id : str
+        Unique within the city file, e.g. ``"PV-H1"``; other versions get a suffix
+        (``"W-H1-draft"``, ``"K-H1-14fyp"``).
+    indicator_zh, indicator_en : str
+        The indicator as named by the seed, and in English.
+    metric : str
+        Key of :data:`METRICS` that tracks it.
+    value : float
+        Target value in ``unit``.
+    unit : str
+        Key of :data:`twin.schema.UNITS`; equals the metric's unit.
+    value_as_printed : str
+        The seed's own wording of the value, e.g. ``"480万千瓦"``.
+    comparator : str
+        One of :data:`COMPARATORS`.
+    scope : str
+        ``"city"``, a district adcode of the file, or a named place.
+    source : tuple of str
+        References ``"NNN:line"`` into :data:`SEEDS`, the governing document first.
+    status : str
+        One of :data:`STATUSES`.
+    year : int, optional
+        Target year; None when the seed gives none.
+    threshold, threshold_unit : float and str, optional
+        Distance, time or size that defines a coverage target (5 min, 300 m, 10000 m2).
+    area : str
+        Part of the scope it applies to (:data:`AREAS`), default ``"all"``.
+    tier : str
+        ``"ensure"`` or ``"strive"`` when the same sentence gives two levels (:data:`TIERS`).
+    kind : str
+        ``"target"`` or ``"actual"`` (:data:`KINDS`).
+    baseline_value : float, optional
+        Reported base value in ``unit``; with ``baseline_year`` and ``baseline_source``.
+    baseline_year : int, optional
+    baseline_source : str, optional
+        A ``"NNN:line"`` reference.
+    governs : bool, optional
+        True makes this record the governing one of its group; False keeps it from governing.
+    notes : str
+        Caveats and interpretation.
+    """
+
+    id: str
+    indicator_zh: str
+    indicator_en: str
+    metric: str
+    value: float
+    unit: str
+    value_as_printed: str
+    comparator: str
+    scope: str
+    source: tuple[str, ...]
+    status: str
+    year: int | None = None
+    threshold: float | None = None
+    threshold_unit: str | None = None
+    area: str = "all"
+    tier: str = ""
+    kind: str = "target"
+    baseline_value: float | None = None
+    baseline_year: int | None = None
+    baseline_source: str | None = None
+    governs: bool | None = None
+    notes: str = ""
+
+    @property
+    def group_key(self) -> tuple:
+        """Records with the same key are versions of one target (see ``governing_targets``)."""
+        return (self.metric, self.year, self.scope, self.area, self.threshold,
+                self.threshold_unit, self.tier, self.kind)
+
+    @property
+    def refs(self) -> list[tuple[str, int]]:
+        """The ``source`` references as ``(seed_key, line)`` pairs."""
+        return [parse_ref(r) for r in self.source]
+
+
+def _precedence(t: Target) -> int:
+    if t.governs is True:
+        return -1
+    if t.governs is False:
+        return 99
+    return _STATUS_RANK[t.status]
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """A validated city configuration (see :func:`load_city`).
+
+    Parameters
+    ----------
+    id : str
+        Lowercase ASCII id, equal to the file stem.
+    name_zh, name_en, adcode : str
+        City names and 6-digit adcode.
+    metric_crs : str
+        Projected CRS in metres used for every area and distance (EPSG:4549).
+    timezone : str
+        IANA time zone.
+    latitude, longitude : float
+        PV / weather location [°].
+    altitude_m : float
+        Altitude of that location [m].
+    weather_file : str
+        Default weather file, relative to :data:`DATA_DIR` (or absolute).
+    weather_files : tuple of str
+        All weather files usable for the city (the default first).
+    full_scale_buildings : int
+        Number of buildings of the full-scale synthetic city.
+    districts : tuple of District
+    targets : tuple of Target
+    path : Path
+        The file it was loaded from.
+    """
+
+    id: str
+    name_zh: str
+    name_en: str
+    adcode: str
+    metric_crs: str
+    timezone: str
+    latitude: float
+    longitude: float
+    altitude_m: float
+    weather_file: str
+    weather_files: tuple[str, ...]
+    full_scale_buildings: int
+    districts: tuple[District, ...]
+    targets: tuple[Target, ...]
+    path: Path = field(compare=False)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def weather_path(self) -> Path:
+        """Absolute path of the default weather file."""
+        return _resolve_data_path(self.weather_file)
+
+    @property
+    def weather_paths(self) -> list[Path]:
+        """Absolute paths of all weather files."""
+        return [_resolve_data_path(w) for w in self.weather_files]
+
+    def district(self, adcode: str) -> District:
+        """Return the district with ``adcode``.
+
+        Raises
+        ------
+        KeyError
+            If the city has no such district; the message lists the valid adcodes.
+        """
+        for d in self.districts:
+            if d.adcode == adcode:
+                return d
+        valid = ", ".join(f"{d.adcode} ({d.name_en})" for d in self.districts)
+        msg = f"{self.id}: no district with adcode {adcode!r}; valid adcodes: {valid}"
+        raise KeyError(msg)
+
+    def target(self, target_id: str) -> Target:
+        """Return the target with id ``target_id`` (KeyError naming close ids otherwise)."""
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        close = difflib.get_close_matches(target_id, [t.id for t in self.targets], n=3)
+        msg = f"{self.id}: no target with id {target_id!r}; close ids: {close}"
+        raise KeyError(msg)
+
+    def targets_for(
+        self,
+        metric: str | None = None,
+        year: int | None = None,
+        status: str | None = None,
+        scope: str | None = None,
+        kind: str | None = None,
+    ) -> list[Target]:
+        """Return the targets matching every given filter, in file order.
+
+        Parameters
+        ----------
+        metric : str, optional
+            Key of :data:`METRICS`.
+        year : int, optional
+            Target year.
+        status : str, optional
+            One of :data:`STATUSES`.
+        scope : str, optional
+            ``"city"``, a district adcode or a named place.
+        kind : str, optional
+            ``"target"`` or ``"actual"``.
+
+        Raises
+        ------
+        ConfigError
+            If ``metric`` or ``status`` is not a known value.
+        """
+        if metric is not None and metric not in METRICS:
+            close = difflib.get_close_matches(metric, METRICS, n=3)
+            msg = f"unknown metric {metric!r}; close metrics: {close} (see twin.config.METRICS)"
+            raise ConfigError(msg)
+        if status is not None and status not in STATUSES:
+            msg = f"unknown status {status!r}; use one of {STATUSES}"
+            raise ConfigError(msg)
+        return [
+            t for t in self.targets
+            if (metric is None or t.metric == metric)
+            and (year is None or t.year == year)
+            and (status is None or t.status == status)
+            and (scope is None or t.scope == scope)
+            and (kind is None or t.kind == kind)
+        ]
+
+    def governing_targets(self, kind: str | None = "target") -> list[Target]:
+        """Return one record per target: the one that governs.
+
+        Records are grouped by (metric, year, scope, area, threshold, tier, kind);
+        within a group a record with ``governs = true`` wins, else the status
+        precedence final > 14th-FYP > draft applies; ``governs = false`` never wins.
+
+        Parameters
+        ----------
+        kind : str or None
+            Only groups of this kind (default planned targets); None for all.
+
+        Returns
+        -------
+        list of Target
+            In file order of the winning records.
+        """
+        best: dict[tuple, Target] = {}
+        for t in self.targets:
+            if kind is not None and t.kind != kind:
+                continue
+            cur = best.get(t.group_key)
+            if cur is None or _precedence(t) < _precedence(cur):
+                best[t.group_key] = t
+        winners = {id(t) for t in best.values() if t.governs is not False}
+        return [t for t in self.targets if id(t) in winners]
+
+    def targets_frame(self) -> pd.DataFrame:
+        """Return all targets as a DataFrame (one row per record) for the catalog and the app.
+
+        Columns are the :class:`Target` fields plus ``city_id`` and ``is_governing``;
+        ``source`` is joined with ``"; "``. Missing numbers are NA.
+        """
+        governing = {t.id for t in self.governing_targets(kind=None)}
+        rows = []
+        for t in self.targets:
+            rows.append({
+                "city_id": self.id,
+                "id": t.id,
+                "metric": t.metric,
+                "value": t.value,
+                "unit": t.unit,
+                "comparator": t.comparator,
+                "year": t.year,
+                "threshold": t.threshold,
+                "threshold_unit": t.threshold_unit or "",
+                "area": t.area,
+                "tier": t.tier,
+                "kind": t.kind,
+                "scope": t.scope,
+                "status": t.status,
+                "is_governing": t.id in governing,
+                "indicator_zh": t.indicator_zh,
+                "indicator_en": t.indicator_en,
+                "value_as_printed": t.value_as_printed,
+                "baseline_value": t.baseline_value,
+                "baseline_year": t.baseline_year,
+                "baseline_source": t.baseline_source or "",
+                "source": "; ".join(t.source),
+                "notes": t.notes,
+            })
+        df = pd.DataFrame(rows)
+        if df.empty:
+            return df
+        for col in ("year", "baseline_year"):
+            df[col] = df[col].astype("Int64")
+        for col in ("value", "threshold", "baseline_value"):
+            df[col] = df[col].astype("Float64")
+        df["is_governing"] = df["is_governing"].astype(bool)
+        return df
+
+    to_frame = targets_frame
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def cities_dir() -> Path:
+    """Folder of the preset city configs, ``data/cities``."""
+    return DATA_DIR / "cities"
+
+
+def available_cities() -> list[str]:
+    """Return the preset city ids (stems of ``data/cities/*.toml``), sorted."""
+    return sorted(p.stem for p in cities_dir().glob("*.toml"))
+
+
+def parse_ref(ref: str) -> tuple[str, int]:
+    """Split a source reference ``"NNN:line"`` into ``(seed_key, line)``.
+
+    Raises
+    ------
+    ConfigError
+        If the reference is malformed or names a seed not in :data:`SEEDS`.
+    """
+    m = _REF_RE.match(ref) if isinstance(ref, str) else None
+    if m is None:
+        msg = f"source reference {ref!r} is not of the form 'NNN:line' (e.g. '002:52')"
+        raise ConfigError(msg)
+    if m.group(1) not in SEEDS:
+        msg = f"source reference {ref!r} names unknown seed {m.group(1)!r}; known: {sorted(SEEDS)}"
+        raise ConfigError(msg)
+    return m.group(1), int(m.group(2))
+
+
+def _resolve_data_path(p: str) -> Path:
+    path = Path(p)
+    return path if path.is_absolute() else DATA_DIR / path
+
+
+def _resolve(name_or_path: str | os.PathLike) -> Path:
+    s = os.fspath(name_or_path)
+    if isinstance(name_or_path, Path) or s.endswith(".toml") or os.sep in s or "/" in s:
+        return Path(s).resolve()
+    path = cities_dir() / f"{s}.toml"
+    if not path.is_file():
+        msg = (f"unknown city {s!r}: no preset {path}; available cities: {available_cities()} "
+               "(or pass the path of a .toml file)")
+        raise ConfigError(msg)
+    return path
+
+
+def load_city(name_or_path: str | os.PathLike) -> CityConfig:
+    """Load and validate a city config.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A preset name such as ``"hangzhou"`` (resolved to ``data/cities/<name>.toml``)
+        or the path of a ``.toml`` file.
+
+    Returns
+    -------
+    CityConfig
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, unreadable or not UTF-8.
+    ConfigError
+        If the name is unknown, the TOML is invalid, or the content breaks any rule;
+        the message names the file and lists every problem with its key and fix.
+    """
+    path = _resolve(name_or_path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        msg = f"cannot read city config {path}: {exc}"
+        raise SourceError(msg) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        msg = (f"city config {path} is not UTF-8 (bad byte at line {line}, offset {exc.start}); "
+               "re-save it as UTF-8")
+        raise SourceError(msg) from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"city config {path} is not valid TOML: {exc}; fix the syntax at that line"
+        raise ConfigError(msg) from exc
+    problems: list[str] = []
+    cfg = _build(doc, path, problems)
+    if problems:
+        n = len(problems)
+        msg = (f"invalid city config {path} ({n} problem{'s' if n > 1 else ''}):\n"
+               + "\n".join(f"  - {p}" for p in problems))
+        raise ConfigError(msg)
+    logger.debug("loaded city %s: %d districts, %d targets", cfg.id, len(cfg.districts),
+                 len(cfg.targets))
+    return cfg
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+_NUM = "number"
+_INT = "integer"
+_STR = "string"
+_BOOL = "boolean"
+_STRLIST = "list of strings"
+
+#: key -> (type, required)
+_TOP_KEYS = {"schema_version": (_INT, True), "city": ("table", True),
+             "districts": ("array of tables", True), "targets": ("array of tables", True)}
+_CITY_KEYS = {
+    "id": (_STR, True), "name_zh": (_STR, True), "name_en": (_STR, True), "adcode": (_STR, True),
+    "metric_crs": (_STR, True), "timezone": (_STR, True), "latitude": (_NUM, True),
+    "longitude": (_NUM, True), "altitude_m": (_NUM, True), "weather_file": (_STR, True),
+    "weather_files": (_STRLIST, False), "full_scale_buildings": (_INT, True),
+}
+_DISTRICT_KEYS = {
+    "adcode": (_STR, True), "name_zh": (_STR, True), "name_en": (_STR, True),
+    "kind": (_STR, True), "aquaculture": (_BOOL, False), "is_urban": (_BOOL, False),
+}
+_TARGET_KEYS = {
+    "id": (_STR, True), "indicator_zh": (_STR, True), "indicator_en": (_STR, True),
+    "metric": (_STR, True), "value": (_NUM, True), "unit": (_STR, True),
+    "value_as_printed": (_STR, True), "comparator": (_STR, True), "scope": (_STR, True),
+    "source": (_STRLIST, True), "status": (_STR, True), "year": (_INT, False),
+    "threshold": (_NUM, False), "threshold_unit": (_STR, False), "area": (_STR, False),
+    "tier": (_STR, False), "kind": (_STR, False), "baseline_value": (_NUM, False),
+    "baseline_year": (_INT, False), "baseline_source": (_STR, False), "governs": (_BOOL, False),
+    "notes": (_STR, False),
+}
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == _NUM:
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value))
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if kind == _STRLIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "table":
+        return isinstance(value, dict)
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _check_keys(table: dict, spec: dict, where: str, problems: list[str]) -> dict:
+    """Check unknown keys, missing keys and types; return the well-typed entries."""
+    good = {}
+    for key, value in table.items():
+        if key not in spec:
+            close = difflib.get_close_matches(key, spec, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(spec)}"
+            problems.append(f"{where}: unknown key {key!r}; {hint}")
+        elif not _type_ok(value, spec[key][0]):
+            problems.append(f"{where}: key {key!r} must be a {spec[key][0]}, "
+                            f"got {type(value).__name__} {value!r}")
+        else:
+            good[key] = value
+    for key, (kind, required) in spec.items():
+        if required and key not in table:
+            problems.append(f"{where}: missing required key {key!r} ({kind}); add it")
+    return good
+
+
+def _check_choice(value: str, allowed: tuple, where: str, key: str, problems: list[str]) -> None:
+    if value not in allowed:
+        problems.append(f"{where}: bad {key} {value!r}; use one of {list(allowed)}")
+
+
+def _check_ref(ref: str, where: str, key: str, problems: list[str]) -> None:
+    try:
+        parse_ref(ref)
+    except ConfigError as exc:
+        problems.append(f"{where}: key {key!r}: {exc}")
+
+
+def _check_crs(crs_text: str, where: str, problems: list[str]) -> None:
+    import pyproj  # local import: pyproj is heavy and only needed here
+
+    try:
+        crs = pyproj.CRS.from_user_input(crs_text)
+    except pyproj.exceptions.CRSError as exc:
+        problems.append(f"{where}: key 'metric_crs' {crs_text!r} is not a CRS pyproj can parse "
+                        f"({exc}); use a projected CRS in metres such as 'EPSG:4549'")
+        return
+    units = {a.unit_name for a in crs.axis_info}
+    if crs.is_geographic or not crs.is_projected or not units <= {"metre", "meter"}:
+        problems.append(f"{where}: key 'metric_crs' {crs_text!r} is not a projected CRS in "
+                        f"metres (axis units {sorted(units)}); metres are needed for areas and "
+                        "distances, use e.g. 'EPSG:4549' (CGCS2000 / 3-degree GK CM 120E)")
+
+
+def _check_city(city: dict, path: Path, problems: list[str]) -> dict:
+    where = f"[city] in {path.name}"
+    c = _check_keys(city, _CITY_KEYS, where, problems)
+    if "id" in c and (c["id"] != path.stem or not _CITY_ID_RE.match(c["id"])):
+        problems.append(f"{where}: key 'id' {c['id']!r} must be lowercase ASCII and equal to the "
+                        f"file stem {path.stem!r}; rename the file or set id = {path.stem!r}")
+    if "adcode" in c and not _ADCODE_RE.match(c["adcode"]):
+        problems.append(f"{where}: key 'adcode' {c['adcode']!r} must be a 6-digit string")
+    if "metric_crs" in c:
+        _check_crs(c["metric_crs"], where, problems)
+    if "timezone" in c:
+        try:
+            zoneinfo.ZoneInfo(c["timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{where}: key 'timezone' {c['timezone']!r} is not an IANA time zone; "
+                            "use e.g. 'Asia/Shanghai'")
+    if "latitude" in c and not -90 <= c["latitude"] <= 90:
+        problems.append(f"{where}: key 'latitude' {c['latitude']} must be in [-90, 90] degrees")
+    if "longitude" in c and not -180 <= c["longitude"] <= 180:
+        problems.append(f"{where}: key 'longitude' {c['longitude']} must be in [-180, 180] degrees")
+    if "full_scale_buildings" in c and c["full_scale_buildings"] <= 0:
+        problems.append(f"{where}: key 'full_scale_buildings' must be a positive integer")
+    files = list(c.get("weather_files", []))
+    if "weather_file" in c:
+        if files and c["weather_file"] not in files:
+            problems.append(f"{where}: key 'weather_file' {c['weather_file']!r} is not listed in "
+                            "'weather_files'; add it there")
+        if not files:
+            files = [c["weather_file"]]
+            c["weather_files"] = files
+        checks = [("weather_file", c["weather_file"])]
+        checks += [("weather_files", f) for f in files if f != c["weather_file"]]
+        for key, name in checks:
+            if not _resolve_data_path(name).is_file():
+                problems.append(f"{where}: key {key!r}: weather file {name!r} does not exist "
+                                f"(looked for {_resolve_data_path(name)}); paths are relative to "
+                                f"{DATA_DIR}")
+    return c
+
+
+def _check_districts(rows: list[dict], city: dict, path: Path, problems: list[str]) -> list:
+    out, seen = [], set()
+    prefix = city.get("adcode", "")[:4]
+    for i, row in enumerate(rows):
+        label = row.get("adcode", f"#{i + 1}")
+        where = f"[[districts]] adcode={label!r} in {path.name}"
+        d = _check_keys(row, _DISTRICT_KEYS, where, problems)
+        if "adcode" in d:
+            if not _ADCODE_RE.match(d["adcode"]):
+                problems.append(f"{where}: key 'adcode' must be a 6-digit string")
+            elif prefix and not d["adcode"].startswith(prefix):
+                problems.append(f"{where}: key 'adcode' does not lie in city {city['adcode']} "
+                                f"(must start with {prefix!r})")
+            if d["adcode"] in seen:
+                problems.append(f"{where}: duplicate district adcode; each district once")
+            seen.add(d["adcode"])
+        if "kind" in d:
+            _check_choice(d["kind"], DISTRICT_KINDS, where, "kind", problems)
+        if len(d) == len(row) and all(k in d for k, (_, r) in _DISTRICT_KEYS.items() if r):
+            is_urban = d.get("is_urban", d["kind"] in ("dense_core", "new_town"))
+            out.append(District(d["adcode"], d["name_zh"], d["name_en"], d["kind"],
+                                d.get("aquaculture", False), is_urban))
+    if not rows:
+        problems.append(f"[[districts]] in {path.name}: no districts; add one table per district")
+    return out
+
+
+def _check_targets(rows: list[dict], adcodes: set, path: Path, problems: list[str]) -> list:
+    out, seen = [], set()
+    for i, row in enumerate(rows):
+        label = row.get("id", f"#{i + 1}")
+        where = f"[[targets]] id={label!r} in {path.name}"
+        n_before = len(problems)
+        t = _check_keys(row, _TARGET_KEYS, where, problems)
+        if "id" in t:
+            if t["id"] in seen:
+                problems.append(f"{where}: duplicate target id; give each record its own id "
+                                "(e.g. suffix '-draft')")
+            seen.add(t["id"])
+        if "unit" in t and t["unit"] not in UNITS:
+            problems.append(f"{where}: key 'unit' {t['unit']!r} is not in twin.schema.UNITS; "
+                            f"valid units: {', '.join(u for u in UNITS if u)}")
+        if "metric" in t:
+            metric = METRICS.get(t["metric"])
+            if metric is None:
+                close = difflib.get_close_matches(t["metric"], METRICS, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "register it in METRICS"
+                problems.append(f"{where}: key 'metric' {t['metric']!r} is not in "
+                                f"twin.config.METRICS; {hint}")
+            elif "unit" in t and t["unit"] != metric.unit:
+                problems.append(f"{where}: key 'unit': wrong unit {t['unit']!r} for metric "
+                                f"{metric.name!r}, which is in {metric.unit!r}; convert the value "
+                                f"to {metric.unit!r}")
+        for key, allowed in (("comparator", COMPARATORS), ("status", STATUSES),
+                             ("area", AREAS), ("tier", TIERS), ("kind", KINDS)):
+            if key in t:
+                _check_choice(t[key], allowed, where, key, problems)
+        if "source" in t:
+            if not t["source"]:
+                problems.append(f"{where}: key 'source' is empty; cite at least one 'NNN:line'")
+            for ref in t["source"]:
+                _check_ref(ref, where, "source", problems)
+        if "baseline_source" in t:
+            _check_ref(t["baseline_source"], where, "baseline_source", problems)
+        if ("threshold" in t) != ("threshold_unit" in t):
+            problems.append(f"{where}: keys 'threshold' and 'threshold_unit' go together; "
+                            "give both or neither")
+        if "threshold_unit" in t and t["threshold_unit"] not in UNITS:
+            problems.append(f"{where}: key 'threshold_unit' {t['threshold_unit']!r} is not in "
+                            f"twin.schema.UNITS; use e.g. 'min' or 'm'")
+        if "baseline_value" in t and "baseline_year" not in t:
+            problems.append(f"{where}: key 'baseline_value' needs 'baseline_year'")
+        for key in ("year", "baseline_year"):
+            if key in t and not 1949 <= t[key] <= 2100:
+                problems.append(f"{where}: key {key!r} {t[key]} is not a plausible year")
+        if "scope" in t:
+            s = t["scope"]
+            if not s.strip():
+                problems.append(f"{where}: key 'scope' is empty; use 'city', a district adcode "
+                                "or a place name")
+            elif s.isdigit() and s not in adcodes:
+                problems.append(f"{where}: key 'scope' {s!r} is not a district adcode of this "
+                                f"city; valid: {sorted(adcodes)}")
+        if len(problems) == n_before:
+            out.append(Target(
+                id=t["id"], indicator_zh=t["indicator_zh"], indicator_en=t["indicator_en"],
+                metric=t["metric"], value=float(t["value"]), unit=t["unit"],
+                value_as_printed=t["value_as_printed"], comparator=t["comparator"],
+                scope=t["scope"], source=tuple(t["source"]), status=t["status"],
+                year=t.get("year"),
+                threshold=float(t["threshold"]) if "threshold" in t else None,
+                threshold_unit=t.get("threshold_unit"), area=t.get("area", "all"),
+                tier=t.get("tier", ""), kind=t.get("kind", "target"),
+                baseline_value=(float(t["baseline_value"]) if "baseline_value" in t else None),
+                baseline_year=t.get("baseline_year"), baseline_source=t.get("baseline_source"),
+                governs=t.get("governs"), notes=t.get("notes", ""),
+            ))
+    _check_groups(out, path, problems)
+    return out
+
+
+def _check_groups(targets: list[Target], path: Path, problems: list[str]) -> None:
+    """Flag groups where the governing record is ambiguous."""
+    groups: dict[tuple, list[Target]] = defaultdict(list)
+    for t in targets:
+        groups[t.group_key].append(t)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        ranks = sorted(_precedence(t) for t in members)
+        if ranks[0] == ranks[1] and ranks[0] != 99:
+            ids = [t.id for t in members if _precedence(t) == ranks[0]]
+            problems.append(f"[[targets]] ids {ids} in {path.name}: several records of equal "
+                            f"precedence for metric {members[0].metric!r}, year "
+                            f"{members[0].year}, scope {members[0].scope!r}; set governs = true "
+                            "on one, or distinguish them by year, scope, area, threshold or tier")
+
+
+def _build(doc: dict, path: Path, problems: list[str]) -> CityConfig | None:
+    top = _check_keys(doc, _TOP_KEYS, f"top level of {path.name}", problems)
+    if "schema_version" in top and top["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"top level of {path.name}: key 'schema_version' is "
+                        f"{top['schema_version']}; this version of carbon-twin reads "
+                        f"{SCHEMA_VERSION}")
+    city = _check_city(top["city"], path, problems) if "city" in top else {}
+    districts = _check_districts(top.get("districts", []), city, path, problems)
+    adcodes = {d.get("adcode") for d in top.get("districts", []) if isinstance(d, dict)}
+    targets = _check_targets(top.get("targets", []), adcodes, path, problems)
+    if problems:
+        return None
+    return CityConfig(
+        id=city["id"], name_zh=city["name_zh"], name_en=city["name_en"], adcode=city["adcode"],
+        metric_crs=city["metric_crs"], timezone=city["timezone"],
+        latitude=float(city["latitude"]), longitude=float(city["longitude"]),
+        altitude_m=float(city["altitude_m"]), weather_file=city["weather_file"],
+        weather_files=tuple(city["weather_files"]),
+        full_scale_buildings=city["full_scale_buildings"], districts=tuple(districts),
+        targets=tuple(targets), path=path, schema_version=top["schema_version"],
+    )

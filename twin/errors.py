@@ -1,0 +1,46 @@
+"""The project's small exception tree.
+
+Every error we raise derives from :class:`TwinError` and from the builtin that
+best describes it, so callers can catch either ours or the builtin.
+
+Messages are built first and then raised (``msg = ...; raise X(msg)``); each
+names the file, the rows or columns, and the fix.
+"""
+
+__all__ = [
+    "CRSWarning",
+    "CatalogError",
+    "ConfigError",
+    "DataWarning",
+    "SchemaError",
+    "SourceError",
+    "TwinError",
+]
+
+
+class TwinError(Exception):
+    """Root of every error raised by carbon-twin."""
+
+
+class ConfigError(TwinError, ValueError):
+    """A city config, target table, scenario or option is invalid."""
+
+
+class SchemaError(TwinError, ValueError):
+    """A layer does not match its declared schema (columns, types, values, CRS)."""
+
+
+class SourceError(TwinError, OSError):
+    """An input file is missing, empty, truncated, unreadable or badly encoded."""
+
+
+class CatalogError(TwinError, RuntimeError):
+    """A built twin (its catalog or layer files) is missing, locked or inconsistent."""
+
+
+class CRSWarning(UserWarning):
+    """Suspicious but legal coordinate-system use (e.g. a reprojection was applied)."""
+
+
+class DataWarning(UserWarning):
+    """Suspicious but legal data (e.g. rows repaired on import)."""
