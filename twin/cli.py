@@ -152,6 +152,28 @@ def export(ctx, layer, city, fmt, out, district):
     click.echo(f"wrote {n} {layer} to {out}")
 
 
+#: Engine commands live beside their engines' orchestration: ``twin/cli_<name>.py`` defines
+#: a click command named ``command``; it is registered here when the module exists.
+_ENGINE_COMMANDS = ("pv", "sites", "sinks", "coverage", "build")
+
+
+def _register_engine_commands() -> None:
+    import importlib
+
+    for name in _ENGINE_COMMANDS:
+        modname = f"twin.cli_{name}"
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue
+            raise
+        cli.add_command(module.command)
+
+
+_register_engine_commands()
+
+
 def main(argv=None) -> int:
     """Entry point of the ``twin`` console script."""
     try:

@@ -157,6 +157,7 @@ class TwinStore:
         self,
         layers: dict[str, gpd.GeoDataFrame] | None = None,
         *,
+        results: dict[str, gpd.GeoDataFrame] | None = None,
         rasters: dict[str, dict] | None = None,
         tables: dict[str, pd.DataFrame] | None = None,
         meta: dict | None = None,
@@ -169,6 +170,11 @@ class TwinStore:
         layers : dict of str to GeoDataFrame
             Schema-conformant vector layers (see :func:`layers.conform.conform_layer`),
             each replacing the layer of that name.
+        results : dict of str to GeoDataFrame
+            Engine outputs with geometry (e.g. ``pv_buildings``), stored like layers
+            (GeoParquet + a catalog table with ``geom``) with kind ``result``. Names
+            must not clash with schema layers; columns should carry ``is_synthetic``
+            when any input was synthetic.
         rasters : dict of str to dict
             Raster name (a key of :data:`RASTER_KINDS`) -> ``{"path": file, "meta": {...},
             "is_synthetic": bool, "source": str}``; the file is copied into the twin.
@@ -180,12 +186,21 @@ class TwinStore:
             Drop layers not in ``layers`` (a full rebuild).
         """
         layers = layers or {}
+        results = results or {}
         rasters = rasters or {}
         tables = tables or {}
         for name in layers:
             if name not in LAYERS:
                 msg = f"unknown layer {name!r}; layers are {', '.join(LAYERS)}"
                 raise SchemaError(msg)
+        for name, gdf in results.items():
+            _check_name(name, "result name")
+            if name in LAYERS or name in RASTER_KINDS or name in tables:
+                msg = f"result name {name!r} clashes with a layer, raster or table of that name"
+                raise CatalogError(msg)
+            if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
+                msg = f"result {name!r} must be a GeoDataFrame with a CRS (plain tables go in tables=)"
+                raise CatalogError(msg)
         for name in rasters:
             if name not in RASTER_KINDS:
                 msg = f"unknown raster {name!r}; rasters are {', '.join(RASTER_KINDS)}"
@@ -202,11 +217,13 @@ class TwinStore:
         new_files: list[Path] = []
         try:
             staged = {}
-            for name, gdf in layers.items():
-                path = self.root / "layers" / f"{name}-{token}.parquet"
-                new_files.append(path)
-                gdf.to_parquet(path, index=False, schema_version="1.1.0")
-                staged[name] = (path, gdf)
+            for kind, frames in (("vector", layers), ("result", results)):
+                for name, gdf in frames.items():
+                    path = self.root / "layers" / f"{name}-{token}.parquet"
+                    new_files.append(path)
+                    gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
+                    gdf.to_parquet(path, index=False, schema_version="1.1.0")
+                    staged[name] = (path, gdf, kind)
             staged_r = {}
             for name, spec in rasters.items():
                 src = Path(spec["path"])
@@ -233,12 +250,12 @@ class TwinStore:
             con.execute("BEGIN TRANSACTION")
             try:
                 current = dict(con.execute("SELECT name, path FROM _layers").fetchall())
-                if replace_all:
+                if replace_all:  # a rebuild drops every layer and result it does not rewrite
                     for name in set(current) - set(staged):
                         con.execute(f'DROP TABLE IF EXISTS "{_check_name(name, "layer")}"')
                         con.execute("DELETE FROM _layers WHERE name = ?", [name])
                         old.append(self.root / current[name])
-                for name, (path, gdf) in staged.items():
+                for name, (path, gdf, kind) in staged.items():
                     con.execute(
                         f'CREATE OR REPLACE TABLE "{name}" AS SELECT * EXCLUDE (geometry), '
                         "geometry AS geom FROM read_parquet(?)",
@@ -247,11 +264,13 @@ class TwinStore:
                     if name in current:
                         old.append(self.root / current[name])
                     con.execute("DELETE FROM _layers WHERE name = ?", [name])
-                    sources = "; ".join(sorted(gdf["source"].astype(str).unique())[:5])
+                    sources = ("; ".join(sorted(gdf["source"].astype(str).unique())[:5])
+                               if "source" in gdf.columns else "")
+                    n_synth = int(gdf["is_synthetic"].sum()) if "is_synthetic" in gdf.columns else 0
                     con.execute(
-                        "INSERT INTO _layers VALUES (?, 'vector', ?, ?, ?, ?, ?, ?)",
-                        [name, str(path.relative_to(self.root)), gdf.crs.to_string(), len(gdf),
-                         int(gdf["is_synthetic"].sum()), sources, now],
+                        "INSERT INTO _layers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [name, kind, str(path.relative_to(self.root)), gdf.crs.to_string(), len(gdf),
+                         n_synth, sources, now],
                     )
                 current_r = dict(con.execute("SELECT name, path FROM _rasters").fetchall())
                 for name, (path, spec) in staged_r.items():

@@ -54,14 +54,14 @@ def test_failed_commit_leaves_previous_state(store, monkeypatch):
     original = TwinStore._switch
 
     def failing(self, staged, *a, **k):
-        # break after staging: the parquet is written, the transaction must roll back
-        staged["buildings"][1]["is_synthetic"] = "not a bool"
-        path, gdf = staged["buildings"]
-        staged["buildings"] = (path, gdf.drop(columns="source"))
+        # break after staging: the parquet is written and the table replaced inside the
+        # transaction, then registering it fails; everything must roll back
+        path, gdf, kind = staged["buildings"]
+        staged["buildings"] = (path, gdf.set_crs(None, allow_override=True), kind)
         return original(self, staged, *a, **k)
 
     monkeypatch.setattr(TwinStore, "_switch", failing)
-    with pytest.raises(KeyError):
+    with pytest.raises(AttributeError):
         store.commit({"buildings": b}, meta={"note": "second"})
     monkeypatch.undo()
     assert store.read_layer("buildings").equals(before)
@@ -138,3 +138,17 @@ def test_plain_tables_round_trip(store):
 def test_connect_spatial_in_memory():
     con = connect_spatial()
     assert con.execute("SELECT ST_Area(ST_GeomFromText('POLYGON((0 0,2 0,2 2,0 2,0 0))'))").fetchone()[0] == 4
+
+
+def test_results_are_stored_beside_layers(store):
+    b = store.read_layer("buildings")
+    res = b[["building_id", "geometry"]].assign(pv_capacity_kwp=1.5, is_synthetic=False)
+    store.commit(results={"pv_buildings": res})
+    lay = store.layers().set_index("name")
+    assert lay.loc["pv_buildings", "kind"] == "result" and lay.loc["buildings", "kind"] == "vector"
+    with store.connect() as con:
+        assert con.execute("SELECT sum(pv_capacity_kwp) FROM pv_buildings").fetchone()[0] == 7.5
+    with pytest.raises(CatalogError, match="clashes"):
+        store.commit(results={"buildings": res})
+    with pytest.raises(CatalogError, match="GeoDataFrame with a CRS"):
+        store.commit(results={"pv_table": res.drop(columns="geometry")})
