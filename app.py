@@ -15,7 +15,7 @@ import streamlit as st
 
 from twin.config import available_cities, load_city
 from twin.errors import TwinError
-from twin.store import TwinStore
+from twin.store import TwinStore, default_home
 
 logging.basicConfig(level=logging.WARNING)
 
@@ -57,18 +57,18 @@ def t(key: str, lang: str, **kw) -> str:
 
 
 @st.cache_resource
-def _store(city_id: str) -> TwinStore:
-    return TwinStore(city_id)
+def _store(city_id: str, home: str) -> TwinStore:
+    return TwinStore(city_id, home)
 
 
 @st.cache_data(ttl=60)
-def _layers(city_id: str) -> pd.DataFrame:
-    return _store(city_id).layers()
+def _layers(city_id: str, home: str) -> pd.DataFrame:
+    return _store(city_id, home).layers()
 
 
 @st.cache_data(ttl=60)
-def _district_map(city_id: str) -> tuple[dict, pd.DataFrame]:
-    store = _store(city_id)
+def _district_map(city_id: str, home: str) -> tuple[dict, pd.DataFrame]:
+    store = _store(city_id, home)
     with store.connect(read_only=True) as con:
         counts = con.execute(
             "SELECT district_adcode AS adcode, count(*) AS buildings, "
@@ -85,8 +85,8 @@ def _district_map(city_id: str) -> tuple[dict, pd.DataFrame]:
 
 
 @st.cache_data(ttl=60)
-def _meta(city_id: str) -> dict:
-    return _store(city_id).meta()
+def _meta(city_id: str, home: str) -> dict:
+    return _store(city_id, home).meta()
 
 
 def main() -> None:
@@ -98,14 +98,15 @@ def main() -> None:
     city_id = st.sidebar.selectbox(t("city", lang), cities, key="city",
                                    format_func=lambda c: _city_label(c, lang))
     st.title(t("title", lang))
-    store = _store(city_id)
+    home = str(default_home())
+    store = _store(city_id, home)
     if not store.exists():
         st.warning(t("not_built", lang, city=city_id))
         return
     try:
-        geo, table = _district_map(city_id)
-        layers = _layers(city_id)
-        meta = _meta(city_id)
+        geo, table = _district_map(city_id, home)
+        layers = _layers(city_id, home)
+        meta = _meta(city_id, home)
     except TwinError as exc:
         st.error(str(exc))
         return
