@@ -152,3 +152,16 @@ def test_area_equals_analytic_and_is_independent_of_order(rects):
     rev, _ = conform_layer(b.iloc[::-1], "buildings")
     assert rev.set_index("building_id").sort_index()["footprint_area_m2"].equals(
         out.set_index("building_id").sort_index()["footprint_area_m2"])
+
+
+@pytest.mark.parametrize("epsg", [4326, 4490, 4549, 32650, 32651, 3857])
+def test_accepted_input_crs(buildings, epsg):
+    out, _ = conform_layer(buildings.to_crs(epsg), "buildings")
+    assert out.crs.to_epsg() == 4549
+    np.testing.assert_allclose(out.geometry.centroid.x, buildings.geometry.centroid.x, atol=0.01)
+    np.testing.assert_allclose(out["footprint_area_m2"], 200.0, rtol=1e-6)
+
+
+def test_geographic_target_crs_is_refused(buildings):
+    with pytest.raises(SchemaError, match="geographic CRS.*metres are needed"):
+        conform_layer(buildings, "buildings", crs="EPSG:4326")
