@@ -36,7 +36,8 @@ def command(ctx, city, scenario, weather_file, no_shading, transposition_model):
         bar.update(bar.total - bar.n)
     tech = out["city"].set_index("scenario")
     for s, row in tech.iterrows():
-        click.echo(f"{s:<20} {row['pv_capacity_mw']:>10.1f} MW  {row['pv_yield_mwh_per_yr'] / 1000:>10.1f} GWh/yr"
+        gwh = row["pv_yield_mwh_per_yr"] / 1000
+        click.echo(f"{s:<20} {row['pv_capacity_mw']:>10.1f} MW  {gwh:>10.1f} GWh/yr"
                    f"  {row['specific_yield_kwh_per_kwp']:>6.0f} kWh/kWp")
     gov = out["targets"]
     gov = gov.loc[gov["is_governing"] & (gov["scenario"] == "technical")]
