@@ -459,14 +459,13 @@ def _siting(net, out, sa, buildings, bnd, user, charging_targets, p, issues):
     return sites, k_needed, target
 
 
-def run_coverage(city_id: str, home=None, *, progress=None, candidates=None, **params) -> dict:
-    """Read a built twin, compute its coverage (:func:`compute_city_coverage`) and commit it.
+def compute_coverage(city_id: str, home=None, *, progress=None, candidates=None, **params) -> dict:
+    """Read a built twin and compute its coverage (:func:`compute_city_coverage`), no commit.
 
     Returns
     -------
     dict
-        The ``meta`` of the run (counts, ``k_needed``) plus ``summary`` (the city-level
-        rows of ``coverage_summary`` as records).
+        ``results``, ``tables`` and ``meta`` as :func:`compute_city_coverage` gives them.
     """
     from twin.config import load_city
     from twin.store import TwinStore
@@ -479,9 +478,22 @@ def run_coverage(city_id: str, home=None, *, progress=None, candidates=None, **p
     layers = {n: store.read_layer(n) for n in names}
     if progress:
         progress("read layers")
-    res = compute_city_coverage(layers, config, progress=progress, candidates=candidates,
-                                **params)
-    store.commit(results=res["results"], tables=res["tables"], meta=res["meta"])
+    return compute_city_coverage(layers, config, progress=progress, candidates=candidates, **params)
+
+
+def run_coverage(city_id: str, home=None, *, progress=None, candidates=None, **params) -> dict:
+    """Read a built twin, compute its coverage (:func:`compute_city_coverage`) and commit it.
+
+    Returns
+    -------
+    dict
+        The ``meta`` of the run (counts, ``k_needed``) plus ``summary`` (the city-level
+        rows of ``coverage_summary`` as records).
+    """
+    from twin.store import TwinStore
+
+    res = compute_coverage(city_id, home, progress=progress, candidates=candidates, **params)
+    TwinStore(city_id, home).commit(results=res["results"], tables=res["tables"], meta=res["meta"])
     if progress:
         progress("commit")
     s = res["tables"]["coverage_summary"]

@@ -1,0 +1,1 @@
+"""Carbon sinks engine: forest, bamboo, wetland and tea-garden stocks, sequestration, indicators."""
