@@ -50,9 +50,25 @@ def _run_wind(city, home, options, progress) -> list[str]:
     return lines
 
 
+def _run_pv_sites(city, home, options, progress) -> list[str]:
+    from pv_potential.sites import run_pv_sites
+
+    st = {"duration_h": options["storage_hours"]} if options.get("storage_hours") is not None else None
+    out = run_pv_sites(city, home=home, progress=progress, storage=st)
+    lines = []
+    totals = out["city"]
+    for r in totals.loc[totals["site_category"] == "all"].itertuples():
+        lines.append(f"{r.kind + ' PV:':<12} {int(r.sites_count):>7,} sites  {r.capacity_mwp:>10,.1f} MWp  "
+                     f"{r.pv_energy_mwh_per_yr / 1000:>9,.1f} GWh/yr  storage {r.storage_power_mw:,.1f} MW"
+                     f" / {r.storage_energy_mwh:,.1f} MWh")
+    lines.append("  technical potential before land-use approval; see pv_sites_targets for the PV targets")
+    return lines
+
+
 #: The site screens: name -> (progress steps, runner).
 SCREENS: dict[str, tuple[int, object]] = {
     "wind": (6, _run_wind),
+    "pv": (5, _run_pv_sites),
 }
 
 
