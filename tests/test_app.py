@@ -1,49 +1,278 @@
-"""The map app runs on a built twin and on a missing one (streamlit AppTest, no browser)."""
+"""The map app on a built twin, a half-built one and a missing one (streamlit AppTest, no browser).
 
+The module twin is a copy of the session fixture's twins with rooftop PV computed for
+Huzhou and small wind, sinks and coverage results written in the engines' current
+column layout, so every page renders real catalog rows; Hangzhou has no engine
+results, so its engine pages must say which command computes them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
+from twin.app_pages import PAGES
+from twin.i18n import LABELS, t
+from twin.store import TwinStore
 
 APP = str(REPO / "app.py")
 
 
-def test_app_renders_a_built_twin(twin_env):
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    assert at.title[0].value == "carbon-twin: Hangzhou and Huzhou"
-    assert len(at.dataframe) >= 3  # districts, layers, targets
-    assert at.get("deck_gl_json_chart")
+def _engine_results(store: TwinStore) -> None:
+    """Small wind, sinks and coverage results (columns as the engines write them)."""
+    b = store.read_layer("boundaries")
+    d = b.loc[b["level"] == "district"].reset_index(drop=True)
+    pts = d.geometry.representative_point()
+    n = len(d)
+    wind = gpd.GeoDataFrame({
+        "site_id": [f"w{i}" for i in range(n)], "district_adcode": d["adcode"],
+        "capacity_mw": 2.5, "capacity_factor": np.linspace(0.1, 0.3, n),
+        "energy_mwh_per_yr": 5000.0, "is_synthetic": True}, geometry=pts.to_numpy(), crs=b.crs)
+    excl = gpd.GeoDataFrame({
+        "wind_exclusion_reason": ["road", "water_body"], "area_km2": [1.0, 2.0],
+        "district_adcode": d["adcode"].iloc[:2].to_numpy(), "is_synthetic": True},
+        geometry=pts.iloc[:2].buffer(500).to_numpy(), crs=b.crs)
+    wdist = pd.DataFrame({"district_adcode": d["adcode"], "name_zh": d["name_zh"],
+                          "name_en": d["name_en"], "n_turbines": 1, "capacity_mw": 2.5})
+    lc = gpd.GeoDataFrame({
+        "landcover_id": [f"l{i}" for i in range(n)], "lc_class": "bamboo_forest",
+        "area_m2": 1e6, "carbon_stock_t_c": 100.0, "co2_uptake_t_per_yr": 10.0,
+        "is_synthetic": True}, geometry=pts.buffer(800).to_numpy(), crs=b.crs)
+    ind = pd.DataFrame({
+        "level": ["city", "district"], "adcode": ["330500", d["adcode"].iloc[0]],
+        "name_zh": ["湖州市", d["name_zh"].iloc[0]], "indicator": "tea_garden_area_mu",
+        "unit": "mu", "input_kind": "polygons", "value": [40000.0, 100.0],
+        "target_id": ["K-Z1", ""], "comparator": [">=", ""], "target_value": [30000.0, np.nan],
+        "target_year": pd.array([2025, pd.NA], dtype="Int64"), "baseline_value": np.nan,
+        "gap": [-10000.0, np.nan]})
+    iso = gpd.GeoDataFrame({"threshold_min": [5.0, 30.0], "area_km2": [10.0, 100.0]},
+                           geometry=[pts.iloc[0].buffer(2000), pts.iloc[0].buffer(8000)], crs=b.crs)
+    sites = gpd.GeoDataFrame({"site_rank": [1], "candidate_id": ["c1"],
+                              "gain_residents_count": [100.0], "coverage_after_pct": [99.0],
+                              "is_synthetic": True}, geometry=[pts.iloc[1]], crs=b.crs)
+    summary = pd.DataFrame({
+        "level": ["city"], "code": ["city"], "metric": ["charging_circle_coverage_pct"],
+        "area": ["urban"], "threshold": [5.0], "threshold_unit": ["min"], "value": [90.0],
+        "unit": ["pct"], "target_id": ["C-Z2-5min"], "comparator": [">="],
+        "target_value": [100.0], "gap": [10.0], "meets_target": [False]})
+    admin = pd.DataFrame({"level": ["district"] * n, "code": d["adcode"], "name": d["name_zh"],
+                          "public_stations_count": 3, "has_public_station": True})
+    store.commit(results={"wind_sites": wind, "wind_exclusions": excl, "sink_patches": lc,
+                          "coverage_isochrones": iso, "coverage_sites": sites},
+                 tables={"wind_districts": wdist, "sink_indicators": ind,
+                         "coverage_summary": summary, "coverage_admin": admin})
 
 
-def test_language_switch_changes_labels(twin_env):
-    at = AppTest.from_file(APP, default_timeout=60).run()
+@pytest.fixture(scope="module")
+def app_home(twin_home, tmp_path_factory):
+    from pv_potential.run import run_rooftop
+
+    home = tmp_path_factory.mktemp("app-home")
+    for city in ("huzhou", "hangzhou"):
+        shutil.copytree(twin_home / city, home / city)
+    run_rooftop("huzhou", home=home)
+    _engine_results(TwinStore("huzhou", home))
+    return home
+
+
+@pytest.fixture
+def app_env(app_home, monkeypatch):
+    monkeypatch.setenv("TWIN_HOME", str(app_home))
+    return app_home
+
+
+def _app(page: str = "overview", city: str = "huzhou", **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["page"] = page
+    at.query_params["city"] = city
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.mark.parametrize("page,label", [(p, label) for p, label, _ in PAGES])
+def test_every_page_runs_with_its_widgets(app_env, page, label):
+    at = _app(page)
+    _ok(at)
+    assert at.title[0].value == t("app.title", "en")
+    assert at.header[0].value == t(label, "en")
+    assert at.sidebar.radio(key="page").value == page
+    if page in ("overview", "pv", "wind", "sinks", "charging"):
+        assert at.get("deck_gl_json_chart"), "a map"
+    assert not [i.value for i in at.info if "Not computed yet" in i.value] or page == "overview"
+
+
+def test_overview_tracks_targets_with_sources(app_env):
+    at = _app("overview")
+    _ok(at)
+    targets = at.dataframe[0].value
+    assert "PV-Z1" in set(targets["Target id"])
+    row = targets.set_index("Target id").loc["PV-Z1"]
+    assert row["Twin"] > 0 and row["Source (seed:line)"].startswith("003:")
+    assert targets.set_index("Target id").loc["K-Z1", "State"] == "met"
+    at.sidebar.radio(key="year").set_value(2030).run()
+    _ok(at)
+    assert "PV-Z2" in set(at.dataframe[0].value["Target id"])
+
+
+def test_pv_filter_changes_table_and_map(app_env):
+    at = _app("pv")
+    _ok(at)
+    at.selectbox(key="pv_district").set_value("330502").run()
+    _ok(at)
+    n0 = len(at.dataframe[0].value)
+    assert n0 > 0
+    import json
+
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    buildings = next(la for la in deck["layers"] if la["id"] == "buildings")
+    assert len(buildings["data"]) == n0 and buildings["extruded"]
+    at.slider(key="pv_min_kwp").set_value(20.0).run()
+    _ok(at)
+    table = at.dataframe[0].value
+    assert 0 < len(table) < n0
+    assert (table["Capacity [kWp]"] >= 20.0 - 0.05).all()
+    assert table["Capacity [kWp]"].is_monotonic_decreasing
+
+
+def test_pv_empty_selection_is_handled(app_env):
+    at = _app("pv")
+    top = at.slider(key="pv_min_kwp").max
+    at.slider(key="pv_min_kwp").set_value(top).run()
+    at.slider(key="pv_min_sy").set_value(at.slider(key="pv_min_sy").max).run()
+    _ok(at)
+    assert len(at.dataframe[-1].value) == 0
+    assert any(t("app.no_selection", "en") == i.value for i in at.info)
+
+
+def test_language_switch_changes_labels(app_env):
+    at = _app("pv")
     at.sidebar.radio(key="lang").set_value("zh").run()
-    assert not at.exception
-    assert at.title[0].value == "碳达峰数字孪生：杭州与湖州"
-    assert any(h.value == "规划目标" for h in at.subheader)
+    _ok(at)
+    assert at.title[0].value == t("app.title", "zh")
+    assert at.header[0].value == "光伏选址"
+    assert at.selectbox(key="pv_district").label == "区县"
+    assert "装机容量 [kWp]" in at.dataframe[-1].value.columns
 
 
-def test_city_switch(twin_env):
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.sidebar.selectbox(key="city").set_value("huzhou").run()
-    assert not at.exception
-    districts = at.dataframe[0].value
-    assert set(districts["adcode"]) == {"330502", "330503", "330521", "330522", "330523"}
+def test_inspector_shows_a_building_and_refuses_unknown_ids(app_env):
+    at = _app("inspector")
+    _ok(at)
+    assert any(t("in.none", "en") in i.value for i in at.info)
+    bid = TwinStore("huzhou", app_env).connect().execute(
+        "SELECT building_id FROM pv_buildings ORDER BY pv_capacity_kwp DESC LIMIT 1").fetchone()[0]
+    at.text_input(key="in_building").input(bid).run()
+    _ok(at)
+    assert {s.value for s in at.subheader} >= {t("in.facets", "en"), t("in.monthly", "en")}
+    assert len(at.get("vega_lite_chart")) == 2  # monthly bars, polar horizon
+    at.text_input(key="in_building").input("x' OR 1=1; DROP TABLE pv_buildings; --").run()
+    _ok(at)
+    assert "is not in this twin" in at.warning[0].value
+
+
+def test_engine_pages_say_which_command_computes_them(app_env):
+    for page, cmd in (("wind", "twin sites --city hangzhou --only wind"),
+                      ("sinks", "twin sinks --city hangzhou"),
+                      ("charging", "twin coverage --city hangzhou"),
+                      ("pv", "twin pv --city hangzhou")):
+        at = _app(page, city="hangzhou")
+        _ok(at)
+        assert any(cmd in i.value for i in at.info), (page, [i.value for i in at.info])
 
 
 def test_missing_twin_says_how_to_build(tmp_path, monkeypatch):
     monkeypatch.setenv("TWIN_HOME", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    assert "twin demo --city" in at.warning[0].value
+    at = _app("pv")
+    _ok(at)
+    assert "twin demo --city huzhou" in at.warning[0].value
+
+
+def test_half_built_twin_says_how_to_rebuild(twin_home, tmp_path, monkeypatch):
+    bounds = TwinStore("huzhou", twin_home).read_layer("boundaries")
+    TwinStore("huzhou", tmp_path).commit(layers={"boundaries": bounds})
+    monkeypatch.setenv("TWIN_HOME", str(tmp_path))
+    at = _app("overview")
+    _ok(at)
+    assert "buildings" in at.warning[0].value and "twin demo --city huzhou" in at.warning[0].value
+
+
+def test_export_formats(app_env):
+    from twin import app_data
+
+    home, v = str(app_env), app_data.catalog_version(str(app_env), "huzhou")
+    ids = list(TwinStore("huzhou", app_env).read_layer("pv_buildings")["building_id"].iloc[:5])
+    csv = app_data.export_bytes(home, "huzhou", v, ids, "csv").decode()
+    assert len(csv.strip().splitlines()) == 6 and "POLYGON" in csv
+    gpkg = tmp = app_env / "x.gpkg"
+    tmp.write_bytes(app_data.export_bytes(home, "huzhou", v, ids, "gpkg"))
+    g = gpd.read_file(gpkg)
+    assert len(g) == 5 and g.crs.to_epsg() == 4549 and g["is_synthetic"].all()
+    gj = gpd.read_file(app_data.export_bytes(home, "huzhou", v, ids, "geojson").decode())
+    assert len(gj) == 5 and gj.crs.to_epsg() == 4326
+    assert set(gj["building_id"]) == set(ids)
+    with pytest.raises(Exception, match="does not read a table"):
+        app_data.table(home, "huzhou", v, "_layers; DROP TABLE buildings")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_label_exists_in_both_languages(lang):
-    import ast
+    assert all(entry.get(lang) for entry in LABELS.values())
 
-    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
-    text = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "TEXT")
-    table = ast.literal_eval(text.value)
-    assert all(lang in entry and entry[lang] for entry in table.values())
+
+def test_every_label_used_is_defined():
+    sources = [REPO / "app.py", *sorted((REPO / "twin" / "app_pages").glob("*.py"))]
+    used = set()
+    for path in sources:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_]+)["']""", path.read_text("utf-8")))
+        used |= set(re.findall(r"""["']((?:page|pv|pv_sites)\.[a-z_]+)["']""", path.read_text("utf-8")))
+    assert len(used) > 40
+    missing = sorted(u for u in used if u not in LABELS and not u.startswith("pv_sites."))
+    assert not missing
+
+
+def test_progress_frame_gap_and_state():
+    from twin.app_pages.overview import progress_frame
+
+    targets = pd.DataFrame({
+        "id": ["A", "B", "C", "D"], "kind": "target", "is_governing": True,
+        "year": pd.array([2025, 2025, 2025, 2030], dtype="Int64"),
+        "metric": ["pv_capacity_mw", "charging_circle_coverage_pct", "green_building_2star_share_pct",
+                   "pv_capacity_mw"],
+        "value": [100.0, 100.0, 40.0, 10.0], "unit": ["mw", "pct", "pct", "mw"],
+        "comparator": [">=", ">=", ">=", ">="], "baseline_value": [20.0, np.nan, np.nan, np.nan],
+        "indicator_en": ["a", "b", "c", "d"], "indicator_zh": ["甲", "乙", "丙", "丁"],
+        "status": "final", "source": ["002:1", "002:2", "002:3", "002:4"]})
+    tracked = pd.DataFrame({"target_id": ["A", "B"], "potential": [50.0, 100.0],
+                            "baseline_engine": [np.nan, np.nan], "engine": ["pv", "coverage"]})
+    pf = progress_frame(targets, tracked, 2025, "en", "huzhou", {"pv", "coverage"}).set_index("id")
+    assert list(pf.index) == ["A", "B", "C"]
+    assert pf.loc["A", "reach"] == 70.0 and pf.loc["A", "gap"] == 30.0  # capacity adds to baseline
+    assert pf.loc["A", "state_key"] == "gap" and pf.loc["B", "state_key"] == "met"
+    assert pf.loc["C", "state_key"] == "not_tracked"
+    assert "杭州" in pf.loc["A", "source_title"]
+    none = progress_frame(targets, tracked.iloc[:0], 2025, "en", "huzhou", set()).set_index("id")
+    assert none.loc["A", "state_key"] == "not_computed"
+    assert none.loc["A", "command"] == "twin pv --city huzhou"
+
+
+def test_geometry_packing_keeps_every_part():
+    from twin.app_data import _pack
+
+    geoms = np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+                      shapely.box(5, 5, 6, 6)], dtype=object)
+    out = _pack(pd.DataFrame({"k": ["a", "b"]}), geoms)
+    assert list(out["k"]) == ["a", "a", "b"] and all(len(p) == 5 for p in out["polygon"])
+    pts = _pack(pd.DataFrame({"k": [1, 2]}), shapely.points([[1, 2], [3, 4]]))
+    assert list(pts["lon"]) == [1, 3] and list(pts["lat"]) == [2, 4]

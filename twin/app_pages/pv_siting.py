@@ -1,0 +1,254 @@
+"""PV siting: rooftop, water-surface and ground sites on a 3D map with a ranked table.
+
+At city zoom the map is a district choropleth of the scenario's capacity; a chosen
+district shows its buildings extruded by height and coloured by specific yield or
+capacity (at most :data:`twin.mapstyle.MAX_FEATURES`). Filters act on the cached
+district frame (vectorised masks), the table and map show the same rows, and a
+row picked in the table or a building clicked on the map is the inspector's building.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from twin import app_data as data
+from twin import mapstyle as ms
+from twin.app_pages._common import Ctx, base_layers, name_col, need, show_table
+from twin.i18n import category, column, t
+
+__all__ = ["filter_buildings", "render", "select_building"]
+
+_SHOW = ["building_id", "use_class", "roof_type", "height_m", "pv_capacity_kwp",
+         "adopted_capacity_kwp", "specific_yield_kwh_per_kwp", "shading_loss_pct",
+         "pv_yield_kwh_per_yr"]
+_RANKS = ("pv_capacity_kwp", "specific_yield_kwh_per_kwp", "pv_yield_kwh_per_yr")
+_TABLE_ROWS = 1000
+
+
+def select_building(building_id: str) -> None:
+    """Make ``building_id`` the building of the inspector (and the map highlight)."""
+    st.session_state["building_id"] = building_id
+    st.session_state["in_building"] = building_id
+
+
+def _on_table() -> None:
+    rows = st.session_state.get("pv_table", {}).get("selection", {}).get("rows", [])
+    ids = st.session_state.get("_pv_ids", [])
+    if rows and rows[0] < len(ids):
+        select_building(ids[rows[0]])
+
+
+def _on_map() -> None:
+    objs = st.session_state.get("pv_map", {}).get("selection", {}).get("objects", {})
+    hit = objs.get("buildings") or []
+    if hit and hit[0].get("building_id"):
+        select_building(str(hit[0]["building_id"]))
+
+
+def _open_inspector() -> None:
+    st.session_state["page"] = "inspector"
+
+
+def filter_buildings(df: pd.DataFrame, uses, roofs, min_kwp: float, min_sy: float,
+                     max_shading_pct: float, rank: str) -> pd.DataFrame:
+    """Rows of ``df`` passing every filter, ranked by ``rank`` (descending), vectorised."""
+    mask = (df["use_class"].isin(list(uses)) & df["roof_type"].isin(list(roofs))
+            & (df["pv_capacity_kwp"] >= min_kwp)
+            & (df["specific_yield_kwh_per_kwp"] >= min_sy)
+            & (df["shading_loss_fraction"] <= max_shading_pct / 100.0 + 1e-12))
+    out = df.loc[mask]
+    return out.sort_values([rank, "building_id"], ascending=[False, True], kind="stable")
+
+
+def _filters(ctx: Ctx, opts: dict):
+    lang = ctx.lang
+    _, dframe, _ = data.districts(*ctx.key)
+    codes = ["", *dframe["adcode"]]
+    names = dict(zip(dframe["adcode"], dframe[name_col(lang)], strict=True))
+    c1, c2, c3, c4 = st.columns(4)
+    district = c1.selectbox(t("pv.district", lang), codes, key="pv_district",
+                            format_func=lambda c: names.get(c, t("app.all_districts", lang)))
+    scenario = c2.selectbox(t("pv.scenario", lang), opts["scenarios"], key="pv_scenario",
+                            format_func=lambda s: category(s, lang))
+    colour = c3.selectbox(t("pv.colour_by", lang), ["specific_yield_kwh_per_kwp",
+                                                    "pv_capacity_kwp"], key="pv_colour",
+                          format_func=lambda c: category(c, lang))
+    rank = c4.selectbox(t("pv.sort_by", lang), _RANKS, key="pv_rank",
+                        format_func=lambda c: category(c, lang))
+    c1, c2, c3, c4, c5 = st.columns(5)
+    uses = c1.multiselect(t("pv.use", lang), opts["uses"], default=opts["uses"], key="pv_use",
+                          format_func=lambda v: category(v, lang))
+    roofs = c2.multiselect(t("pv.roof", lang), opts["roofs"], default=opts["roofs"],
+                           key="pv_roof", format_func=lambda v: category(v, lang))
+    top_kwp = float(max(10.0, np.ceil(opts["max_kwp"])))
+    min_kwp = c3.slider(t("pv.min_kwp", lang), 0.0, top_kwp, 0.0, key="pv_min_kwp")
+    top_sy = float(max(100.0, np.ceil(opts["max_sy"] / 50) * 50))
+    min_sy = c4.slider(t("pv.min_yield", lang), 0.0, top_sy, 0.0, step=10.0, key="pv_min_sy")
+    max_shade = c5.slider(t("pv.max_shading", lang), 0, 100, 100, key="pv_max_shade")
+    return district, scenario, colour, rank, tuple(uses), tuple(roofs), min_kwp, min_sy, max_shade
+
+
+def _legend(lang: str, title_key: str, values, palette: str) -> None:
+    stops = ms.legend_stops(values, palette=palette)
+    st.markdown(ms.legend_html(category(title_key, lang),
+                               [(f"{v:,.0f}", c) for v, c in stops]), unsafe_allow_html=True)
+
+
+def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> None:
+    lang = ctx.lang
+    st.subheader(t("pv.ranked", lang, n=n))
+    view = rows.head(_TABLE_ROWS).copy()
+    view["shading_loss_pct"] = (100 * view["shading_loss_fraction"]).round(1)
+    view["use_class"] = view["use_class"].map(lambda v: category(v, lang))
+    view["roof_type"] = view["roof_type"].map(lambda v: category(v, lang))
+    view = view[[c for c in _SHOW if c in view.columns]].round(1)
+    st.session_state["_pv_ids"] = list(view["building_id"])
+    show_table(view, lang, key="pv_table", on_select=_on_table, selection_mode="single-row",
+               height=320)
+    if n == 0:
+        st.info(t("app.no_selection", lang))
+        return
+    st.caption(t("app.export", lang, n=n))
+    key = ctx.key
+    c1, c2, c3 = st.columns(3)
+    for col, fmt, label, mime in ((c1, "csv", "app.download_csv", "text/csv"),
+                                  (c2, "gpkg", "app.download_gpkg", "application/geopackage+sqlite3"),
+                                  (c3, "geojson", "app.download_geojson", "application/geo+json")):
+        col.download_button(t(label, lang), key=f"pv_dl_{fmt}", mime=mime, on_click="ignore",
+                            file_name=f"pv_shortlist_{ctx.city}.{fmt}",
+                            data=lambda fmt=fmt: data.export_bytes(*key, ids_for_export(), fmt))
+
+
+def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
+    lang = ctx.lang
+    nc = name_col(lang)
+    geo, dframe, bounds = data.districts(*ctx.key)
+    totals = data.table(*ctx.key, "pv_districts")
+    tot = totals.loc[totals["scenario"] == scenario, ["district_adcode", "n_viable_roofs",
+                                                      "pv_capacity_mw", "pv_yield_mwh_per_yr",
+                                                      "specific_yield_kwh_per_kwp"]]
+    d = dframe[["adcode", "name_zh", "name_en"]].merge(
+        tot.rename(columns={"district_adcode": "adcode"}), on="adcode", how="left")
+    metric = "pv_capacity_mw" if colour == "pv_capacity_kwp" else "specific_yield_kwh_per_kwp"
+    fills = dict(zip(d["adcode"], ms.ramp(d[metric].to_numpy(float), palette="viridis",
+                                          alpha=190).tolist(), strict=True))
+    props = d.set_index("adcode")[["pv_capacity_mw", "specific_yield_kwh_per_kwp"]].round(1)
+    feats = [{**f, "properties": {**f["properties"], "fill": fills[f["properties"]["adcode"]],
+                                  **props.loc[f["properties"]["adcode"]].to_dict()}}
+             for f in geo["features"]]
+    tip = (f"{{{nc}}}\n{column('pv_capacity_mw', lang)}: {{pv_capacity_mw}}\n"
+           f"{column('specific_yield_kwh_per_kwp', lang)}: {{specific_yield_kwh_per_kwp}}")
+    st.pydeck_chart(ms.deck(base_layers(ctx, fill_geojson={**geo, "features": feats}),
+                            ms.view_state(bounds), tooltip={"text": tip}, basemap=ctx.basemap),
+                    height=480, key="pv_city_map")
+    _legend(lang, colour, d[metric].to_numpy(float), "viridis")
+    st.caption(t("pv.select_district", lang))
+    st.subheader(t("pv.district_totals", lang, scenario=category(scenario, lang)))
+    show_table(d.drop(columns=["name_zh" if nc == "name_en" else "name_en"])
+               .rename(columns={nc: "district"}).round(2), lang, key="pv_district_table")
+    top, n = data.pv_city_top(*ctx.key, None, uses, roofs, float(min_kwp), float(min_sy),
+                              max_shade / 100.0, rank, _TABLE_ROWS)
+    key = ctx.key
+
+    def ids():
+        return list(data.pv_city_top(*key, None, uses, roofs, float(min_kwp), float(min_sy),
+                                     max_shade / 100.0, rank, max(n, 1))[0]["building_id"])
+
+    _table_and_export(ctx, top, n, ids)
+
+
+def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
+    lang = ctx.lang
+    b, n_all = data.pv_buildings(*ctx.key, district)
+    if n_all > ms.MAX_FEATURES:
+        st.warning(t("app.capped", lang, n=n_all, cap=ms.MAX_FEATURES))
+        show_table(data.table(*ctx.key, "pv_townships").query("district_adcode == @district"),
+                   lang, key="pv_townships")
+        return
+    rows = filter_buildings(b, uses, roofs, float(min_kwp), float(min_sy), float(max_shade), rank)
+    _, dframe, _ = data.districts(*ctx.key)
+    box = dframe.loc[dframe["adcode"] == district, ["minx", "miny", "maxx", "maxy"]]
+    bounds = tuple(box.iloc[0]) if len(box) else data.districts(*ctx.key)[2]
+    palette = "viridis" if colour == "specific_yield_kwh_per_kwp" else "magma"
+    all_vals = b[colour].to_numpy(float)
+    lo, hi = ms.value_range(all_vals)
+    shown = rows[["building_id", "polygon", "height_m", "use_class", "pv_capacity_kwp",
+                  "specific_yield_kwh_per_kwp", "shading_loss_fraction"]].copy()
+    shown["fill"] = ms.ramp(shown[colour].to_numpy(float), lo, hi, palette=palette).tolist()
+    shown = shown.round({"pv_capacity_kwp": 1, "specific_yield_kwh_per_kwp": 0,
+                         "shading_loss_fraction": 3})
+    layers = [*base_layers(ctx), ms.building_layer(shown)]
+    chosen = st.session_state.get("building_id")
+    if chosen:
+        hit = shown.loc[shown["building_id"] == chosen, ["polygon", "height_m"]]
+        if len(hit):
+            hit = hit.assign(fill=[[255, 40, 40, 255]] * len(hit), height_m=hit["height_m"] + 3)
+            layers.append(ms.building_layer(hit, layer_id="chosen"))
+    tip = (f"{{building_id}}\n{column('pv_capacity_kwp', lang)}: {{pv_capacity_kwp}}\n"
+           f"{column('specific_yield_kwh_per_kwp', lang)}: {{specific_yield_kwh_per_kwp}}")
+    map_box = st.container()
+    ids = list(rows["building_id"])
+    _table_and_export(ctx, rows, len(rows), lambda: ids)
+    with map_box:
+        st.pydeck_chart(ms.deck(layers, ms.view_state(bounds, pitch=45), tooltip={"text": tip},
+                                basemap=ctx.basemap),
+                        height=520, key="pv_map", on_select=_on_map,
+                        selection_mode="single-object")
+        _legend(lang, colour, all_vals, palette)
+        st.caption(t("app.map_hint", lang))
+    if chosen:
+        st.button(f"{t('page.inspector', lang)}: {chosen}", key="pv_open_inspector",
+                  on_click=_open_inspector)
+
+
+def _other_sites(ctx: Ctx, name: str) -> None:
+    """Water-surface or ground PV sites as computed by their screen (columns may vary)."""
+    lang = ctx.lang
+    cols = data.columns_of(*ctx.key, name)
+    frame, n = data.geo_frame(*ctx.key, name, cols, simplify_m=5.0)
+    if frame.empty:
+        st.info(t("app.no_selection", lang))
+        return
+    cap = next((c for c in cols if "capacity" in c), None)
+    frame = frame.copy()
+    frame["fill"] = (ms.ramp(frame[cap].to_numpy(float), palette="magma").tolist() if cap
+                     else [[230, 120, 40, 200]] * len(frame))
+    layer = (ms.point_layer(frame, layer_id="sites", radius_m=80.0) if "lon" in frame
+             else ms.polygon_layer(frame, layer_id="sites", line=[40, 40, 40, 200]))
+    bounds = data.districts(*ctx.key)[2]
+    st.pydeck_chart(ms.deck([*base_layers(ctx), layer], ms.view_state(bounds),
+                            tooltip={"text": "\n".join(f"{c}: {{{c}}}" for c in cols[:4])},
+                            basemap=ctx.basemap), height=480, key=f"pv_{name}_map")
+    table = data.table(*ctx.key, name)
+    if cap:
+        table = table.sort_values(cap, ascending=False)
+    st.subheader(t("pv.ranked", lang, n=n))
+    show_table(table, lang, key=f"pv_{name}_table")
+    st.download_button(t("app.download_csv", lang), data=table.to_csv(index=False).encode(),
+                       file_name=f"{name}_{ctx.city}.csv", mime="text/csv", key=f"pv_{name}_csv")
+
+
+def render(ctx: Ctx) -> None:
+    """The PV siting page."""
+    lang = ctx.lang
+    kinds = {"rooftop": "pv.rooftop", "water": "pv.water", "ground": "pv.ground"}
+    kind = st.segmented_control(t("pv.kind", lang), list(kinds), default="rooftop",
+                                key="pv_kind", format_func=lambda k: t(kinds[k], lang))
+    if kind == "water":
+        if need(ctx, "pv_sites", ("water_pv_sites",)):
+            _other_sites(ctx, "water_pv_sites")
+        return
+    if kind == "ground":
+        if need(ctx, "pv_sites", ("ground_pv_sites",)):
+            _other_sites(ctx, "ground_pv_sites")
+        return
+    if not need(ctx, "pv", ("pv_buildings", "pv_districts")):
+        return
+    opts = data.pv_options(*ctx.key)
+    district, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade = _filters(ctx, opts)
+    if district:
+        _district_level(ctx, district, colour, rank, uses, roofs, min_kwp, min_sy, max_shade)
+    else:
+        _city_level(ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade)
