@@ -7,13 +7,11 @@ from pathlib import Path
 
 import click
 
-from twin.cli import _city_option
-
 __all__ = ["command"]
 
 
 @click.command("sinks")
-@_city_option(required=True)
+@click.option("--city", required=True, help="City of a built twin.")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Scenario polygons (action, to_class, age_shift, growing_stock_m3_per_ha).")
 @click.option("--no-raster", is_flag=True, help="Skip the land-cover raster accounting.")

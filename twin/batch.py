@@ -1,0 +1,633 @@
+"""Batch regeneration of a city's potential layers on Dask: tiled, resumable, repeatable.
+
+``twin build`` runs the engines over a built twin:
+
+* **pv** is tiled. The city's buildings are cut into square tiles (aligned to
+  multiples of the tile size in the metric CRS, so tile ids are stable); each tile
+  task gets its buildings plus a halo wide enough for shading (the horizon radius
+  plus a margin for facets that sit off their building's centroid), runs
+  :func:`pv_potential.rooftop.rooftop_potential` and returns per-building and
+  per-facet rows. Each building belongs to exactly one tile and sees every
+  neighbour within the radius, so its numbers do not depend on the tiling; rows
+  are sorted by id before any sum, so totals are identical too.
+* Whole-city stages (water and ground PV, wind, sinks, coverage) run as one task
+  each on the cluster; they need the whole network or city.
+
+Finished tile results are cached under ``<out>/.work/<run key>/`` as they arrive,
+so a killed or failed run resumes from them. Outputs are written into a fresh
+version folder and published by atomically swapping the ``<out>/current``
+symlink, then committed to the catalog in one transaction: a killed run leaves
+the previous outputs whole. A run whose inputs and configuration hash to the key
+of the published manifest does nothing and says so.
+
+A tile that fails is retried (``retries``), then reported with its error while
+the others finish; the run then raises :class:`BatchError` naming the failed
+tiles. A worker that dies mid-run loses nothing: the scheduler reruns its tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import json
+import logging
+import math
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from twin import __version__
+from twin.errors import ConfigError, TwinError
+from twin.fsutil import atomic_write_text
+
+__all__ = [
+    "STAGES",
+    "BatchError",
+    "BatchResult",
+    "Tile",
+    "assign_tiles",
+    "run_batch",
+    "tile_grid",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Stages ``twin build`` can run, in the order they run.
+STAGES = ("pv", "water", "ground", "wind", "sinks", "coverage")
+#: Whole-city stages: module path and function ``f(city_id, home=...)`` returning a dict with
+#: ``results`` (name -> GeoDataFrame), ``tables`` (name -> DataFrame) and ``meta``, uncommitted.
+WHOLE_CITY_STAGES = {
+    "water": ("twin.batch", "compute_pv_sites"),  # one screen computes water and ground PV
+    "ground": ("twin.batch", "compute_pv_sites"),
+    "wind": ("twin.batch", "compute_wind"),
+    "sinks": ("twin.batch", "compute_sinks"),
+    "coverage": ("layers._coverage_city", "compute_coverage"),
+}
+
+
+def compute_pv_sites(city_id: str, home=None) -> dict:
+    """Water-surface and ground PV screens of :func:`pv_potential.sites.run_pv_sites`, not committed."""
+    from pv_potential.sites import run_pv_sites
+
+    out = run_pv_sites(city_id, home=home, commit=False)
+    return {"results": out["results"], "tables": out["tables"], "meta": out["meta"]}
+
+
+def compute_sinks(city_id: str, home=None) -> dict:
+    """The sink accounting of :func:`sinks.run.run_sinks`, not committed."""
+    from sinks.factors import read_factors
+    from sinks.run import run_sinks
+
+    out = run_sinks(city_id, home=home, commit=False, threads=1)
+    tables = {k: v for k, v in out.items() if k != "sink_patches"}
+    tables["sink_factors"] = read_factors().citations
+    meta = {"sinks": {"scenario": None, "special_shrubland_share": 0.0, "factors_dir": "data/sinks"}}
+    return {"results": {"sink_patches": out["sink_patches"]}, "tables": tables, "meta": meta}
+
+
+def compute_wind(city_id: str, home=None) -> dict:
+    """The wind screen of :func:`layers.wind_sites.run_wind`, not committed."""
+    from layers.wind_sites import run_wind
+
+    out = run_wind(city_id, home=home, commit=False)
+    return {**out, "meta": {"wind_screen": out["meta"]}}  # the key `twin sites` commits under
+#: Extra halo beyond the shading radius: how far a facet centroid may sit from its
+#: building's representative point (half the diagonal of a 280 m shed) [m].
+HALO_MARGIN_M = 200.0
+_OUTPUT_PARTITION = "district_adcode"
+
+
+class BatchError(TwinError, RuntimeError):
+    """Some tiles or stages failed; the message names them and their errors."""
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A square tile of the city: its core (where its buildings are) and its halo box."""
+
+    tile_id: str
+    ix: int
+    iy: int
+    bounds: tuple[float, float, float, float]
+    halo_bounds: tuple[float, float, float, float]
+
+
+def assign_tiles(x: np.ndarray, y: np.ndarray, tile_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Tile indices of points: ``floor(x / tile_m)``, ``floor(y / tile_m)``."""
+    return (np.floor(np.asarray(x) / tile_m).astype("int64"),
+            np.floor(np.asarray(y) / tile_m).astype("int64"))
+
+
+def tile_grid(ix: np.ndarray, iy: np.ndarray, tile_m: float, halo_m: float) -> list[Tile]:
+    """The non-empty tiles for points with tile indices ``ix``, ``iy``, sorted by id."""
+    pairs = sorted(set(zip(ix.tolist(), iy.tolist(), strict=True)))
+    tiles = []
+    for i, j in pairs:
+        b = (i * tile_m, j * tile_m, (i + 1) * tile_m, (j + 1) * tile_m)
+        h = (b[0] - halo_m, b[1] - halo_m, b[2] + halo_m, b[3] + halo_m)
+        tiles.append(Tile(f"t{i:+06d}{j:+06d}", i, j, b, h))
+    return tiles
+
+
+@dataclass
+class BatchResult:
+    """What a batch run did."""
+
+    status: str  # "done" or "unchanged"
+    run_key: str
+    out: Path
+    manifest: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks (run on workers: top-level, picklable, pure apart from reading their arguments)
+# ---------------------------------------------------------------------------------------
+
+
+def _pv_tile_task(tile: Tile, buildings: gpd.GeoDataFrame, weather, location, scenarios, model,
+                  radius_m: float, threads: int):
+    """Rooftop PV for the buildings whose representative point is in ``tile``."""
+    from pv_potential.rooftop import rooftop_potential
+
+    _limit_threads(threads)
+    # Frames that arrive over the wire sit on read-only buffers; engines may write in place.
+    buildings = buildings.copy(deep=True)
+    weather = weather.copy(deep=True)
+    core = buildings.loc[buildings["_core"]].drop(columns="_core")
+    obstacles = buildings.drop(columns="_core")
+    facets, per_building = rooftop_potential(core, weather, location, scenarios, radius_m=radius_m,
+                                             obstacles=obstacles, model=model)
+    return tile.tile_id, facets, per_building
+
+
+def _whole_city_task(stage: str, city_id: str, home: str, threads: int):
+    import importlib
+
+    _limit_threads(threads)
+    modname, funcname = WHOLE_CITY_STAGES[stage]
+    func = getattr(importlib.import_module(modname), funcname)
+    return func(city_id, home=home)
+
+
+def _limit_threads(threads: int) -> None:
+    with contextlib.suppress(Exception):
+        import numba
+
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+# ---------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict:
+    out = {"carbon-twin": __version__}
+    for pkg in ("pvlib", "numpy", "pandas", "geopandas", "shapely", "numba", "dask", "distributed",
+                "duckdb", "windpowerlib", "networkx", "scipy"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            out[pkg] = importlib.metadata.version(pkg)
+    return out
+
+
+def _input_hashes(store, city, stages) -> dict[str, str]:
+    """Content hashes of every input the stages read (layers, rasters, weather, configs)."""
+    hashes = {}
+    for row in store.layers().itertuples():
+        if row.kind == "vector":
+            hashes[f"layer:{row.name}"] = _sha256(store.root / row.path)
+    for row in store.rasters().itertuples():
+        hashes[f"raster:{row.name}"] = _sha256(store.root / row.path)
+    for p in city.weather_paths:
+        hashes[f"weather:{p.name}"] = _sha256(p)
+    hashes["config:city"] = _sha256(city.path)
+    data = Path(city.path).resolve().parents[1]
+    for rel in ("pv/scenarios.toml", "pv/sites.toml", "landcover/modis_igbp.csv"):
+        if (data / rel).exists():
+            hashes[f"config:{rel}"] = _sha256(data / rel)
+    for p in sorted((data / "sinks").glob("*")) if (data / "sinks").exists() else []:
+        hashes[f"config:sinks/{p.name}"] = _sha256(p)
+    return hashes
+
+
+def _run_key(hashes: dict, params: dict) -> str:
+    blob = json.dumps({"inputs": hashes, "params": params, "version": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _read_manifest(out: Path) -> dict | None:
+    path = out / "current" / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _client(workers: int | None, scheduler: str | None, threads: int):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s"), None
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=n, threads_per_worker=threads, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def _close(client, cluster) -> None:
+    """Shut the client and local cluster down without the scheduler's closing chatter."""
+    dist = logging.getLogger("distributed")
+    level = dist.level
+    dist.setLevel(logging.CRITICAL)
+    try:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        dist.setLevel(level)
+
+
+def _partition_tiles(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
+    pts = buildings.geometry.representative_point()
+    ix, iy = assign_tiles(pts.x.to_numpy(), pts.y.to_numpy(), tile_m)
+    tiles = tile_grid(ix, iy, tile_m, halo_m)
+    import shapely
+
+    boxes = shapely.box(*np.array([t.halo_bounds for t in tiles]).T)
+    tree = shapely.STRtree(buildings.geometry.values)
+    tile_idx, bld_idx = tree.query(boxes, predicate="intersects")
+    order = np.argsort(tile_idx, kind="stable")
+    tile_idx, bld_idx = tile_idx[order], bld_idx[order]
+    splits = np.searchsorted(tile_idx, np.arange(len(tiles) + 1))
+    key = {(t.ix, t.iy): k for k, t in enumerate(tiles)}
+    own = np.array([key[(a, b)] for a, b in zip(ix.tolist(), iy.tolist(), strict=True)], dtype="int64")
+    own_order = np.argsort(own, kind="stable")
+    own_splits = np.searchsorted(own[own_order], np.arange(len(tiles) + 1))
+    for k, tile in enumerate(tiles):
+        rows = np.union1d(bld_idx[splits[k]:splits[k + 1]], own_order[own_splits[k]:own_splits[k + 1]])
+        part = buildings.iloc[rows].copy()
+        part["_core"] = own[rows] == k
+        yield tile, part
+
+
+def run_batch(
+    city_id: str,
+    *,
+    home=None,
+    stages: list[str] | None = None,
+    inputs: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    tile_m: float = 2000.0,
+    radius_m: float = 300.0,
+    threads_per_worker: int = 1,
+    retries: int = 2,
+    progress: Callable[[int, int, str], None] | None = None,
+    model: dict | None = None,
+    client=None,
+) -> BatchResult:
+    """Regenerate a city's potential layers on a Dask cluster.
+
+    Parameters
+    ----------
+    city_id : str
+        City of a built twin.
+    stages : list of str, optional
+        Subset of :data:`STAGES` (default: every stage whose engine is installed).
+    inputs : path-like, optional
+        Folder of new input layers (``<layer>.parquet|gpkg|geojson``, e.g. a new CIM
+        delivery of buildings) imported (validated, atomically) before the run.
+    out : path-like, optional
+        Output folder (default ``<twin>/batch``): ``current`` -> the published version
+        with GeoParquet layers partitioned by district, tables and ``manifest.json``.
+    workers : int, optional
+        Worker processes of a local cluster (default: CPU count).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:port``) instead.
+    tile_m : float
+        Tile edge [m]. Results do not depend on it.
+    radius_m : float
+        Shading radius [m]; the halo is ``radius_m + HALO_MARGIN_M``.
+    threads_per_worker : int
+        Threads per worker (numba kernels use as many).
+    retries : int
+        Retries of a failed task before it is reported.
+    progress : callable, optional
+        ``progress(done, total, what)`` after each task.
+    model : dict, optional
+        Yield-engine options (:func:`pv_potential.yield_.simulate_facets`).
+    client : dask.distributed.Client, optional
+        Run on this client (left open) instead of starting a cluster.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    BatchError
+        Some tiles or stages failed after their retries (named in the message);
+        finished tiles are cached, so a rerun resumes.
+    """
+    from pv_potential.run import load_inputs, rooftop_outputs
+    from twin.importer import import_layer
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    model = dict(model or {})
+    if stages is None:
+        stages = list(STAGES)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        msg = f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}"
+        raise ConfigError(msg)
+    if sum(x is not None for x in (workers, scheduler, client)) > 1:
+        msg = "give --workers or --scheduler, not both"
+        raise ConfigError(msg)
+    if tile_m <= 0 or radius_m < 0:
+        msg = f"tile size ({tile_m}) must be > 0 and radius ({radius_m}) >= 0"
+        raise ConfigError(msg)
+    stages = [s for s in STAGES if s in stages]
+
+    if inputs is not None:
+        t0 = time.perf_counter()
+        for path in sorted(Path(inputs).iterdir()):
+            layer = path.name.split(".")[0]
+            if path.suffix.lower() in (".parquet", ".gpkg", ".geojson", ".shp") or layer == "buildings":
+                import_layer(city_id, layer, path, home=home)
+        timings["import_inputs"] = round(time.perf_counter() - t0, 3)
+
+    inp = load_inputs(city_id, home=home)
+    store, city = inp.store, inp.city
+    out = Path(out) if out is not None else store.root / "batch"
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"stages": stages, "radius_m": radius_m, "model": model, "scenario": inp.primary}
+    t0 = time.perf_counter()
+    hashes = _input_hashes(store, city, stages)
+    run_key = _run_key(hashes, params)
+    timings["hash_inputs"] = round(time.perf_counter() - t0, 3)
+    previous = _read_manifest(out)
+    if previous is not None and previous.get("run_key") == run_key:
+        logger.info("inputs and configuration unchanged (run key %s): nothing to do", run_key)
+        return BatchResult("unchanged", run_key, out, previous)
+
+    work = out / ".work" / run_key
+    work.mkdir(parents=True, exist_ok=True)
+    halo_m = radius_m + HALO_MARGIN_M
+    results: dict[str, gpd.GeoDataFrame] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    stage_meta: dict[str, dict] = {}
+    catalog_meta: dict = {}
+    failures: dict[str, str] = {}
+    n_tiles = 0
+    bytes_per_tile: list[int] = []
+    own_client = client is None
+    cluster = None
+    if own_client:
+        client, cluster = _client(workers, scheduler, threads_per_worker)
+    try:
+        n_workers = len(client.scheduler_info()["workers"])
+        if "pv" in stages:
+            t0 = time.perf_counter()
+            buildings = store.read_layer("buildings")
+            cache = work / f"pv-tile{int(tile_m)}"
+            cache.mkdir(parents=True, exist_ok=True)
+            weather_f, loc_f, scen_f = client.scatter([inp.weather, inp.location, inp.scenarios],
+                                                      broadcast=True)
+            futures = {}
+            done_facets, done_pb = [], []
+            tiles = list(_partition_tiles(buildings, tile_m, halo_m))
+            n_tiles = len(tiles)
+            for tile, part in tiles:
+                cached = cache / f"{tile.tile_id}.parquet"
+                if cached.exists():
+                    with contextlib.suppress(FileNotFoundError):  # half-written: recompute
+                        f, pb = _read_tile_cache(cached)
+                        done_facets.append(f)
+                        done_pb.append(pb)
+                        continue
+                bytes_per_tile.append(int(part.memory_usage(deep=True).sum()
+                                          + shapely_nbytes(part.geometry.values)))
+                fut = client.submit(_pv_tile_task, tile, part, weather_f, loc_f, scen_f, model, radius_m,
+                                    threads_per_worker, retries=retries, key=f"pv-{run_key}-{tile.tile_id}",
+                                    pure=False)
+                futures[fut] = tile
+            resumed = len(done_pb)
+            if progress:
+                progress(resumed, n_tiles, "pv tiles")
+            from dask.distributed import as_completed
+
+            for k, fut in enumerate(as_completed(list(futures)), start=resumed + 1):
+                tile = futures[fut]
+                if fut.status == "error":
+                    failures[f"pv:{tile.tile_id}"] = _describe_failure(fut)
+                    logger.error("tile %s failed after %d retries: %s", tile.tile_id, retries,
+                                 failures[f"pv:{tile.tile_id}"])
+                else:
+                    _tid, f, pb = fut.result()
+                    _write_tile_cache(cache / f"{tile.tile_id}.parquet", f, pb)
+                    done_facets.append(f)
+                    done_pb.append(pb)
+                if progress:
+                    progress(k, n_tiles, "pv tiles")
+                fut.release()
+            if not failures:
+                facets = pd.concat(done_facets, ignore_index=True) if done_facets else pd.DataFrame()
+                per_building = pd.concat(done_pb) if done_pb else pd.DataFrame()
+                res, tab = rooftop_outputs(inp, buildings, facets, per_building)
+                results.update(res)
+                tables.update(tab)
+                stage_meta["pv"] = {"tiles": n_tiles, "resumed_tiles": resumed,
+                                    "n_facets": len(facets), "n_buildings": len(per_building)}
+            timings["pv"] = round(time.perf_counter() - t0, 3)
+
+        whole: dict[tuple, list[str]] = {}  # one task per distinct engine function
+        for stage in stages:
+            if stage != "pv":
+                whole.setdefault(WHOLE_CITY_STAGES[stage], []).append(stage)
+        futs = {}
+        for names in whole.values():
+            label = "+".join(names)
+            futs[client.submit(_whole_city_task, names[0], city.id, str(store.home), threads_per_worker,
+                               retries=retries, key=f"{label}-{run_key}", pure=False)] = label
+        t_whole = time.perf_counter()
+        from dask.distributed import as_completed
+
+        for k, fut in enumerate(as_completed(list(futs)), start=1):
+            stage = futs[fut]
+            if fut.status == "error":
+                failures[f"stage:{stage}"] = _describe_failure(fut)
+            else:
+                out_stage = fut.result()
+                results.update(out_stage["results"])
+                tables.update(out_stage["tables"])
+                stage_meta[stage] = _json_safe(out_stage.get("meta", {}))
+                catalog_meta.update(out_stage.get("meta", {}))
+            timings[stage] = round(time.perf_counter() - t_whole, 3)
+            if progress:
+                progress(k, len(futs), f"{stage} stage")
+    finally:
+        if own_client:
+            _close(client, cluster)
+
+    if failures:
+        items = sorted(failures.items())
+        lines = "; ".join(f"{k}: {v}" for k, v in items[:20])
+        if len(items) > 20:
+            lines += f"; ... and {len(items) - 20} more (see the log)"
+        msg = (f"{len(failures)} task(s) failed after {retries} retries, the others finished and are "
+               f"cached for a rerun: {lines}")
+        raise BatchError(msg)
+
+    t0 = time.perf_counter()
+    manifest = {
+        "run_key": run_key,
+        "city": city.id,
+        "stages": stages,
+        "inputs": hashes,
+        "config": params | {"tile_m": tile_m, "halo_m": halo_m, "retries": retries},
+        "versions": _versions(),
+        "tile_count": n_tiles,
+        "workers": n_workers,
+        "scheduler": scheduler or "local",
+        "bytes_per_tile": _stats(bytes_per_tile),
+        "stages_meta": stage_meta,
+        "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    version_dir = out / ".versions" / f"{run_key}-{uuid.uuid4().hex[:6]}"
+    _write_outputs(version_dir, results, tables)
+    timings["write_outputs"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    catalog_meta["batch"] = {k: manifest[k] for k in ("run_key", "stages", "tile_count", "workers",
+                                                        "versions")}
+    store.commit(results=results, tables=tables, meta=catalog_meta)
+    timings["commit_catalog"] = round(time.perf_counter() - t0, 3)
+    timings["total"] = round(time.perf_counter() - t_start, 3)
+    manifest["timings_s"] = timings
+    atomic_write_text(version_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    _publish(out, version_dir)
+    shutil.rmtree(work, ignore_errors=True)
+    return BatchResult("done", run_key, out, manifest)
+
+
+def _describe_failure(fut) -> str:
+    """``Type: message (at file:line)`` of a failed future, from its remote traceback."""
+    import traceback
+
+    exc = fut.exception()
+    where = ""
+    tb = fut.traceback()
+    if tb is not None:
+        frames = traceback.extract_tb(tb)
+        if frames:
+            last = frames[-1]
+            where = f" (at {Path(last.filename).name}:{last.lineno} in {last.name})"
+            logger.debug("remote traceback:\n%s", "".join(traceback.format_tb(tb)))
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def shapely_nbytes(geoms) -> int:
+    """Bytes of the geometries as WKB (what crosses the wire for a tile)."""
+    import shapely
+
+    return int(sum(len(b) for b in shapely.to_wkb(geoms)))
+
+
+def _json_safe(value):
+    """Round-trip through JSON with ``str`` for anything unusual (for the manifest)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _stats(values: list[int]) -> dict:
+    if not values:
+        return {"n": 0}
+    a = np.asarray(values, dtype=float)
+    return {"n": len(values), "mean": int(a.mean()), "max": int(a.max()), "total": int(a.sum())}
+
+
+def _write_tile_cache(path: Path, facets: pd.DataFrame, per_building: pd.DataFrame) -> None:
+    from twin.fsutil import atomic_path
+
+    with atomic_path(path) as tmp:
+        facets.to_parquet(tmp, index=False)
+    with atomic_path(path.with_suffix(".buildings.parquet")) as tmp:
+        per_building.to_parquet(tmp, index=True)
+
+
+def _read_tile_cache(path: Path):
+    pb_path = path.with_suffix(".buildings.parquet")
+    if not pb_path.exists():  # killed between the two writes: recompute that tile
+        path.unlink(missing_ok=True)
+        msg = f"incomplete tile cache {path}"
+        raise FileNotFoundError(msg)
+    return pd.read_parquet(path), pd.read_parquet(pb_path)
+
+
+def _write_outputs(version_dir: Path, results: dict, tables: dict) -> None:
+    """GeoParquet layers partitioned by district (one file per district), plain tables."""
+    version_dir.mkdir(parents=True, exist_ok=False)
+    for name, gdf in results.items():
+        base = version_dir / name
+        if _OUTPUT_PARTITION in gdf.columns:
+            for code, part in gdf.groupby(_OUTPUT_PARTITION, sort=True):
+                d = base / f"{_OUTPUT_PARTITION}={code or 'none'}"
+                d.mkdir(parents=True, exist_ok=True)
+                part.to_parquet(d / "part-0.parquet", index=False, schema_version="1.1.0")
+        else:
+            base.mkdir(parents=True, exist_ok=True)
+            gdf.to_parquet(base / "part-0.parquet", index=False, schema_version="1.1.0")
+    tdir = version_dir / "tables"
+    tdir.mkdir(exist_ok=True)
+    for name, df in tables.items():
+        df.to_parquet(tdir / f"{name}.parquet", index=False)
+
+
+def _publish(out: Path, version_dir: Path) -> None:
+    """Atomically point ``out/current`` at ``version_dir``; then drop older versions."""
+    link = out / "current"
+    tmp = out / f".current-{uuid.uuid4().hex[:6]}"
+    os.symlink(os.path.relpath(version_dir, out), tmp)
+    os.replace(tmp, link)
+    for old in (out / ".versions").iterdir():
+        if old.resolve() != version_dir.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_output(out, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read a published batch output (a partitioned layer or a table)."""
+    base = Path(out) / "current"
+    table = base / "tables" / f"{name}.parquet"
+    if table.exists():
+        return pd.read_parquet(table)
+    files = sorted((base / name).rglob("*.parquet"))
+    if not files:
+        msg = f"no batch output {name!r} in {base}"
+        raise FileNotFoundError(msg)
+    parts = [gpd.read_parquet(f) for f in files]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def eta_seconds(done: int, total: int, elapsed_s: float) -> float:
+    """Remaining time at the mean rate so far [s]."""
+    return math.inf if done == 0 else elapsed_s / done * (total - done)
