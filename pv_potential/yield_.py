@@ -766,6 +766,9 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
     validate_weather(weather)
 
     nsec = len(hcols)
+    if has_alb and "albedo" in weather.columns:
+        # a facets albedo column wins over the weather's (never multiply the two)
+        weather = weather.drop(columns="albedo")
     hours, alb_default, _ = _hourly_inputs(
         weather, location, label=opts["label"],
         transposition_model=opts["transposition_model"],

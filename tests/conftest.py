@@ -54,3 +54,15 @@ def twin_env(twin_home, monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture
+def twin_copy(twin_home, tmp_path, monkeypatch):
+    """A private copy of both built cities (for tests that commit results), TWIN_HOME set."""
+    import shutil
+
+    home = tmp_path / "twin-copy"
+    for city in ("hangzhou", "huzhou"):
+        shutil.copytree(twin_home / city, home / city)
+    monkeypatch.setenv("TWIN_HOME", str(home))
+    return home

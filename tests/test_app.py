@@ -26,51 +26,6 @@ from twin.store import TwinStore
 APP = str(REPO / "app.py")
 
 
-def _engine_results(store: TwinStore) -> None:
-    """Small wind, sinks and coverage results (columns as the engines write them)."""
-    b = store.read_layer("boundaries")
-    d = b.loc[b["level"] == "district"].reset_index(drop=True)
-    pts = d.geometry.representative_point()
-    n = len(d)
-    wind = gpd.GeoDataFrame({
-        "site_id": [f"w{i}" for i in range(n)], "district_adcode": d["adcode"],
-        "capacity_mw": 2.5, "capacity_factor": np.linspace(0.1, 0.3, n),
-        "energy_mwh_per_yr": 5000.0, "is_synthetic": True}, geometry=pts.to_numpy(), crs=b.crs)
-    excl = gpd.GeoDataFrame({
-        "wind_exclusion_reason": ["road", "water_body"], "area_km2": [1.0, 2.0],
-        "district_adcode": d["adcode"].iloc[:2].to_numpy(), "is_synthetic": True},
-        geometry=pts.iloc[:2].buffer(500).to_numpy(), crs=b.crs)
-    wdist = pd.DataFrame({"district_adcode": d["adcode"], "name_zh": d["name_zh"],
-                          "name_en": d["name_en"], "n_turbines": 1, "capacity_mw": 2.5})
-    lc = gpd.GeoDataFrame({
-        "landcover_id": [f"l{i}" for i in range(n)], "lc_class": "bamboo_forest",
-        "area_m2": 1e6, "carbon_stock_t_c": 100.0, "co2_uptake_t_per_yr": 10.0,
-        "is_synthetic": True}, geometry=pts.buffer(800).to_numpy(), crs=b.crs)
-    ind = pd.DataFrame({
-        "level": ["city", "district"], "adcode": ["330500", d["adcode"].iloc[0]],
-        "name_zh": ["湖州市", d["name_zh"].iloc[0]], "indicator": "tea_garden_area_mu",
-        "unit": "mu", "input_kind": "polygons", "value": [40000.0, 100.0],
-        "target_id": ["K-Z1", ""], "comparator": [">=", ""], "target_value": [30000.0, np.nan],
-        "target_year": pd.array([2025, pd.NA], dtype="Int64"), "baseline_value": np.nan,
-        "gap": [-10000.0, np.nan]})
-    iso = gpd.GeoDataFrame({"threshold_min": [5.0, 30.0], "area_km2": [10.0, 100.0]},
-                           geometry=[pts.iloc[0].buffer(2000), pts.iloc[0].buffer(8000)], crs=b.crs)
-    sites = gpd.GeoDataFrame({"site_rank": [1], "candidate_id": ["c1"],
-                              "gain_residents_count": [100.0], "coverage_after_pct": [99.0],
-                              "is_synthetic": True}, geometry=[pts.iloc[1]], crs=b.crs)
-    summary = pd.DataFrame({
-        "level": ["city"], "code": ["city"], "metric": ["charging_circle_coverage_pct"],
-        "area": ["urban"], "threshold": [5.0], "threshold_unit": ["min"], "value": [90.0],
-        "unit": ["pct"], "target_id": ["C-Z2-5min"], "comparator": [">="],
-        "target_value": [100.0], "gap": [10.0], "meets_target": [False]})
-    admin = pd.DataFrame({"level": ["district"] * n, "code": d["adcode"], "name": d["name_zh"],
-                          "public_stations_count": 3, "has_public_station": True})
-    store.commit(results={"wind_sites": wind, "wind_exclusions": excl, "sink_patches": lc,
-                          "coverage_isochrones": iso, "coverage_sites": sites},
-                 tables={"wind_districts": wdist, "sink_indicators": ind,
-                         "coverage_summary": summary, "coverage_admin": admin})
-
-
 @pytest.fixture(scope="module")
 def app_home(twin_home, tmp_path_factory):
     from pv_potential.run import run_rooftop
@@ -78,8 +33,17 @@ def app_home(twin_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("app-home")
     for city in ("huzhou", "hangzhou"):
         shutil.copytree(twin_home / city, home / city)
+    # the real engines, so every page is tested on what they actually write
+    from layers.coverage import run_coverage
+    from layers.wind_sites import run_wind
+    from pv_potential.sites import run_pv_sites
+    from sinks.run import run_sinks
+
     run_rooftop("huzhou", home=home)
-    _engine_results(TwinStore("huzhou", home))
+    run_pv_sites("huzhou", home=home)
+    run_wind("huzhou", home=home)
+    run_sinks("huzhou", home=home)
+    run_coverage("huzhou", home=home)
     return home
 
 

@@ -272,12 +272,12 @@ def test_coverage_invariants(points, extra, thr, rnd):
 
 # --- a built twin ---------------------------------------------------------------------------------
 
-def test_cli_coverage_on_built_twin(twin_env):
+def test_cli_coverage_on_built_twin(twin_copy):
     from twin.cli import main
     from twin.store import TwinStore
 
     assert main(["coverage", "--city", "huzhou", "--sites", "3"]) == 0
-    store = TwinStore("huzhou", twin_env)
+    store = TwinStore("huzhou", twin_copy)
     s = store.table("coverage_summary")
     city = s[s["level"] == "city"]
     assert {"C-Z2-5min", "C-Z2-30min", "C-Z3-urban", "C-Z3-rural", "T-Z1",

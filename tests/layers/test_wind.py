@@ -214,12 +214,12 @@ def test_bad_parameters_are_named():
 
 
 # --- the run on a built twin ---------------------------------------------------------------
-def test_twin_sites_command_and_district_totals_equal_sum_of_sites(twin_env):
+def test_twin_sites_command_and_district_totals_equal_sum_of_sites(twin_copy):
     from twin.cli import main
     from twin.store import TwinStore
 
     assert main(["sites", "--city", "hangzhou", "--cell", "200"]) == 0
-    store = TwinStore("hangzhou", twin_env)
+    store = TwinStore("hangzhou", twin_copy)
     sites = store.read_layer("wind_sites")
     totals = store.table("wind_districts")
     assert len(sites) > 0 and sites["is_screening_estimate"].all()

@@ -390,3 +390,21 @@ def test_empty_facets(weathers, good):
     weather, loc = weathers["CSWD"]
     out = simulate_facets(good.iloc[:0], weather, loc, monthly=True)
     assert out.empty and "ac_kwh_12" in out.columns
+
+
+def test_facet_albedo_wins_over_weather_albedo():
+    """A facets albedo column replaces the weather's albedo; the two are never multiplied."""
+    import pandas as pd
+    import pvlib
+
+    from pv_potential.weather import read_epw
+    from pv_potential.yield_ import simulate_facets
+    from tests.conftest import DATA
+
+    weather, meta = read_epw(DATA / "real/weather/CHN_Zhejiang.Hangzhou.584570_CSWD.epw")
+    loc = pvlib.location.Location(meta["latitude"], meta["longitude"], tz="Asia/Shanghai",
+                                  altitude=meta["altitude"])
+    facet = pd.DataFrame({"surface_tilt": [40.0], "surface_azimuth": [180.0], "pdc0_kw": [1.0]})
+    with_col = simulate_facets(facet.assign(albedo=0.07), weather.assign(albedo=0.5), loc)
+    only_col = simulate_facets(facet.assign(albedo=0.07), weather, loc)
+    assert with_col["ac_kwh"].iloc[0] == only_col["ac_kwh"].iloc[0]

@@ -92,12 +92,12 @@ def test_bad_scenario_rows_are_named():
                                            geometry=[shapely.box(0, 0, 1, 1)]))
 
 
-def test_run_and_cli_on_built_twin(twin_env, tmp_path):
+def test_run_and_cli_on_built_twin(twin_copy, tmp_path):
     from twin.cli import main
     from twin.store import TwinStore
 
     sc = tmp_path / "xiazhu.geojson"
-    store = TwinStore("huzhou", twin_env)
+    store = TwinStore("huzhou", twin_copy)
     lc = store.read_layer("landcover")
     crop = lc.loc[lc["lc_class"] == "cropland"].iloc[:3]
     gpd.GeoDataFrame({"action": ["wetland_restoration"], "name": ["Xiazhu Lake"]},

@@ -1,8 +1,8 @@
 """Batch regeneration on Dask: identical whatever the cluster, resumable, idempotent, honest."""
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -98,12 +98,11 @@ def test_failing_tile_is_reported_while_the_others_finish(home, tmp_path, monkey
         return real(tile, *args, **kwargs)
 
     monkeypatch.setattr(batch, "_pv_tile_task", flaky)
+    expected = rf"1 task\(s\) failed after 1 retries.*pv:{re.escape(bad)}: RuntimeError: disk on fire"
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        with pytest.raises(BatchError, match=rf"1 task\(s\) failed after 1 retries.*pv:{re.escape(bad)}: "
-                           r"RuntimeError: disk on fire"):
-            run_batch("huzhou", home=home, stages=["pv"], out=out, tile_m=10_000, retries=1,
-                      client=client)
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            pytest.raises(BatchError, match=expected):
+        run_batch("huzhou", home=home, stages=["pv"], out=out, tile_m=10_000, retries=1, client=client)
     cached = list((out / ".work").rglob("*.buildings.parquet"))
     assert len(cached) >= 1  # the others finished and were cached
     assert not (out / "current").exists()  # nothing half-published
@@ -176,5 +175,7 @@ def test_tiles_are_stable():
     ix, iy = batch.assign_tiles(np.array([0.0, 1999.9, 2000.0, -0.1]), np.array([0, 0, 0, 0]), 2000)
     assert ix.tolist() == [0, 0, 1, -1]
     tiles = batch.tile_grid(ix, iy, 2000, 500)
-    assert [t.tile_id for t in tiles] == sorted(t.tile_id for t in tiles)
-    assert tiles[0].halo_bounds == (-2500.0, -500.0, 500.0, 2500.0)
+    assert [(t.ix, t.iy) for t in tiles] == [(-1, 0), (0, 0), (1, 0)]
+    assert tiles[1].tile_id == "t+00000+00000"
+    assert tiles[1].bounds == (0.0, 0.0, 2000.0, 2000.0)
+    assert tiles[1].halo_bounds == (-500.0, -500.0, 2500.0, 2500.0)
