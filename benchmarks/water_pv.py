@@ -8,9 +8,9 @@ fishery-pond fields made the way the generator makes them (clusters of 4-16 x 4-
 rectangular ponds of 60-200 m x 40-150 m with 6-12 m dykes, 5 % pit-ponds) on
 non-forest, non-water MODIS cells of the four aquaculture districts, until the
 full-scale count of 0.03 ponds per building x 2,000,000 buildings = 60,000 ponds is
-reached. The ponds are synthesised here because ``generate_city(n_buildings=2_000_000)``
-takes 2-7 minutes on this machine and places only about 1,700 ponds (its pond step runs
-out of room between the buildings), far from the 50,000 the requirement names.
+reached. With ``--twin-home`` the water layer of a built Hangzhou twin is screened
+instead: the full-scale twin (``twin demo --city hangzhou --scale full``, as built by
+``benchmarks/batch.py``) holds about 56,000 generator ponds.
 
 Timed: :func:`pv_potential.water.screen_water` (type, protection, pond-field clustering,
 minimum area, shoreline setback, capacity) and :func:`pv_potential.water.site_yield`
@@ -154,10 +154,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="5,000 ponds instead of 60,000")
     ap.add_argument("--ponds", type=int, default=None, help="number of ponds to synthesise")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--twin-home", type=Path, default=None,
+                    help="screen the water layer of the Hangzhou twin built there (e.g. the "
+                         "full-scale twin of benchmarks/batch.py) instead of synthesising ponds")
     args = ap.parse_args()
     n_ponds = args.ponds or (5_000 if args.quick else 60_000)
     t0 = time.perf_counter()
-    water = water_layer(n_ponds, args.seed)
+    if args.twin_home is not None:
+        from twin.store import TwinStore
+
+        water = TwinStore("hangzhou", args.twin_home).read_layer("water")
+    else:
+        water = water_layer(n_ponds, args.seed)
     t_gen = time.perf_counter() - t0
     city = load_city("hangzhou")
     weather, _ = read_epw(city.weather_path)

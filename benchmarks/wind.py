@@ -25,12 +25,12 @@ from twin.store import TwinStore  # noqa: E402
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="50,000 buildings (< 60 s)")
-    ap.add_argument("--scale", default=None, help="twin scale (default: full, or 50000 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="10,000 buildings (< 60 s)")
+    ap.add_argument("--scale", default=None, help="twin scale (default: full, or 10000 with --quick)")
     ap.add_argument("--home", default="/tmp/carbon-twin-bench-wind", help="twin home (cached)")
     ap.add_argument("--cell", type=float, default=100.0, help="eligibility grid cell [m]")
     args = ap.parse_args(argv)
-    scale = args.scale or ("50000" if args.quick else "full")
+    scale = args.scale or ("10000" if args.quick else "full")
     home = Path(args.home) / str(scale)
     store = TwinStore("hangzhou", home)
     t0 = time.perf_counter()

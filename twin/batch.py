@@ -267,12 +267,17 @@ def _close(client, cluster) -> None:
         dist.setLevel(level)
 
 
-def _partition_tiles(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
+def _tile_rows(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
+    """Tiles with the rows they need: ``[(tile, rows, is_core), ...]``, sorted by tile.
+
+    A building belongs to (is core in) the tile holding its representative point; a
+    tile's rows are its core buildings plus every building meeting its halo box.
+    """
+    import shapely
+
     pts = buildings.geometry.representative_point()
     ix, iy = assign_tiles(pts.x.to_numpy(), pts.y.to_numpy(), tile_m)
     tiles = tile_grid(ix, iy, tile_m, halo_m)
-    import shapely
-
     boxes = shapely.box(*np.array([t.halo_bounds for t in tiles]).T)
     tree = shapely.STRtree(buildings.geometry.values)
     tile_idx, bld_idx = tree.query(boxes, predicate="intersects")
@@ -283,10 +288,18 @@ def _partition_tiles(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
     own = np.array([key[(a, b)] for a, b in zip(ix.tolist(), iy.tolist(), strict=True)], dtype="int64")
     own_order = np.argsort(own, kind="stable")
     own_splits = np.searchsorted(own[own_order], np.arange(len(tiles) + 1))
+    out = []
     for k, tile in enumerate(tiles):
         rows = np.union1d(bld_idx[splits[k]:splits[k + 1]], own_order[own_splits[k]:own_splits[k + 1]])
+        out.append((tile, rows, own[rows] == k))
+    return out
+
+
+def _partition_tiles(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
+    """Yield ``(tile, buildings of the tile with a boolean _core column)``."""
+    for tile, rows, core in _tile_rows(buildings, tile_m, halo_m):
         part = buildings.iloc[rows].copy()
-        part["_core"] = own[rows] == k
+        part["_core"] = core
         yield tile, part
 
 
@@ -395,7 +408,11 @@ def run_batch(
     work = out / ".work" / run_key
     work.mkdir(parents=True, exist_ok=True)
     halo_m = radius_m + HALO_MARGIN_M
-    results: dict[str, gpd.GeoDataFrame] = {}
+    # Results go to disk as each stage finishes (partitioned outputs in a fresh version folder,
+    # one file per result for the catalog) and are freed: the driver never holds them all.
+    version_dir = out / ".versions" / f"{run_key}-{uuid.uuid4().hex[:6]}"
+    version_dir.mkdir(parents=True)
+    results: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {}
     stage_meta: dict[str, dict] = {}
     catalog_meta: dict = {}
@@ -415,11 +432,11 @@ def run_batch(
             cache.mkdir(parents=True, exist_ok=True)
             weather_f, loc_f, scen_f = client.scatter([inp.weather, inp.location, inp.scenarios],
                                                       broadcast=True)
-            futures = {}
             done_facets, done_pb = [], []
-            tiles = list(_partition_tiles(buildings, tile_m, halo_m))
+            todo = []
+            tiles = _tile_rows(buildings, tile_m, halo_m)
             n_tiles = len(tiles)
-            for tile, part in tiles:
+            for tile, rows, core in tiles:
                 cached = cache / f"{tile.tile_id}.parquet"
                 if cached.exists():
                     with contextlib.suppress(FileNotFoundError):  # half-written: recompute
@@ -427,19 +444,38 @@ def run_batch(
                         done_facets.append(f)
                         done_pb.append(pb)
                         continue
-                bytes_per_tile.append(int(part.memory_usage(deep=True).sum()
-                                          + shapely_nbytes(part.geometry.values)))
-                fut = client.submit(_pv_tile_task, tile, part, weather_f, loc_f, scen_f, model, radius_m,
-                                    threads_per_worker, retries=retries, key=f"pv-{run_key}-{tile.tile_id}",
-                                    pure=False)
-                futures[fut] = tile
+                todo.append((tile, rows, core))
             resumed = len(done_pb)
             if progress:
                 progress(resumed, n_tiles, "pv tiles")
             from dask.distributed import as_completed
 
-            for k, fut in enumerate(as_completed(list(futures)), start=resumed + 1):
-                tile = futures[fut]
+            # Submit lazily, a bounded number of tiles in flight: neither the driver nor the
+            # workers ever hold every tile's buildings at once.
+            window = max(2, 3 * n_workers)
+            pending = iter(todo)
+            futures: dict = {}
+            ac = as_completed()
+
+            def submit_next() -> None:
+                item = next(pending, None)
+                if item is None:
+                    return
+                tile, rows, core = item
+                part = buildings.iloc[rows].copy()
+                part["_core"] = core
+                bytes_per_tile.append(int(part.drop(columns="geometry").memory_usage(deep=True).sum()
+                                          + shapely_nbytes(part.geometry.values)))
+                fut = client.submit(_pv_tile_task, tile, part, weather_f, loc_f, scen_f, model, radius_m,
+                                    threads_per_worker, retries=retries,
+                                    key=f"pv-{run_key}-{tile.tile_id}", pure=False)
+                futures[fut] = tile
+                ac.add(fut)
+
+            for _ in range(window):
+                submit_next()
+            for k, fut in enumerate(ac, start=resumed + 1):
+                tile = futures.pop(fut)
                 if fut.status == "error":
                     failures[f"pv:{tile.tile_id}"] = _describe_failure(fut)
                     logger.error("tile %s failed after %d retries: %s", tile.tile_id, retries,
@@ -449,17 +485,20 @@ def run_batch(
                     _write_tile_cache(cache / f"{tile.tile_id}.parquet", f, pb)
                     done_facets.append(f)
                     done_pb.append(pb)
+                fut.release()
+                submit_next()
                 if progress:
                     progress(k, n_tiles, "pv tiles")
-                fut.release()
             if not failures:
                 facets = pd.concat(done_facets, ignore_index=True) if done_facets else pd.DataFrame()
                 per_building = pd.concat(done_pb) if done_pb else pd.DataFrame()
                 res, tab = rooftop_outputs(inp, buildings, facets, per_building)
-                results.update(res)
+                del done_facets, done_pb, buildings
+                results.update(_write_results(version_dir, work, res))
                 tables.update(tab)
                 stage_meta["pv"] = {"tiles": n_tiles, "resumed_tiles": resumed,
                                     "n_facets": len(facets), "n_buildings": len(per_building)}
+                del res, facets, per_building
             timings["pv"] = round(time.perf_counter() - t0, 3)
 
         whole: dict[tuple, list[str]] = {}  # one task per distinct engine function
@@ -480,7 +519,7 @@ def run_batch(
                 failures[f"stage:{stage}"] = _describe_failure(fut)
             else:
                 out_stage = fut.result()
-                results.update(out_stage["results"])
+                results.update(_write_results(version_dir, work, out_stage.pop("results")))
                 tables.update(out_stage["tables"])
                 stage_meta[stage] = _json_safe(out_stage.get("meta", {}))
                 catalog_meta.update(out_stage.get("meta", {}))
@@ -498,6 +537,7 @@ def run_batch(
             lines += f"; ... and {len(items) - 20} more (see the log)"
         msg = (f"{len(failures)} task(s) failed after {retries} retries, the others finished and are "
                f"cached for a rerun: {lines}")
+        shutil.rmtree(version_dir, ignore_errors=True)
         raise BatchError(msg)
 
     t0 = time.perf_counter()
@@ -515,8 +555,7 @@ def run_batch(
         "stages_meta": stage_meta,
         "started_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    version_dir = out / ".versions" / f"{run_key}-{uuid.uuid4().hex[:6]}"
-    _write_outputs(version_dir, results, tables)
+    _write_tables(version_dir, tables)
     timings["write_outputs"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     catalog_meta["batch"] = {k: manifest[k] for k in ("run_key", "stages", "tile_count", "workers",
@@ -584,9 +623,12 @@ def _read_tile_cache(path: Path):
     return pd.read_parquet(path), pd.read_parquet(pb_path)
 
 
-def _write_outputs(version_dir: Path, results: dict, tables: dict) -> None:
-    """GeoParquet layers partitioned by district (one file per district), plain tables."""
-    version_dir.mkdir(parents=True, exist_ok=False)
+def _write_results(version_dir: Path, work: Path, results: dict) -> dict[str, Path]:
+    """Write result layers partitioned by district (outputs) and as one file each (catalog).
+
+    Returns the single files, for :meth:`twin.store.TwinStore.commit`.
+    """
+    files = {}
     for name, gdf in results.items():
         base = version_dir / name
         if _OUTPUT_PARTITION in gdf.columns:
@@ -597,6 +639,14 @@ def _write_outputs(version_dir: Path, results: dict, tables: dict) -> None:
         else:
             base.mkdir(parents=True, exist_ok=True)
             gdf.to_parquet(base / "part-0.parquet", index=False, schema_version="1.1.0")
+        single = work / "results" / f"{name}.parquet"
+        single.parent.mkdir(parents=True, exist_ok=True)
+        gdf.to_parquet(single, index=False, schema_version="1.1.0")
+        files[name] = single
+    return files
+
+
+def _write_tables(version_dir: Path, tables: dict) -> None:
     tdir = version_dir / "tables"
     tdir.mkdir(exist_ok=True)
     for name, df in tables.items():

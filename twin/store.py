@@ -77,11 +77,16 @@ def spatial_extension_dir() -> str:
 def connect_spatial(path: str | os.PathLike = ":memory:", *, read_only: bool = False):
     """Open a DuckDB connection with the spatial extension loaded offline."""
     try:
-        con = duckdb.connect(
-            str(path), read_only=read_only, config={"extension_directory": spatial_extension_dir()}
-        )
+        con = duckdb.connect(str(path), read_only=read_only, config={
+            "extension_directory": spatial_extension_dir(),
+            # bounded, spilling to disk beside the catalog, so a city-sized commit fits any laptop
+            "memory_limit": os.environ.get("TWIN_DUCKDB_MEMORY", "2GB"),
+        })
     except duckdb.IOException as exc:
-        msg = f"cannot open the catalog {path} ({exc}); another process may be writing it"
+        mode = "read" if read_only else "write"
+        msg = (f"cannot open the catalog {path} to {mode} ({exc}); another process holds it, e.g. "
+               "another twin command or a running map app (its 'Reload the twin' button releases "
+               "the catalog); let it finish or close it, then retry")
         raise CatalogError(msg) from None
     con.execute("LOAD spatial")
     return con
@@ -92,6 +97,57 @@ def _check_name(name: str, what: str) -> str:
         msg = f"{what} {name!r} is not a valid name (lowercase letters, digits, underscore)"
         raise CatalogError(msg)
     return name
+
+
+class _FrameInfo:
+    """Registry facts of a frame being committed."""
+
+    def __init__(self, gdf):
+        self.gdf = gdf
+
+    def crs_string(self) -> str:
+        return self.gdf.crs.to_string()
+
+    def n_rows(self, con, table) -> int:
+        return len(self.gdf)
+
+    def n_synthetic(self, con, table) -> int:
+        return int(self.gdf["is_synthetic"].sum()) if "is_synthetic" in self.gdf.columns else 0
+
+    def sources(self, con, table) -> str:
+        if "source" not in self.gdf.columns:
+            return ""
+        return "; ".join(sorted(self.gdf["source"].astype(str).unique())[:5])
+
+
+class _ParquetInfo:
+    """Registry facts of a GeoParquet file being committed, read from its table."""
+
+    def __init__(self, path: Path):
+        import pyarrow.parquet as pq
+        import pyproj
+
+        geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+        crs = geo["columns"][geo["primary_column"]].get("crs")
+        self.crs = pyproj.CRS.from_json_dict(crs).to_string() if crs else "OGC:CRS84"
+        self.columns = set(pq.read_schema(path).names)
+
+    def crs_string(self) -> str:
+        return self.crs
+
+    def n_rows(self, con, table) -> int:
+        return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
+    def n_synthetic(self, con, table) -> int:
+        if "is_synthetic" not in self.columns:
+            return 0
+        return int(con.execute(f'SELECT coalesce(sum(is_synthetic::INT), 0) FROM "{table}"').fetchone()[0])
+
+    def sources(self, con, table) -> str:
+        if "source" not in self.columns:
+            return ""
+        rows = con.execute(f'SELECT DISTINCT source FROM "{table}" ORDER BY 1 LIMIT 5').fetchall()
+        return "; ".join(str(r[0]) for r in rows)
 
 
 class TwinStore:
@@ -170,11 +226,13 @@ class TwinStore:
         layers : dict of str to GeoDataFrame
             Schema-conformant vector layers (see :func:`layers.conform.conform_layer`),
             each replacing the layer of that name.
-        results : dict of str to GeoDataFrame
+        results : dict of str to GeoDataFrame or path
             Engine outputs with geometry (e.g. ``pv_buildings``), stored like layers
             (GeoParquet + a catalog table with ``geom``) with kind ``result``. Names
             must not clash with schema layers; columns should carry ``is_synthetic``
-            when any input was synthetic.
+            when any input was synthetic. A path names a GeoParquet file already
+            written (geometry column ``geometry``); it is copied in, so callers need
+            not hold big results in memory.
         rasters : dict of str to dict
             Raster name (a key of :data:`RASTER_KINDS`) -> ``{"path": file, "meta": {...},
             "is_synthetic": bool, "source": str}``; the file is copied into the twin.
@@ -198,7 +256,11 @@ class TwinStore:
             if name in LAYERS or name in RASTER_KINDS or name in tables:
                 msg = f"result name {name!r} clashes with a layer, raster or table of that name"
                 raise CatalogError(msg)
-            if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
+            if isinstance(gdf, str | os.PathLike):
+                if not Path(gdf).is_file():
+                    msg = f"result {name!r}: no GeoParquet file at {gdf}"
+                    raise CatalogError(msg)
+            elif not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
                 msg = f"result {name!r} must be a GeoDataFrame with a CRS (plain tables go in tables=)"
                 raise CatalogError(msg)
         for name in rasters:
@@ -221,9 +283,13 @@ class TwinStore:
                 for name, gdf in frames.items():
                     path = self.root / "layers" / f"{name}-{token}.parquet"
                     new_files.append(path)
+                    if isinstance(gdf, str | os.PathLike):
+                        shutil.copyfile(gdf, path)
+                        staged[name] = (path, _ParquetInfo(path), kind)
+                        continue
                     gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
                     gdf.to_parquet(path, index=False, schema_version="1.1.0")
-                    staged[name] = (path, gdf, kind)
+                    staged[name] = (path, _FrameInfo(gdf), kind)
             staged_r = {}
             for name, spec in rasters.items():
                 src = Path(spec["path"])
@@ -264,13 +330,12 @@ class TwinStore:
                     if name in current:
                         old.append(self.root / current[name])
                     con.execute("DELETE FROM _layers WHERE name = ?", [name])
-                    sources = ("; ".join(sorted(gdf["source"].astype(str).unique())[:5])
-                               if "source" in gdf.columns else "")
-                    n_synth = int(gdf["is_synthetic"].sum()) if "is_synthetic" in gdf.columns else 0
+                    info = gdf
                     con.execute(
                         "INSERT INTO _layers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [name, kind, str(path.relative_to(self.root)), gdf.crs.to_string(), len(gdf),
-                         n_synth, sources, now],
+                        [name, kind, str(path.relative_to(self.root)), info.crs_string(),
+                         info.n_rows(con, name), info.n_synthetic(con, name), info.sources(con, name),
+                         now],
                     )
                 current_r = dict(con.execute("SELECT name, path FROM _rasters").fetchall())
                 for name, (path, spec) in staged_r.items():

@@ -56,8 +56,14 @@ def test_failed_commit_leaves_previous_state(store, monkeypatch):
     def failing(self, staged, *a, **k):
         # break after staging: the parquet is written and the table replaced inside the
         # transaction, then registering it fails; everything must roll back
-        path, gdf, kind = staged["buildings"]
-        staged["buildings"] = (path, gdf.set_crs(None, allow_override=True), kind)
+        path, _info, kind = staged["buildings"]
+
+        class Broken:
+            def crs_string(self):
+                msg = "no CRS"
+                raise AttributeError(msg)
+
+        staged["buildings"] = (path, Broken(), kind)
         return original(self, staged, *a, **k)
 
     monkeypatch.setattr(TwinStore, "_switch", failing)
@@ -152,3 +158,15 @@ def test_results_are_stored_beside_layers(store):
         store.commit(results={"buildings": res})
     with pytest.raises(CatalogError, match="GeoDataFrame with a CRS"):
         store.commit(results={"pv_table": res.drop(columns="geometry")})
+
+
+def test_results_from_a_written_file(store, tmp_path):
+    b = store.read_layer("buildings")
+    res = b[["building_id", "geometry"]].assign(pv_capacity_kwp=2.0, is_synthetic=True, source="x")
+    path = tmp_path / "pv.parquet"
+    res.to_parquet(path)
+    store.commit(results={"pv_buildings": path})
+    lay = store.layers().set_index("name").loc["pv_buildings"]
+    assert lay["n_rows"] == 5 and lay["n_synthetic"] == 5 and lay["crs"] == "EPSG:4549"
+    assert lay["source"] == "x"
+    assert store.read_layer("pv_buildings")["pv_capacity_kwp"].sum() == 10.0
