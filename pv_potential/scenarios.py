@@ -273,7 +273,7 @@ def apply_scenario(facets, buildings, scenario: Scenario) -> pd.Series:
         b[col] = buildings[col].to_numpy()
     b = b.set_index("building_id")
     fb = facets["building_id"].astype(str).to_numpy()
-    unknown = ~np.isin(fb, b.index.to_numpy())
+    unknown = b.index.get_indexer(fb) < 0  # hash lookup; np.isin sorts object arrays (slow)
     if unknown.any():
         msg = (f"{where}: {int(unknown.sum())} facet(s) refer to buildings not given, e.g. "
                f"{sorted(set(fb[unknown]))[:5]}")
@@ -286,7 +286,7 @@ def apply_scenario(facets, buildings, scenario: Scenario) -> pd.Series:
     for r in scenario.rules:
         m = open_.copy()
         if r.use_class is not None:
-            m &= np.isin(attrs["use_class"].astype(str).to_numpy(), r.use_class)
+            m &= attrs["use_class"].astype(str).isin(r.use_class).to_numpy()
         for col in ("is_new_build", "is_public_institution"):
             want = getattr(r, col)
             if want is not None:

@@ -560,13 +560,14 @@ def facet_horizons(facets, buildings, *, n_sectors=36, radius_m=300.0, dem=None,
     pos = pd.Series(np.arange(len(buildings), dtype="int64"),
                     index=buildings["building_id"].astype(str).to_numpy())
     fb = facets["building_id"].astype(str).to_numpy()
-    unknown = ~np.isin(fb, pos.index.to_numpy())
+    where_ = pos.index.get_indexer(fb)  # hash lookup; np.isin sorts object arrays (slow)
+    unknown = where_ < 0
     if unknown.any():
         msg = (f"{where}: {int(unknown.sum())} facet(s) belong to buildings not in the "
                f"buildings layer, e.g. {sorted(set(fb[unknown]))[:5]}; pass the same layer "
                "given to roof_facets")
         raise SchemaError(msg)
-    own = pos.loc[fb].to_numpy()
+    own = pos.to_numpy()[where_]
     pts = facets[["x_m", "y_m", "height_m"]].to_numpy(dtype="float64")
     elev = horizon_profiles(pts, obstacles, n_sectors=n_sectors, radius_m=radius_m,
                             exclude=own)
