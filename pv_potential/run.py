@@ -48,13 +48,7 @@ def load_inputs(city_id: str, *, home=None, scenario=None, weather_file=None) ->
     if primary not in scenarios:
         msg = f"unknown PV scenario {primary!r}; scenarios: {', '.join(scenarios)} (data/pv/scenarios.toml)"
         raise ConfigError(msg)
-    weather_path = city.weather_path
-    if weather_file is not None:
-        known = {p.name: p for p in city.weather_paths}
-        if weather_file not in known:
-            msg = f"weather file {weather_file!r} is not one of {city.id}'s: {', '.join(known)}"
-            raise ConfigError(msg)
-        weather_path = known[weather_file]
+    weather_path = city.weather_path_for(weather_file)
     weather, _meta = read_epw(weather_path)
     validate_weather(weather)
     location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,

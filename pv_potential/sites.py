@@ -33,7 +33,7 @@ from pv_potential.ground import landcover_candidates, screen_ground, user_candid
 from pv_potential.water import district_totals, load_site_params, screen_water, site_yield
 from pv_potential.weather import read_epw
 from twin.config import load_city
-from twin.errors import CatalogError, ConfigError, SchemaError
+from twin.errors import CatalogError, SchemaError
 from twin.store import TwinStore
 
 __all__ = ["STEPS", "pv_sites_targets", "read_slope", "run_pv_sites"]
@@ -200,13 +200,7 @@ def run_pv_sites(city_id: str, *, home=None, progress: Callable[[str], None] | N
     city = load_city(city_id)
     store = TwinStore(city.id, home)
     store.require()
-    weather_path = city.weather_path
-    if weather_file is not None:
-        known = {p.name: p for p in city.weather_paths}
-        if weather_file not in known:
-            msg = f"weather file {weather_file!r} is not one of {city.id}'s: {', '.join(known)}"
-            raise ConfigError(msg)
-        weather_path = known[weather_file]
+    weather_path = city.weather_path_for(weather_file)
 
     step("read twin")
     wlayer = store.read_layer("water")

@@ -367,6 +367,22 @@ class CityConfig:
         """Absolute paths of all weather files."""
         return [_resolve_data_path(w) for w in self.weather_files]
 
+    def weather_path_for(self, name: str | None = None) -> Path:
+        """The weather file called ``name`` (one of the city's), or the default when None.
+
+        Raises
+        ------
+        ConfigError
+            When ``name`` is not one of the city's weather files (they are listed).
+        """
+        if name is None:
+            return self.weather_path
+        known = {p.name: p for p in self.weather_paths}
+        if name not in known:
+            msg = f"weather file {name!r} is not one of {self.id}'s: {', '.join(known)}"
+            raise ConfigError(msg)
+        return known[name]
+
     def district(self, adcode: str) -> District:
         """Return the district with ``adcode``.
 
