@@ -489,7 +489,10 @@ def compute_coverage(city_id: str, home=None, *, progress=None, candidates=None,
     config = load_city(city_id)
     names = ("roads", "buildings", "boundaries", "charging_stations", "service_areas",
              "bus_stops", "green_space")
-    layers = {n: store.read_layer(n) for n in names}
+    # only the building columns coverage uses: a full-scale city's buildings are millions of rows
+    cols = {"buildings": ["building_id", "use_class", "gross_floor_area_m2", "footprint_area_m2",
+                          "floors", "district_adcode", "township_code", "is_synthetic"]}
+    layers = {n: store.read_layer(n, columns=cols.get(n)) for n in names}
     if progress:
         progress("read layers")
     return compute_city_coverage(layers, config, progress=progress, candidates=candidates, **params)
