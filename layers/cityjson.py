@@ -61,7 +61,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from twin.crs import parse_crs, require_projected
-from twin.errors import CRSWarning, SchemaError, SourceError
+from twin.errors import CRSWarning, SchemaError, SourceError, listing
 from twin.fsutil import atomic_write_text
 from twin.schema import FIELDS, LAYERS
 
@@ -93,13 +93,6 @@ _GROUND, _WALL, _ROOF = 0, 1, 2
 _SOLID_TYPES = ("Solid", "MultiSolid", "CompositeSolid")
 _SURFACE_TYPES = ("MultiSurface", "CompositeSurface")
 _EPSG_RE = re.compile(r"EPSG(?:/\d+/|::|:)(\d+)\s*$", re.IGNORECASE)
-_MAX_LISTED = 10
-
-
-def _listing(values) -> str:
-    values = [str(v) for v in values]
-    more = f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else ""
-    return ", ".join(values[:_MAX_LISTED]) + more
 
 
 # --------------------------------------------------------------------------------------
@@ -254,13 +247,13 @@ def _check_buildings(buildings) -> int:
     if blank.any():
         msg = (
             f"buildings for CityJSON export: building_id is blank in rows "
-            f"{_listing(buildings.index[blank])}; every building needs an id"
+            f"{listing(buildings.index[blank])}; every building needs an id"
         )
         raise SchemaError(msg)
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         msg = (
-            f"buildings for CityJSON export: duplicate building_id {_listing(dup.unique())}; "
+            f"buildings for CityJSON export: duplicate building_id {listing(dup.unique())}; "
             "CityJSON keys CityObjects by id, so ids must be unique"
         )
         raise SchemaError(msg)
@@ -270,7 +263,7 @@ def _check_buildings(buildings) -> int:
         offenders = [f"{i}={v}" for i, v in zip(ids[bad], buildings["height_m"][bad], strict=True)]
         msg = (
             f"buildings for CityJSON export: height_m must be a number > 0 m to extrude a "
-            f"solid; building_id {_listing(offenders)}; fix or estimate these heights"
+            f"solid; building_id {listing(offenders)}; fix or estimate these heights"
         )
         raise SchemaError(msg)
     geoms = buildings.geometry.values
@@ -278,14 +271,14 @@ def _check_buildings(buildings) -> int:
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms) | ~np.isin(types, [3, 6])
     if bad.any():
         msg = (
-            f"buildings for CityJSON export: building_id {_listing(ids[bad])} have no "
+            f"buildings for CityJSON export: building_id {listing(ids[bad])} have no "
             "Polygon/MultiPolygon footprint; drop them or fix their geometry"
         )
         raise SchemaError(msg)
     bad = ~shapely.is_valid(geoms)
     if bad.any():
         msg = (
-            f"buildings for CityJSON export: building_id {_listing(ids[bad])} have invalid "
+            f"buildings for CityJSON export: building_id {listing(ids[bad])} have invalid "
             "footprints (self-intersections, ...); repair them with shapely.make_valid or "
             "layers.conform.conform_layer before export"
         )
@@ -345,7 +338,7 @@ def buildings_to_cityjson(
     lost = shapely.is_empty(geoms) | ~np.isin(shapely.get_type_id(geoms), [3, 6])
     if lost.any():
         msg = (
-            f"buildings for CityJSON export: footprints of building_id {_listing(ids[lost])} "
+            f"buildings for CityJSON export: footprints of building_id {listing(ids[lost])} "
             f"collapse on the {SCALE * 1000:g} mm vertex grid; remove these slivers"
         )
         raise SchemaError(msg)
@@ -356,7 +349,7 @@ def buildings_to_cityjson(
     attr_cols = [c for c in _SPEC.columns if c in buildings.columns and c != "building_id"]
     extra = [c for c in buildings.columns if c not in _SPEC.columns and c != buildings.geometry.name]
     if extra:
-        logger.info("CityJSON export: non-schema columns not exported: %s", _listing(extra))
+        logger.info("CityJSON export: non-schema columns not exported: %s", listing(extra))
     heights = pd.to_numeric(buildings["height_m"]).to_numpy(dtype=float)
     roofs = (
         buildings["roof_type"].astype(str).to_numpy()
@@ -570,7 +563,7 @@ def _typed_column(name: str, values: list, ids: list, defaults: dict):
                 offenders = [f"{i}={v!r}" for i, v in zip(np.asarray(ids)[bad], col[bad],
                                                            strict=True)]
                 msg = (
-                    f"{where}: {_listing(offenders)} not among "
+                    f"{where}: {listing(offenders)} not among "
                     f"{', '.join(repr(a) for a in f.allowed)}; map them to these classes"
                 )
                 raise SchemaError(msg)
@@ -579,7 +572,7 @@ def _typed_column(name: str, values: list, ids: list, defaults: dict):
         bad = [i for i, v in zip(ids, filled, strict=True) if v is not None and
                not isinstance(v, bool)]
         if bad:
-            msg = f"{where} must be true/false; building ids {_listing(bad)}"
+            msg = f"{where} must be true/false; building ids {listing(bad)}"
             raise SchemaError(msg)
         return pd.Series([bool(v) for v in filled], dtype=bool)
     num = pd.to_numeric(pd.Series(filled, dtype="object"), errors="coerce")
@@ -587,7 +580,7 @@ def _typed_column(name: str, values: list, ids: list, defaults: dict):
     if f.dtype == "int64":
         bad |= num.notna() & (num % 1 != 0)
     if bad.any():
-        msg = f"{where} must be {f.dtype}; building ids {_listing(np.asarray(ids)[bad])}"
+        msg = f"{where} must be {f.dtype}; building ids {listing(np.asarray(ids)[bad])}"
         raise SchemaError(msg)
     out_of_range = pd.Series(False, index=num.index)
     if f.minimum is not None:
@@ -599,7 +592,7 @@ def _typed_column(name: str, values: list, ids: list, defaults: dict):
                                                 strict=True)]
         msg = (
             f"{where} outside its plausible range [{f.minimum}, {f.maximum}] {f.unit}: "
-            f"{_listing(offenders)}"
+            f"{listing(offenders)}"
         )
         raise SchemaError(msg)
     if f.dtype == "float64":

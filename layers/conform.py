@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from twin.crs import METRIC_CRS, to_metric
-from twin.errors import SchemaError
+from twin.errors import SchemaError, listing
 from twin.schema import FIELDS, LAYERS, LayerSpec
 
 __all__ = ["ConformReport", "conform_layer", "derive_columns"]
@@ -33,7 +33,6 @@ _GEOM_TYPES = {
     "line": ("LineString", "MultiLineString"),
     "point": ("Point",),
 }
-_MAX_LISTED = 10
 
 
 @dataclass
@@ -73,13 +72,6 @@ class ConformReport:
         return pd.DataFrame(rows, columns=["id", "action", "reason"])
 
 
-def _listing(values) -> str:
-    values = list(values)
-    shown = ", ".join(str(v) for v in values[:_MAX_LISTED])
-    more = f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else ""
-    return shown + more
-
-
 def _coerce(series: pd.Series, dtype: str, name: str, where: str) -> pd.Series:
     """Cast a column to its declared dtype, naming the rows that cannot be cast."""
     if dtype == "float64":
@@ -101,8 +93,8 @@ def _coerce(series: pd.Series, dtype: str, name: str, where: str) -> pd.Series:
         bad = pd.Series(False, index=series.index)
     if bad.any():
         msg = (
-            f"{where}: column {name!r} must be {dtype}; rows {_listing(series.index[bad])} hold "
-            f"{_listing(series[bad].unique())}; fix or blank those values"
+            f"{where}: column {name!r} must be {dtype}; rows {listing(series.index[bad])} hold "
+            f"{listing(series[bad].unique())}; fix or blank those values"
         )
         raise SchemaError(msg)
     return out
@@ -240,13 +232,13 @@ def conform_layer(
     ids = _coerce(gdf[spec.id_field], "string", spec.id_field, where).str.strip()
     blank = ids == ""
     if blank.any():
-        msg = (f"{where}: {spec.id_field!r} is blank in rows {_listing(ids.index[blank])}; "
+        msg = (f"{where}: {spec.id_field!r} is blank in rows {listing(ids.index[blank])}; "
                "every row needs an id")
         raise SchemaError(msg)
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         msg = (
-            f"{where}: duplicate {spec.id_field} values {_listing(dup.unique())}; ids must be unique "
+            f"{where}: duplicate {spec.id_field} values {listing(dup.unique())}; ids must be unique "
             "(deduplicate the input or give a column of unique ids with --rename)"
         )
         raise SchemaError(msg)
@@ -303,7 +295,7 @@ def conform_layer(
                 offenders = [f"{i}={v}" for i, v in zip(gdf.loc[bad, spec.id_field], num[bad], strict=True)]
                 msg = (
                     f"{where}: {col} out of its plausible range {rng} {f.unit} for "
-                    f"{_listing(offenders)}; correct these values (or remove the rows) and import again"
+                    f"{listing(offenders)}; correct these values (or remove the rows) and import again"
                 )
                 raise SchemaError(msg)
         if f.dtype == "category" and f.allowed is not None:
@@ -311,7 +303,7 @@ def conform_layer(
             if bad_vals:
                 rows = gdf.loc[values.isin(bad_vals), spec.id_field]
                 msg = (
-                    f"{where}: {col} has values {_listing(bad_vals)} (ids {_listing(rows)}) that are "
+                    f"{where}: {col} has values {listing(bad_vals)} (ids {listing(rows)}) that are "
                     f"not among {', '.join(repr(a) for a in f.allowed)}; map them to these classes"
                 )
                 raise SchemaError(msg)

@@ -53,12 +53,11 @@ import shapely
 
 from pv_potential.water import (
     _align_crs,
-    _first,
     check_polygons,
     load_site_params,
     mounting_gcr,
 )
-from twin.errors import SchemaError
+from twin.errors import SchemaError, listing
 
 __all__ = ["GROUND_REMOVALS", "landcover_candidates", "screen_ground", "user_candidates"]
 
@@ -158,8 +157,8 @@ def user_candidates(sites: gpd.GeoDataFrame, params: dict | None = None, *,
     cat = sites["category"].astype(str).to_numpy()
     bad = ~np.isin(cat, list(cats))
     if bad.any():
-        msg = (f"user sites: category {_first(sorted(set(cat[bad])))} in {bad.sum()} row(s) "
-               f"(rows {_first(sites.index[bad])}) is not one of {sorted(cats)}; fix the "
+        msg = (f"user sites: category {listing(sorted(set(cat[bad])), 5)} in {bad.sum()} row(s) "
+               f"(rows {listing(sites.index[bad], 5)}) is not one of {sorted(cats)}; fix the "
                "values or add the category to [ground.categories] in data/pv/sites.toml")
         raise SchemaError(msg)
     n = len(sites)
@@ -169,7 +168,7 @@ def user_candidates(sites: gpd.GeoDataFrame, params: dict | None = None, *,
         sid = np.array([f"{i:05d}" for i in range(n)], dtype=object)
     dup = pd.Series(sid).duplicated(keep=False).to_numpy()
     if dup.any():
-        msg = f"user sites: duplicate site_id {_first(sorted(set(sid[dup])))}; make them unique"
+        msg = f"user sites: duplicate site_id {listing(sorted(set(sid[dup])), 5)}; make them unique"
         raise SchemaError(msg)
     adc = (sites["district_adcode"].fillna("").astype(str).to_numpy()
            if "district_adcode" in sites.columns else np.full(n, "", dtype=object))

@@ -83,7 +83,7 @@ from scipy.sparse.csgraph import connected_components
 
 from pv_potential.facets import row_spacing
 from pv_potential.yield_ import simulate_facets
-from twin.errors import ConfigError, DataWarning, SchemaError, SourceError
+from twin.errors import ConfigError, DataWarning, SchemaError, SourceError, listing
 from twin.schema import WATER_TYPES
 
 __all__ = [
@@ -116,13 +116,8 @@ _CANDIDATE_TYPES = ("pond", "pit_pond", "reservoir")
 _CLUSTERED_TYPES = ("pond", "pit_pond")
 _TYPE_REASON = {"lake": "large_lake", "river": "river_or_channel", "canal": "river_or_channel",
                 "wetland_water": "wetland"}
-_N_SHOWN = 5
 
 
-def _first(labels) -> str:
-    labels = [str(x) for x in labels]
-    more = f" (and {len(labels) - _N_SHOWN} more)" if len(labels) > _N_SHOWN else ""
-    return ", ".join(labels[:_N_SHOWN]) + more
 
 
 # ----------------------------------------------------------------------------------------
@@ -357,14 +352,14 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
     ids = gdf[id_col].astype(str).to_numpy()
     bad = shapely.is_missing(geom) | shapely.is_empty(geom)
     if bad.any():
-        msg = (f"{where}: {bad.sum()} feature(s) have no geometry ({id_col} {_first(ids[bad])}); "
+        msg = (f"{where}: {bad.sum()} feature(s) have no geometry ({id_col} {listing(ids[bad], 5)}); "
                "drop them or supply their polygons")
         raise SchemaError(msg)
     types = shapely.get_type_id(geom)
     bad = ~np.isin(types, (3, 6))
     if bad.any():
-        msg = (f"{where}: {bad.sum()} feature(s) are not polygons ({id_col} {_first(ids[bad])}, "
-               f"types {_first(sorted(set(shapely.get_type_id(geom[bad]).tolist())))}; "
+        msg = (f"{where}: {bad.sum()} feature(s) are not polygons ({id_col} {listing(ids[bad], 5)}, "
+               f"types {listing(sorted(set(shapely.get_type_id(geom[bad]).tolist())), 5)}; "
                "3 = Polygon, 6 = MultiPolygon); give polygon outlines")
         raise SchemaError(msg)
     invalid = ~shapely.is_valid(geom)
@@ -373,7 +368,7 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
     reasons = [shapely.is_valid_reason(g) for g in geom[invalid]]
     if not repair:
         msg = (f"{where}: {invalid.sum()} invalid polygon(s): "
-               f"{_first(f'{i} ({r})' for i, r in zip(ids[invalid], reasons, strict=True))}; "
+               f"{listing([f'{i} ({r})' for i, r in zip(ids[invalid], reasons, strict=True)], 5)}; "
                "fix them (e.g. shapely.make_valid) or run with repair=True")
         raise SchemaError(msg)
     fixed = shapely.make_valid(geom[invalid], method="structure", keep_collapsed=False)
@@ -381,7 +376,7 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
     lost = np.array([g is None or g.is_empty or g.area <= 0 for g in fixed])
     if lost.any():
         msg = (f"{where}: {lost.sum()} invalid polygon(s) have no area after repair "
-               f"({id_col} {_first(ids[invalid][lost])}); fix or drop them")
+               f"({id_col} {listing(ids[invalid][lost], 5)}); fix or drop them")
         raise SchemaError(msg)
     out = gdf.copy()
     newgeom = geom.copy()
@@ -391,7 +386,7 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
         "layer_name": where, "feature_id": ids[invalid], "issue": reasons,
         "area_before_m2": shapely.area(geom[invalid]), "area_m2": shapely.area(fixed)})
     text = (f"{where}: repaired {invalid.sum()} invalid polygon(s) with shapely.make_valid: "
-            f"{_first(f'{i} ({r})' for i, r in zip(ids[invalid], reasons, strict=True))}")
+            f"{listing([f'{i} ({r})' for i, r in zip(ids[invalid], reasons, strict=True)], 5)}")
     logger.warning(text)
     warnings.warn(text, DataWarning, stacklevel=2)
     return out, repairs
@@ -492,8 +487,8 @@ def screen_water(water: gpd.GeoDataFrame, *, latitude_deg: float, params: dict |
     wtype = water["water_type"].astype(str).to_numpy()
     bad = ~np.isin(wtype, WATER_TYPES)
     if bad.any():
-        msg = (f"water layer: water_type {_first(sorted(set(wtype[bad])))} in {bad.sum()} row(s) "
-               f"(water_id {_first(water['water_id'].astype(str).to_numpy()[bad])}) is not one of "
+        msg = (f"water layer: water_type {listing(sorted(set(wtype[bad])), 5)} in {bad.sum()} row(s) "
+               f"(water_id {listing(water['water_id'].astype(str).to_numpy()[bad], 5)}) is not one of "
                f"{list(WATER_TYPES)}; map it with layers.conform")
         raise SchemaError(msg)
     n = len(water)

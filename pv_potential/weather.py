@@ -34,13 +34,12 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 import pvlib
 
-from twin.errors import DataWarning, SchemaError, SourceError
+from twin.errors import DataWarning, SchemaError, SourceError, listing
 
 __all__ = [
     "IRRADIANCE_COLUMNS",
@@ -83,14 +82,8 @@ _EPW_MISSING = {
     "pressure": 999999.0,
     "albedo": 999.0,
 }
-_N_SHOWN = 5
 
 
-def _first(labels: Iterable, n: int = _N_SHOWN) -> str:
-    labels = list(labels)
-    shown = ", ".join(str(x) for x in labels[:n])
-    more = f" (and {len(labels) - n} more)" if len(labels) > n else ""
-    return shown + more
 
 
 def interval_middle(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -364,7 +357,7 @@ def validate_weather(
     step = np.asarray(idx[1:] - idx[:-1])
     bad = np.flatnonzero(step != np.timedelta64(1, "h"))
     if bad.size:
-        where = _first(f"{idx[i]} -> {idx[i + 1]}" for i in bad)
+        where = listing([f"{idx[i]} -> {idx[i + 1]}" for i in bad], 5)
         msg = (f"weather index is not a regular hourly series (gap, duplicate or unsorted) at: "
                f"{where}; sort it and fill the missing hours")
         raise SchemaError(msg)
@@ -416,7 +409,7 @@ def validate_weather(
         hint = ("repair=True interpolates runs of up to "
                 f"{MAX_INTERPOLATED_GAP_H} h; fill longer gaps from another source")
         msg = (f"weather has NaN in column(s) {bad_cols} at {len(rows)} hour(s), first: "
-               f"{_first(idx[rows])}; {hint}")
+               f"{listing(idx[rows], 5)}; {hint}")
         raise SchemaError(msg)
     for col in (*IRRADIANCE_COLUMNS, "wind_speed"):
         v = work[col].to_numpy(dtype="float64")
@@ -426,12 +419,12 @@ def validate_weather(
                    "larger negatives are bad data to fix at the source"
                    if col != "wind_speed" else "wind speed cannot be negative; fix the source")
             msg = (f"weather column {col!r} is negative at {neg.size} hour(s), first: "
-                   f"{_first(idx[neg])} (min {v.min():.3g}); {fix}")
+                   f"{listing(idx[neg], 5)} (min {v.min():.3g}); {fix}")
             raise SchemaError(msg)
     over = np.flatnonzero(work["dhi"].to_numpy() > work["ghi"].to_numpy())
     if over.size:
         msg = (f"weather column 'dhi' exceeds 'ghi' at {over.size} hour(s), first: "
-               f"{_first(idx[over])}; diffuse cannot exceed global irradiance "
+               f"{listing(idx[over], 5)}; diffuse cannot exceed global irradiance "
                "(repair=True caps dhi at ghi)")
         raise SchemaError(msg)
 

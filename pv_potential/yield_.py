@@ -96,7 +96,7 @@ import pvlib
 from pvlib import irradiance as pvirr
 
 from pv_potential.weather import interval_middle, validate_weather
-from twin.errors import ConfigError, SchemaError
+from twin.errors import ConfigError, SchemaError, listing
 
 __all__ = [
     "AOI_MODELS",
@@ -151,14 +151,9 @@ DEFAULTS = {
 _ETA_INV_REF = 0.9637  # pvlib.inverter.pvwatts default [2]
 _IAM_TABLE_SIZE = 8192
 _FACET_REQUIRED = ("surface_tilt", "surface_azimuth", "pdc0_kw")
-_N_SHOWN = 5
 _HORIZON_RE = re.compile(rf"^{HORIZON_PREFIX}(\d{{3}})$")
 
 
-def _first(labels) -> str:
-    labels = list(labels)
-    shown = ", ".join(repr(x) for x in labels[:_N_SHOWN])
-    return shown + (f" (and {len(labels) - _N_SHOWN} more)" if len(labels) > _N_SHOWN else "")
 
 
 # ----------------------------------------------------------------------------------------
@@ -374,7 +369,8 @@ def horizon_columns(columns) -> tuple[list[str], np.ndarray]:
     centres = np.array([a for a, _ in found], dtype=float)
     expected = np.round(np.arange(n) * 360.0 / n)
     if n < 36 or not np.array_equal(centres, expected):
-        msg = (f"facets have {n} horizon column(s) with centres {_first(centres.astype(int))}; "
+        shown = listing(centres.astype(int), 5, quote=True)
+        msg = (f"facets have {n} horizon column(s) with centres {shown}; "
                f"the engine needs N >= 36 equal sectors named {HORIZON_PREFIX}000, "
                f"{HORIZON_PREFIX}010, ... (centre of sector k = k*360/N degrees from north)")
         raise SchemaError(msg)
@@ -615,13 +611,13 @@ def _check_facets(facets) -> tuple[list[str], bool]:
         bad = ~((v >= lo) & (v <= hi))
         if bad.any():
             msg = (f"facets column {col!r} is NaN or outside [{lo:g}, {hi:g}] in {bad.sum()} "
-                   f"row(s), first: {_first(facets.index[bad])}; give the {hint}")
+                   f"row(s), first: {listing(facets.index[bad], 5, quote=True)}; give the {hint}")
             raise SchemaError(msg)
     v = pd.to_numeric(facets["pdc0_kw"], errors="coerce").to_numpy(dtype=float)
     bad = ~(v > 0) | ~np.isfinite(v)
     if bad.any():
         msg = (f"facets column 'pdc0_kw' is NaN, zero or negative in {bad.sum()} row(s), first: "
-               f"{_first(facets.index[bad])}; drop facets without capacity before simulating")
+               f"{listing(facets.index[bad], 5, quote=True)}; drop facets without capacity before simulating")
         raise SchemaError(msg)
     hcols, _ = horizon_columns(facets.columns)
     if hcols:
@@ -630,8 +626,8 @@ def _check_facets(facets) -> tuple[list[str], bool]:
         if bad.any():
             rows = bad.any(axis=1)
             cols = [c for c, b in zip(hcols, bad.any(axis=0), strict=True) if b]
-            msg = (f"facets horizon column(s) {_first(cols)} are NaN or outside [-90, 90] in "
-                   f"{rows.sum()} row(s), first: {_first(facets.index[rows])}; give horizon "
+            msg = (f"facets horizon column(s) {listing(cols, 5, quote=True)} are NaN or outside [-90, 90] in "
+                   f"{rows.sum()} row(s), first: {listing(facets.index[rows], 5, quote=True)}; give horizon "
                    "elevations in degrees (0 for an open horizon)")
             raise SchemaError(msg)
     has_alb = "albedo" in facets.columns
@@ -640,7 +636,7 @@ def _check_facets(facets) -> tuple[list[str], bool]:
         bad = ~((v >= 0) & (v <= 1))
         if bad.any():
             msg = (f"facets column 'albedo' is NaN or outside [0, 1] in {bad.sum()} row(s), "
-                   f"first: {_first(facets.index[bad])}; give ground albedo as a fraction")
+                   f"first: {listing(facets.index[bad], 5, quote=True)}; give ground albedo as a fraction")
             raise SchemaError(msg)
     return hcols, has_alb
 

@@ -33,7 +33,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import math
 import os
 import shutil
 import time
@@ -677,7 +676,3 @@ def read_output(out, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
     parts = [gpd.read_parquet(f) for f in files]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
-
-def eta_seconds(done: int, total: int, elapsed_s: float) -> float:
-    """Remaining time at the mean rate so far [s]."""
-    return math.inf if done == 0 else elapsed_s / done * (total - done)

@@ -13,7 +13,6 @@ import importlib.metadata
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -234,7 +233,3 @@ def _version(pkg: str) -> str:
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
 
-
-def data_file(relative: str) -> Path:
-    """Absolute path of a file shipped in ``data/``."""
-    return DATA_DIR / relative

@@ -15,7 +15,19 @@ __all__ = [
     "SchemaError",
     "SourceError",
     "TwinError",
+    "listing",
 ]
+
+
+def listing(values, limit: int = 10, *, quote: bool = False) -> str:
+    """The first ``limit`` values for an error message: ``"a, b, c (and 7 more)"``.
+
+    ``quote`` shows each value with ``repr`` (useful for labels that may be blank).
+    """
+    values = list(values)
+    fmt = repr if quote else str
+    shown = ", ".join(fmt(v) for v in values[:limit])
+    return shown + (f" (and {len(values) - limit} more)" if len(values) > limit else "")
 
 
 class TwinError(Exception):
