@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="20,000 buildings instead of the full city")
     parser.add_argument("--home", default=os.path.join(tempfile.gettempdir(), "carbon-twin-bench-batch"))
-    parser.add_argument("--tile-m", type=float, default=3000.0)
+    parser.add_argument("--tile-m", type=float, default=5000.0)
     parser.add_argument("--skip-speedup", action="store_true")
     parser.add_argument("--speedup-only", action="store_true",
                         help="only the 1-vs-2-worker runs of the tiled pv stage")

@@ -17,7 +17,8 @@ from twin.config import CityConfig, load_city
 from twin.errors import ConfigError
 from twin.store import TwinStore
 
-__all__ = ["DEFAULT_SCENARIO", "RooftopInputs", "load_inputs", "rooftop_outputs", "run_rooftop"]
+__all__ = ["DEFAULT_SCENARIO", "RooftopInputs", "load_inputs", "rooftop_outputs", "rooftop_rows",
+           "rooftop_tables", "run_rooftop"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,20 +68,60 @@ def rooftop_outputs(inp: RooftopInputs, buildings: gpd.GeoDataFrame, facets: pd.
     -------
     results : dict
         ``pv_buildings`` (footprints with technical and adopted capacity, yield,
-        shading loss, monthly yield) and ``pv_facets`` (facet centroids).
+        shading loss, monthly yield) and ``pv_facets`` (facet centroids), from
+        :func:`rooftop_rows`.
     tables : dict
         ``pv_districts``, ``pv_townships`` (every scenario), ``pv_city`` and
-        ``pv_targets`` (city totals beside the PV capacity targets).
+        ``pv_targets`` (city totals beside the PV capacity targets), from
+        :func:`rooftop_tables`.
     """
-    primary, scenarios = inp.primary, inp.scenarios
-    per_building = per_building.sort_index()
-    facets = facets.sort_values("facet_id", kind="stable").reset_index(drop=True)
     keys = buildings[["building_id", "district_adcode", "township_code"]]
+    tables = rooftop_tables(inp, keys, per_building)
+    pb, fc = rooftop_rows(buildings, facets, per_building, inp.primary, inp.scenarios)
+    return {"pv_buildings": pb, "pv_facets": fc}, tables
+
+
+def rooftop_tables(inp: RooftopInputs, keys: pd.DataFrame, per_building: pd.DataFrame) -> dict:
+    """District, township and city totals of every scenario, and the city beside its targets (pure).
+
+    Parameters
+    ----------
+    keys : pandas.DataFrame
+        ``building_id``, ``district_adcode`` and ``township_code`` of every building,
+        in the layer's row order (sums are taken in that order).
+    per_building : pandas.DataFrame
+        Second output of :func:`pv_potential.rooftop.rooftop_potential` (any row order).
+    """
+    per_building = per_building.sort_index()
+    scenarios = inp.scenarios
     districts = aggregate(per_building, keys, ["district_adcode"], scenarios)
     townships = aggregate(per_building, keys, ["district_adcode", "township_code"], scenarios)
     city_tot = aggregate(per_building, keys, [], scenarios)
     targets = pv_targets(city_tot, inp.city.targets_frame())
+    names = inp.store.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
+    names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
+    districts = districts.merge(names, how="left", on="district_adcode")
+    return {"pv_districts": districts, "pv_townships": townships, "pv_city": city_tot,
+            "pv_targets": targets}
 
+
+def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building: pd.DataFrame,
+                 primary: str, scenarios) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The ``pv_buildings`` and ``pv_facets`` layers: one row per building and facet (pure).
+
+    Every row depends only on its own building, so rows of any subset of buildings
+    (a batch tile) equal the same rows of the whole city. Buildings come sorted by
+    their index in ``buildings``, facets by ``facet_id``.
+
+    Parameters
+    ----------
+    primary : str
+        Scenario whose adopted capacity and ratio are written on the rows.
+    scenarios : iterable of str
+        Every scenario (the others' columns are dropped).
+    """
+    per_building = per_building.sort_index()
+    facets = facets.sort_values("facet_id", kind="stable").reset_index(drop=True)
     pb = per_building.reset_index().merge(
         buildings[["building_id", "district_adcode", "township_code", "use_class", "roof_type",
                    "height_m", "is_new_build", "is_synthetic", "geometry"]],
@@ -99,14 +140,7 @@ def rooftop_outputs(inp: RooftopInputs, buildings: gpd.GeoDataFrame, facets: pd.
     fc = fc.rename(columns={f"adopted_ratio_{primary}": "adopted_ratio"})
     fc["is_synthetic"] = synth.reindex(fc["building_id"]).to_numpy()
     fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs)
-
-    names = inp.store.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
-    names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
-    districts = districts.merge(names, how="left", on="district_adcode")
-    results = {"pv_buildings": pb, "pv_facets": fc}
-    tables = {"pv_districts": districts, "pv_townships": townships, "pv_city": city_tot,
-              "pv_targets": targets}
-    return results, tables
+    return pb, fc
 
 
 def run_rooftop(

@@ -3,15 +3,21 @@
 ``twin build`` runs the engines over a built twin:
 
 * **pv** is tiled. The city's buildings are cut into square tiles (aligned to
-  multiples of the tile size in the metric CRS, so tile ids are stable); each tile
-  task gets its buildings plus a halo wide enough for shading (the horizon radius
-  plus a margin for facets that sit off their building's centroid), runs
-  :func:`pv_potential.rooftop.rooftop_potential` and returns per-building and
-  per-facet rows. Each building belongs to exactly one tile and sees every
-  neighbour within the radius, so its numbers do not depend on the tiling; rows
-  are sorted by id before any sum, so totals are identical too.
+  multiples of the tile size in the metric CRS, so tile ids are stable). The driver
+  writes each tile's own buildings to a small Parquet file once; each tile task reads
+  its file and its neighbours' (keeping the buildings that meet its halo, which is
+  wide enough for shading: the horizon radius plus a margin for facets that sit off
+  their building's centroid), runs :func:`pv_potential.rooftop.rooftop_potential`
+  and writes its per-building and per-facet rows to the resume cache itself. Each
+  building belongs to exactly one tile and sees every neighbour within the radius,
+  so its numbers do not depend on the tiling; rows are sorted by id before any sum,
+  so totals are identical too. The driver only schedules, then merges the cache.
 * Whole-city stages (water and ground PV, wind, sinks, coverage) run as one task
-  each on the cluster; they need the whole network or city.
+  each, submitted first so they run beside the tiles; they need the whole network
+  or city, and write their result layers on the worker.
+
+Workers read and write the twin's files and ``<out>`` by path, so on a cluster these
+must be on storage every worker sees at the same path (as with reV on HPC).
 
 Finished tile results are cached under ``<out>/.work/<run key>/`` as they arrive,
 so a killed or failed run resumes from them. Outputs are written into a fresh
@@ -153,29 +159,47 @@ class BatchResult:
 # ---------------------------------------------------------------------------------------
 
 
-def _pv_tile_task(tile: Tile, buildings: gpd.GeoDataFrame, weather, location, scenarios, model,
-                  radius_m: float, threads: int):
-    """Rooftop PV for the buildings whose representative point is in ``tile``."""
+def _pv_tile_task(tile: Tile, files: list[str], crs, shared: tuple, primary: str, model,
+                  radius_m: float, threads: int, cache: str):
+    """Rooftop PV for the buildings whose representative point is in ``tile``.
+
+    Reads the tile's buildings and its halo from ``files`` (see :func:`_read_tile_inputs`)
+    and writes its rows of the ``pv_buildings`` and ``pv_facets`` layers (and the raw
+    per-building rows) to the resume cache ``cache`` itself, so only a few numbers
+    cross the wire. Returns ``(tile id, facets, buildings)``.
+    """
     from pv_potential.rooftop import rooftop_potential
 
     _limit_threads(threads)
-    # Frames that arrive over the wire sit on read-only buffers; engines may write in place.
-    buildings = buildings.copy(deep=True)
-    weather = weather.copy(deep=True)
+    weather, location, scenarios = shared
+    buildings = _read_tile_inputs(tile, files, crs)
+    weather = weather.copy(deep=True)  # arrives on a read-only buffer; engines may write in place
     core = buildings.loc[buildings["_core"]].drop(columns="_core")
     obstacles = buildings.drop(columns="_core")
     facets, per_building = rooftop_potential(core, weather, location, scenarios, radius_m=radius_m,
                                              obstacles=obstacles, model=model)
-    return tile.tile_id, facets, per_building
+    _write_tile_cache(Path(cache), facets, per_building, core, primary, scenarios)
+    return tile.tile_id, len(facets), len(per_building)
 
 
-def _whole_city_task(stage: str, city_id: str, home: str, threads: int):
+def _whole_city_task(stage: str, city_id: str, home: str, threads: int, version_dir: str, work: str):
+    """Run a whole-city stage and write its result layers on the worker.
+
+    Returns ``{"results": name -> single GeoParquet file, "tables": ..., "meta": ...}``.
+    """
     import importlib
 
     _limit_threads(threads)
     modname, funcname = WHOLE_CITY_STAGES[stage]
     func = getattr(importlib.import_module(modname), funcname)
-    return func(city_id, home=home)
+    out = func(city_id, home=home)
+    out["results"] = _write_results(Path(version_dir), Path(work), out.pop("results"))
+    return out
+
+
+def _shared(*values):
+    """The values themselves, as a task result workers fetch once and share."""
+    return values
 
 
 def _limit_threads(threads: int) -> None:
@@ -294,12 +318,95 @@ def _tile_rows(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
     return out
 
 
-def _partition_tiles(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
-    """Yield ``(tile, buildings of the tile with a boolean _core column)``."""
-    for tile, rows, core in _tile_rows(buildings, tile_m, halo_m):
-        part = buildings.iloc[rows].copy()
-        part["_core"] = core
-        yield tile, part
+def _tile_inputs(buildings: gpd.GeoDataFrame, tile_m: float, halo_m: float):
+    """Tiles, the building rows each owns, and the tiles each must read for its halo.
+
+    A building is owned by the tile holding its representative point. A tile's halo
+    (``halo_m`` around it) can only meet buildings owned by tiles within ``k`` tiles of
+    it, where ``k = 1 + (reach + halo_m) // tile_m`` and ``reach`` is the farthest any
+    footprint extends from its representative point.
+
+    Returns
+    -------
+    tiles : list of Tile
+        Sorted by id.
+    owner : numpy.ndarray
+        Index into ``tiles`` of each building's tile.
+    neighbours : list of numpy.ndarray
+        For each tile, the indices of the tiles (itself first) whose buildings it reads.
+    """
+    import shapely
+
+    geoms = buildings.geometry.values
+    pts = shapely.point_on_surface(geoms)
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    ix, iy = assign_tiles(x, y, tile_m)
+    pairs, owner = np.unique(np.stack([ix, iy], axis=1), axis=0, return_inverse=True)
+    tiles = tile_grid(ix, iy, tile_m, halo_m)
+    assert [(t.ix, t.iy) for t in tiles] == [tuple(p) for p in pairs.tolist()]
+    bounds = shapely.bounds(geoms)
+    reach = float(np.max(np.abs(bounds - np.stack([x, y, x, y], axis=1)), initial=0.0))
+    k = 1 + int((reach + halo_m) // tile_m)
+    index = {p: n for n, p in enumerate(map(tuple, pairs.tolist()))}
+    neighbours = []
+    for t in tiles:
+        near = [index[(t.ix + di, t.iy + dj)] for di in range(-k, k + 1) for dj in range(-k, k + 1)
+                if (di or dj) and (t.ix + di, t.iy + dj) in index]
+        neighbours.append(np.array([index[(t.ix, t.iy)], *sorted(near)], dtype="int64"))
+    return tiles, owner.ravel(), neighbours
+
+
+def _write_tile_inputs(buildings: gpd.GeoDataFrame, owner: np.ndarray, tiles: list[Tile],
+                       folder: Path) -> np.ndarray:
+    """Write each tile's own buildings to ``folder/<tile id>.parquet``; return the file sizes.
+
+    The files are plain Parquet (geometry as WKB, the frame's index and each row's
+    position in ``_row``); files already there (a resumed run) are kept.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    from twin.fsutil import atomic_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{t.tile_id}.parquet" for t in tiles]
+    if not all(p.exists() for p in paths):
+        frame = pd.DataFrame(buildings)
+        frame[buildings.geometry.name] = shapely.to_wkb(buildings.geometry.values)  # same place
+        frame["_row"] = np.arange(len(frame), dtype="int64")
+        order = np.argsort(owner, kind="stable")
+        table = pa.Table.from_pandas(frame.iloc[order], preserve_index=True)
+        del frame
+        splits = np.searchsorted(owner[order], np.arange(len(tiles) + 1))
+        for k, path in enumerate(paths):
+            if not path.exists():
+                with atomic_path(path) as tmp:
+                    pq.write_table(table.slice(splits[k], splits[k + 1] - splits[k]), tmp)
+    return np.array([p.stat().st_size for p in paths], dtype="int64")
+
+
+def _read_tile_inputs(tile: Tile, files: list[str], crs, geometry: str = "geometry") -> gpd.GeoDataFrame:
+    """The buildings a tile task needs: its own (``_core``) and every other meeting its halo.
+
+    ``files[0]`` holds the tile's own buildings, the rest its neighbours'. Rows come
+    back in their order in the city's layer, exactly as ``buildings.iloc[rows]``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+
+    tables = [pq.read_table(f) for f in files]
+    n_own = tables[0].num_rows
+    frame = pa.concat_tables(tables).to_pandas()
+    geoms = shapely.from_wkb(frame[geometry].to_numpy())
+    core = np.arange(len(frame)) < n_own
+    keep = core | shapely.intersects(geoms, shapely.box(*tile.halo_bounds))
+    frame = frame.loc[keep]
+    frame[geometry] = geoms[keep]
+    frame["_core"] = core[keep]
+    frame = frame.sort_values("_row", kind="stable").drop(columns="_row")
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
 def run_batch(
@@ -311,7 +418,7 @@ def run_batch(
     out: str | os.PathLike | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
-    tile_m: float = 2000.0,
+    tile_m: float = 5000.0,
     radius_m: float = 300.0,
     threads_per_worker: int = 1,
     retries: int = 2,
@@ -362,7 +469,7 @@ def run_batch(
         Some tiles or stages failed after their retries (named in the message);
         finished tiles are cached, so a rerun resumes.
     """
-    from pv_potential.run import load_inputs, rooftop_outputs
+    from pv_potential.run import load_inputs, rooftop_tables
     from twin.importer import import_layer
 
     t_start = time.perf_counter()
@@ -423,108 +530,128 @@ def run_batch(
     if own_client:
         client, cluster = _client(workers, scheduler, threads_per_worker)
     try:
+        from dask.distributed import as_completed
+
         n_workers = len(client.scheduler_info()["workers"])
+        t_run = time.perf_counter()
+        ac = as_completed()
+        futures: dict = {}  # future -> ("stage", label) or ("tile", Tile)
+        # Whole-city stages go first, one task per distinct engine function, so they run
+        # beside the tiles rather than after them; each writes its own result layers.
+        whole: dict[tuple, list[str]] = {}
+        for stage in stages:
+            if stage != "pv":
+                whole.setdefault(WHOLE_CITY_STAGES[stage], []).append(stage)
+        for names in whole.values():
+            label = "+".join(names)
+            fut = client.submit(_whole_city_task, names[0], city.id, str(store.home), threads_per_worker,
+                                str(version_dir), str(work), retries=retries, key=f"{label}-{run_key}",
+                                pure=False)
+            futures[fut] = ("stage", label)
+            ac.add(fut)
+
+        todo: list = []
+        resumed = 0
         if "pv" in stages:
             t0 = time.perf_counter()
             buildings = store.read_layer("buildings")
             cache = work / f"pv-tile{int(tile_m)}"
             cache.mkdir(parents=True, exist_ok=True)
-            weather_f, loc_f, scen_f = client.scatter([inp.weather, inp.location, inp.scenarios],
-                                                      broadcast=True)
-            done_facets, done_pb = [], []
-            todo = []
-            tiles = _tile_rows(buildings, tile_m, halo_m)
+            tiles, owner, neighbours = _tile_inputs(buildings, tile_m, halo_m)
+            sizes = _write_tile_inputs(buildings, owner, tiles, work / f"pv-inputs{int(tile_m)}")
             n_tiles = len(tiles)
-            for tile, rows, core in tiles:
-                cached = cache / f"{tile.tile_id}.parquet"
-                if cached.exists():
-                    with contextlib.suppress(FileNotFoundError):  # half-written: recompute
-                        f, pb = _read_tile_cache(cached)
-                        done_facets.append(f)
-                        done_pb.append(pb)
-                        continue
-                todo.append((tile, rows, core))
-            resumed = len(done_pb)
-            if progress:
-                progress(resumed, n_tiles, "pv tiles")
-            from dask.distributed import as_completed
-
-            # Submit lazily, a bounded number of tiles in flight: neither the driver nor the
-            # workers ever hold every tile's buildings at once.
-            window = max(2, 3 * n_workers)
-            pending = iter(todo)
-            futures: dict = {}
-            ac = as_completed()
-
-            def submit_next() -> None:
-                item = next(pending, None)
-                if item is None:
-                    return
-                tile, rows, core = item
-                part = buildings.iloc[rows].copy()
-                part["_core"] = core
-                bytes_per_tile.append(int(part.drop(columns="geometry").memory_usage(deep=True).sum()
-                                          + shapely_nbytes(part.geometry.values)))
-                fut = client.submit(_pv_tile_task, tile, part, weather_f, loc_f, scen_f, model, radius_m,
-                                    threads_per_worker, retries=retries,
-                                    key=f"pv-{run_key}-{tile.tile_id}", pure=False)
-                futures[fut] = tile
-                ac.add(fut)
-
-            for _ in range(window):
-                submit_next()
-            for k, fut in enumerate(ac, start=resumed + 1):
-                tile = futures.pop(fut)
-                if fut.status == "error":
-                    failures[f"pv:{tile.tile_id}"] = _describe_failure(fut)
-                    logger.error("tile %s failed after %d retries: %s", tile.tile_id, retries,
-                                 failures[f"pv:{tile.tile_id}"])
+            inputs_dir = work / f"pv-inputs{int(tile_m)}"
+            for k, tile in enumerate(tiles):
+                bytes_per_tile.append(int(sizes[neighbours[k]].sum()))
+                if _tile_cache_complete(cache / f"{tile.tile_id}.parquet"):
+                    resumed += 1
                 else:
-                    _tid, f, pb = fut.result()
-                    _write_tile_cache(cache / f"{tile.tile_id}.parquet", f, pb)
-                    done_facets.append(f)
-                    done_pb.append(pb)
-                fut.release()
+                    files = [str(inputs_dir / f"{tiles[i].tile_id}.parquet") for i in neighbours[k]]
+                    todo.append((tile, files))
+            timings["pv_tile_inputs"] = round(time.perf_counter() - t0, 3)
+            crs = buildings.crs
+            keys = pd.DataFrame(buildings[["building_id", "district_adcode", "township_code"]])
+            del buildings
+            # Shared inputs go out as the result of a task holding them (not scattered): if a
+            # worker dies, the scheduler can recompute them from the task itself.
+            shared = client.submit(_shared, inp.weather, inp.location, inp.scenarios,
+                                   key=f"pv-shared-{run_key}", pure=False)
+        total = n_tiles + len(whole)
+        done = resumed
+        if progress:
+            progress(done, total, "pv tiles")
+        # Tiles are submitted lazily, a bounded number in flight: the scheduler never holds
+        # a task per tile of a big city, and workers read their own inputs from disk.
+        window = max(2, 3 * n_workers)
+        pending = iter(todo)
+
+        def submit_next() -> None:
+            item = next(pending, None)
+            if item is None:
+                return
+            tile, files = item
+            fut = client.submit(_pv_tile_task, tile, files, crs, shared, inp.primary, model,
+                                radius_m, threads_per_worker, str(cache / f"{tile.tile_id}.parquet"),
+                                retries=retries, key=f"pv-{run_key}-{tile.tile_id}", pure=False)
+            futures[fut] = ("tile", tile)
+            ac.add(fut)
+
+        tiles_left = len(todo)
+        counts: dict[str, int] = {}
+
+        def merge_pv() -> None:
+            """Merge the two layers on the workers, side by side, while the driver sums the tables."""
+            t1 = time.perf_counter()
+            paths = [cache / f"{t.tile_id}.parquet" for t in tiles]
+            for name, suffix, sort_key in (("pv_facets", ".parquet", "facet_id"),
+                                           ("pv_buildings", ".pv_buildings.parquet", "building_id")):
+                fut = client.submit(_merge_tile_layer, [p.with_suffix(suffix) for p in paths], sort_key,
+                                    version_dir, name, work / "results" / f"{name}.parquet",
+                                    retries=retries, key=f"merge-{name}-{run_key}", pure=False)
+                futures[fut] = ("merge", name)
+                ac.add(fut)
+            tables.update(rooftop_tables(inp, keys, _read_per_building(paths)))
+            timings["pv_tables"] = round(time.perf_counter() - t1, 3)
+
+        for _ in range(window):
+            submit_next()
+        if "pv" in stages and not todo:  # every tile resumed from the cache
+            merge_pv()
+        for fut in ac:
+            kind, what = futures.pop(fut)
+            name = f"pv:{what.tile_id}" if kind == "tile" else f"{kind}:{what}"
+            if kind == "tile":
                 submit_next()
-                if progress:
-                    progress(k, n_tiles, "pv tiles")
-            if not failures:
-                facets = pd.concat(done_facets, ignore_index=True) if done_facets else pd.DataFrame()
-                per_building = pd.concat(done_pb) if done_pb else pd.DataFrame()
-                res, tab = rooftop_outputs(inp, buildings, facets, per_building)
-                del done_facets, done_pb, buildings
-                results.update(_write_results(version_dir, work, res))
-                tables.update(tab)
-                stage_meta["pv"] = {"tiles": n_tiles, "resumed_tiles": resumed,
-                                    "n_facets": len(facets), "n_buildings": len(per_building)}
-                del res, facets, per_building
-            timings["pv"] = round(time.perf_counter() - t0, 3)
-
-        whole: dict[tuple, list[str]] = {}  # one task per distinct engine function
-        for stage in stages:
-            if stage != "pv":
-                whole.setdefault(WHOLE_CITY_STAGES[stage], []).append(stage)
-        futs = {}
-        for names in whole.values():
-            label = "+".join(names)
-            futs[client.submit(_whole_city_task, names[0], city.id, str(store.home), threads_per_worker,
-                               retries=retries, key=f"{label}-{run_key}", pure=False)] = label
-        t_whole = time.perf_counter()
-        from dask.distributed import as_completed
-
-        for k, fut in enumerate(as_completed(list(futs)), start=1):
-            stage = futs[fut]
+                tiles_left -= 1
             if fut.status == "error":
-                failures[f"stage:{stage}"] = _describe_failure(fut)
-            else:
+                failures[name] = _describe_failure(fut)
+                logger.error("%s failed after %d retries: %s", name, retries, failures[name])
+            elif kind == "stage":
                 out_stage = fut.result()
-                results.update(_write_results(version_dir, work, out_stage.pop("results")))
+                results.update(out_stage["results"])
                 tables.update(out_stage["tables"])
-                stage_meta[stage] = _json_safe(out_stage.get("meta", {}))
+                stage_meta[what] = _json_safe(out_stage.get("meta", {}))
                 catalog_meta.update(out_stage.get("meta", {}))
-            timings[stage] = round(time.perf_counter() - t_whole, 3)
-            if progress:
-                progress(k, len(futs), f"{stage} stage")
+                timings[what] = round(time.perf_counter() - t_run, 3)
+            elif kind == "merge":
+                single, counts[what] = fut.result()
+                if single is not None:
+                    results[what] = single
+                if len(counts) == 2:
+                    timings["pv"] = round(time.perf_counter() - t0, 3)
+            fut.release()
+            if kind != "merge":
+                done += 1
+                if progress:
+                    progress(done, total, "pv tiles" if kind == "tile" else f"{what} stage")
+            if kind == "tile" and tiles_left == 0:
+                timings["pv_tiles"] = round(time.perf_counter() - t0, 3)
+                if not any(k.startswith("pv:") for k in failures):
+                    merge_pv()
+        if "pv" in stages:
+            stage_meta["pv"] = {"tiles": n_tiles, "resumed_tiles": resumed,
+                                "n_facets": counts.get("pv_facets", 0),
+                                "n_buildings": counts.get("pv_buildings", 0)}
     finally:
         if own_client:
             _close(client, cluster)
@@ -585,13 +712,6 @@ def _describe_failure(fut) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def shapely_nbytes(geoms) -> int:
-    """Bytes of the geometries as WKB (what crosses the wire for a tile)."""
-    import shapely
-
-    return int(sum(len(b) for b in shapely.to_wkb(geoms)))
-
-
 def _json_safe(value):
     """Round-trip through JSON with ``str`` for anything unusual (for the manifest)."""
     return json.loads(json.dumps(value, default=str))
@@ -604,22 +724,91 @@ def _stats(values: list[int]) -> dict:
     return {"n": len(values), "mean": int(a.mean()), "max": int(a.max()), "total": int(a.sum())}
 
 
-def _write_tile_cache(path: Path, facets: pd.DataFrame, per_building: pd.DataFrame) -> None:
+def _write_tile_cache(path: Path, facets: pd.DataFrame, per_building: pd.DataFrame,
+                      buildings: gpd.GeoDataFrame, primary: str, scenarios) -> None:
+    """Write a tile's rows: layer rows (``pv_facets``, ``pv_buildings``) and the raw per-building rows.
+
+    The raw per-building file is written last, so its presence marks a whole cache.
+    """
+    from pv_potential.run import rooftop_rows
     from twin.fsutil import atomic_path
 
-    with atomic_path(path) as tmp:
-        facets.to_parquet(tmp, index=False)
+    if len(per_building):
+        pb, fc = rooftop_rows(buildings, facets, per_building, primary, scenarios)
+        with atomic_path(path) as tmp:
+            fc.to_parquet(tmp, index=False, schema_version="1.1.0")
+        with atomic_path(path.with_suffix(".pv_buildings.parquet")) as tmp:
+            pb.to_parquet(tmp, index=False, schema_version="1.1.0")
     with atomic_path(path.with_suffix(".buildings.parquet")) as tmp:
         per_building.to_parquet(tmp, index=True)
 
 
-def _read_tile_cache(path: Path):
-    pb_path = path.with_suffix(".buildings.parquet")
-    if not pb_path.exists():  # killed between the two writes: recompute that tile
-        path.unlink(missing_ok=True)
-        msg = f"incomplete tile cache {path}"
-        raise FileNotFoundError(msg)
-    return pd.read_parquet(path), pd.read_parquet(pb_path)
+def _tile_cache_complete(path: Path) -> bool:
+    """Whether a tile's cache is whole (its raw per-building file is written last)."""
+    return path.with_suffix(".buildings.parquet").exists()
+
+
+def _read_per_building(paths: list[Path]) -> pd.DataFrame:
+    """Raw per-building rows of every tile, concatenated (tile order)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [t for t in (pq.read_table(p.with_suffix(".buildings.parquet")) for p in paths) if t.num_rows]
+    if not tables:
+        return pd.DataFrame()
+    try:
+        return pa.concat_tables(tables).to_pandas()
+    except pa.ArrowInvalid:  # a column typed differently in some tile: let pandas unify
+        return pd.concat([t.to_pandas() for t in tables])
+
+
+def _merge_tile_layer(files: list[Path], sort_key: str, version_dir: Path, name: str,
+                      single: Path) -> tuple[Path | None, int]:
+    """Concatenate the tiles' GeoParquet rows of a layer, sorted by ``sort_key``, without decoding them.
+
+    Writes the published layer (partitioned by district when it has the column) and,
+    when partitioned, one file for the catalog at ``single``. Returns the catalog file
+    (``None`` when no tile had rows) and the row count. Rows are sorted by their id, so
+    the layer is the same whatever the tiling.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    import shapely
+
+    tables = [pq.read_table(f) for f in files if f.exists()]
+    if not tables:
+        return None, 0
+    geo = json.loads(tables[0].schema.metadata[b"geo"])
+    table = pa.concat_tables(tables)
+    del tables
+    table = table.take(pc.sort_indices(table, sort_keys=[(sort_key, "ascending")]))
+    col = geo["primary_column"]
+    bounds = shapely.bounds(shapely.from_wkb(table[col].to_numpy(zero_copy_only=False)))
+
+    def write(part: pa.Table, rows, path: Path) -> None:
+        meta = dict(geo, columns={col: dict(geo["columns"][col])})
+        b = bounds[rows]
+        meta["columns"][col]["bbox"] = ([float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+                                         float(b[:, 3].max())] if len(b) else [])
+        pandas_meta = json.loads(part.schema.metadata[b"pandas"])
+        pandas_meta["index_columns"] = [{"kind": "range", "name": None, "start": 0,
+                                         "stop": part.num_rows, "step": 1}]
+        part = part.replace_schema_metadata({b"geo": json.dumps(meta).encode(),
+                                             b"pandas": json.dumps(pandas_meta).encode()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, path)
+
+    base = version_dir / name
+    if _OUTPUT_PARTITION not in table.column_names:
+        write(table, slice(None), base / "part-0.parquet")
+        return base / "part-0.parquet", table.num_rows
+    codes = table[_OUTPUT_PARTITION].to_numpy(zero_copy_only=False)
+    for code in sorted({c for c in codes if isinstance(c, str)}) + ([None] if pd.isna(codes).any() else []):
+        rows = np.flatnonzero(pd.isna(codes) if code is None else codes == code)
+        write(table.take(rows), rows, base / f"{_OUTPUT_PARTITION}={code or 'none'}" / "part-0.parquet")
+    write(table, slice(None), single)
+    return single, table.num_rows
 
 
 def _write_results(version_dir: Path, work: Path, results: dict) -> dict[str, Path]:

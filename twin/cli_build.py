@@ -21,7 +21,7 @@ __all__ = ["command"]
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes of a local Dask cluster (default: CPU count).")
 @click.option("--scheduler", default=None, help="Address of an existing Dask scheduler, tcp://HOST:PORT.")
-@click.option("--tile-size", "tile_m", type=float, default=2000.0, show_default=True,
+@click.option("--tile-size", "tile_m", type=float, default=5000.0, show_default=True,
               help="Tile edge [m]; results do not depend on it.")
 @click.pass_context
 def command(ctx, city, stages, inputs, out, workers, scheduler, tile_m):

@@ -89,7 +89,7 @@ def test_failing_tile_is_reported_while_the_others_finish(home, tmp_path, monkey
     out = tmp_path / "fail"
     real = batch._pv_tile_task
     buildings = TwinStore("huzhou", home).read_layer("buildings")
-    bad = next(iter(batch._partition_tiles(buildings, 10_000, 500)))[0].tile_id
+    bad = batch._tile_inputs(buildings, 10_000, 500)[0][0].tile_id
 
     def flaky(tile, *args, **kwargs):
         if tile.tile_id == bad:
@@ -169,6 +169,23 @@ def test_bad_options(home):
         run_batch("huzhou", home=home, workers=2, scheduler="tcp://127.0.0.1:1")
     with pytest.raises(ConfigError, match="tile size"):
         run_batch("huzhou", home=home, tile_m=0)
+
+
+@pytest.mark.parametrize("tile_m", [10_000, 1_500, 400])
+def test_tile_inputs_read_by_workers_equal_the_cut_of_the_layer(home, tmp_path, tile_m):
+    """What a tile task reads from the tile files is exactly its core plus every halo neighbour."""
+    buildings = TwinStore("huzhou", home).read_layer("buildings")
+    tiles, owner, neighbours = batch._tile_inputs(buildings, tile_m, 500)
+    sizes = batch._write_tile_inputs(buildings, owner, tiles, tmp_path)
+    assert len(sizes) == len(tiles) and (sizes > 0).all()
+    reference = batch._tile_rows(buildings, tile_m, 500)
+    assert [t for t, _, _ in reference] == tiles
+    for (tile, rows, core), near in zip(reference, neighbours, strict=True):
+        expected = buildings.iloc[rows].copy()
+        expected["_core"] = core
+        files = [str(tmp_path / f"{tiles[i].tile_id}.parquet") for i in near]
+        got = batch._read_tile_inputs(tile, files, buildings.crs)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 
 def test_tiles_are_stable():
