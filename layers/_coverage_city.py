@@ -28,7 +28,7 @@ from layers.coverage import (
     drive_time_coverage,
     isochrones,
     nearest_source_times,
-    walking_coverage,
+    walking_coverages,
 )
 from layers.network import build_network, component_report, snap_points
 from layers.siting import candidate_grid, coverage_matrix, greedy_max_cover
@@ -82,21 +82,41 @@ def _issues_for(frame, id_col, layer, issue, mask, distance=None, message=""):
              "message": message} for i, dd in zip(ids, d, strict=True)]
 
 
-def _share_rows(df, covered, weight, **meta):
-    """Weighted covered share per city / district / township as rows."""
+def _groups(df) -> dict:
+    """The city / district / township of each row of ``df``, for :func:`_share_rows`.
+
+    Level -> (integer code of each row, -1 where missing; the values, sorted, one per
+    code). Computed once per frame: the string keys of a full-scale city's demand are
+    millions of Python strings per level.
+    """
+    groups = {"city": (np.zeros(len(df), np.int64), np.array(["city"], dtype=object))}
+    for level, col in (("district", "district_adcode"), ("township", "township_code")):
+        codes, values = pd.factorize(df[col].astype(str), sort=True)
+        groups[level] = (codes.astype(np.int64), np.asarray(values, dtype=object))
+    return groups
+
+
+def _share_rows(groups, covered, weight, mask=None, **meta):
+    """Weighted covered share per city / district / township as rows.
+
+    ``groups`` from :func:`_groups`; ``mask`` (bool, optional) selects the rows of the
+    frame that ``covered`` and ``weight`` hold. Sums per unit run over the rows in order
+    (as a groupby of the units' names would), units in sorted order.
+    """
     rows = []
     w = np.asarray(weight, dtype="float64")
     c = np.asarray(covered, bool)
-    groups = {"city": np.full(len(df), "city"),
-              "district": df["district_adcode"].astype(str).to_numpy(),
-              "township": df["township_code"].astype(str).to_numpy()}
-    for level, key in groups.items():
-        tot = pd.Series(w).groupby(key).sum()
-        cov = pd.Series(np.where(c, w, 0.0)).groupby(key).sum()
-        for code, t in tot.items():
+    for level, (codes, values) in groups.items():
+        key = codes if mask is None else codes[mask]
+        ok = key >= 0  # missing names are no group
+        ww, cc, key = (w, c, key) if ok.all() else (w[ok], c[ok], key[ok])
+        tot = pd.Series(ww).groupby(key).sum()
+        cov = pd.Series(np.where(cc, ww, 0.0)).groupby(key).sum()
+        for i, t, cv in zip(tot.index.to_numpy(), tot.to_numpy(), cov.to_numpy(), strict=True):
+            code = values[i]
             if code == "":
                 continue
-            rows.append({"level": level, "code": code, "value": min(100.0, 100.0 * cov[code] / t) if t > 0
+            rows.append({"level": level, "code": code, "value": min(100.0, 100.0 * cv / t) if t > 0
                          else float("nan"), "denominator": float(t), **meta})
     return rows
 
@@ -125,24 +145,36 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
     dict
         ``results`` (name -> GeoDataFrame), ``tables`` (name -> DataFrame) and ``meta``.
     """
+    return _compute(dict(layers), config, progress=progress, candidates=candidates, **params)
+
+
+def _compute(layers: dict, config, *, progress=None, candidates=None, **params) -> dict:
+    """:func:`compute_city_coverage`, taking the ``roads`` and ``buildings`` out of ``layers``.
+
+    They are dropped once used (the network and the demand points are built), so a
+    caller that holds them only in ``layers`` frees them for the rest of the run.
+    """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         msg = f"unknown coverage parameter(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         raise SchemaError(msg)
     p = {**DEFAULTS, **params}
     step = progress or (lambda name: None)
-    roads, bnd = layers["roads"], layers["boundaries"]
+    roads, buildings = layers.pop("roads"), layers.pop("buildings")
+    bnd = layers["boundaries"]
     stations_all, sa = layers["charging_stations"], layers["service_areas"]
     stops, green = layers["bus_stops"], layers["green_space"]
     for gdf, col, name in ((stations_all, "station_id", "charging_stations"),
                            (sa, "service_area_id", "service_areas"),
                            (stops, "stop_id", "bus_stops"), (green, "green_id", "green_space"),
-                           (layers["buildings"], "building_id", "buildings")):
+                           (buildings, "building_id", "buildings")):
         _unique(gdf, col, name)
     issues: list[dict] = []
 
     # 1. network -------------------------------------------------------------------------
     net = build_network(roads, speeds_kmh=p["speeds_kmh"])
+    roads_synthetic = bool(roads["is_synthetic"].any())
+    del roads
     comps = component_report(net)
     for r in comps.iloc[1:].itertuples():
         issues.append({"layer_name": "roads", "feature_id": f"component-{r.component}",
@@ -152,7 +184,10 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
     step("network")
 
     # 2. demand and locations ----------------------------------------------------------
-    demand = assign_admin(demand_from_buildings(layers["buildings"]), bnd)
+    demand = assign_admin(demand_from_buildings(buildings), bnd)
+    # siting candidates among the buildings (parking proxy); then the buildings are done with
+    transport = buildings[buildings["use_class"].astype(str) == "transport"]
+    del buildings
     stations = assign_admin(stations_all[stations_all["is_public"].astype(bool)], bnd)
     sa = assign_admin(sa, bnd)
     stops_a = assign_admin(stops, bnd)
@@ -180,23 +215,23 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
 
     # 4. walking coverage ----------------------------------------------------------------
     parks = green[green["green_type"].astype(str) == "park"]
-    walk = [walking_coverage(net, demand, stops, threshold_m=p["bus_stop_m"], name="bus_stop",
-                             max_snap_m=p["walk_snap_m"]),
-            walking_coverage(net, demand, green, threshold_m=p["green_space_m"],
-                             name="green_space", max_snap_m=p["walk_snap_m"]),
-            walking_coverage(net, demand, parks, threshold_m=p["park_m"], name="park",
-                             max_snap_m=p["walk_snap_m"])]
+    walk = walking_coverages(net, demand, {"bus_stop": (stops, p["bus_stop_m"]),
+                                           "green_space": (green, p["green_space_m"]),
+                                           "park": (parks, p["park_m"])},
+                             max_snap_m=p["walk_snap_m"])
     towns = bnd[bnd["level"].astype(str) == "township"]
     dists = bnd[bnd["level"].astype(str) == "district"]
     urban_units = towns[towns["is_urban"].astype(bool)] if len(towns) else \
         dists[dists["is_urban"].astype(bool)]
     cells = assign_admin(demand_grid(urban_units, p["cell_m"]), bnd)
-    cells = cells.join(walking_coverage(net, cells, stops, threshold_m=p["bus_stop_m"],
-                                        name="bus_stop", max_snap_m=p["walk_snap_m"]))
+    cells = cells.join(walking_coverages(net, cells, {"bus_stop": (stops, p["bus_stop_m"])},
+                                         max_snap_m=p["walk_snap_m"]))
     step("walking distances")
 
+    crs = demand.crs
     out = demand.join(drive).join(walk)
-    is_syn = bool(roads["is_synthetic"].any() or stations_all["is_synthetic"].any())
+    del demand, drive, walk
+    is_syn = bool(roads_synthetic or stations_all["is_synthetic"].any())
     out["is_synthetic"] = out["is_synthetic"].astype(bool) | is_syn
     cells["is_synthetic"] = bool(stops["is_synthetic"].any()) if len(stops) else False
 
@@ -220,7 +255,7 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
     step("summary")
 
     # 8. siting ---------------------------------------------------------------------------
-    sites, k_needed, target_share = _siting(net, out, sa, layers["buildings"], bnd, candidates,
+    sites, k_needed, target_share = _siting(net, out, sa, transport, bnd, candidates,
                                             charging_targets, p, issues)
     step("siting")
 
@@ -229,7 +264,7 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
     for col in ("layer_name", "feature_id", "issue", "message"):
         issues_df[col] = issues_df[col].astype("str")
     results = {
-        "coverage_demand": gpd.GeoDataFrame(out, geometry="geometry", crs=demand.crs),
+        "coverage_demand": gpd.GeoDataFrame(out, geometry="geometry", crs=crs),
         "coverage_cells": cells,
         "coverage_isochrones": iso,
         "coverage_sites": sites,
@@ -335,13 +370,14 @@ def _summary(config, out, cells, admin_rows, p):
     combos = {(p["urban_threshold_min"], "urban"), (p["rural_threshold_min"], "all")}
     combos |= {(t.threshold, t.area) for t in charging if t.threshold_unit == "min"}
     area_mask = {"all": np.ones(len(out), bool), "urban": urban, "rural": ~urban}
+    groups = _groups(out)
     for thr, area in sorted(combos, key=lambda x: (x[0], x[1])):
         m = area_mask[area]
-        rows += _share_rows(out[m], t_drive[m] <= thr * 60.0, res[m],
+        rows += _share_rows(groups, t_drive[m] <= thr * 60.0, res[m], m,
                             metric="charging_circle_coverage_pct", area=area, threshold=thr,
                             threshold_unit="min", unit="pct", demand_kind="residents",
                             method="network drive time to the nearest public station")
-    rows += _share_rows(out, out["is_charging_covered"].to_numpy(), res,
+    rows += _share_rows(groups, out["is_charging_covered"].to_numpy(), res,
                         metric="charging_circle_coverage_pct", area="all",
                         threshold=float("nan"), threshold_unit="min", unit="pct",
                         demand_kind="residents",
@@ -355,15 +391,16 @@ def _summary(config, out, cells, admin_rows, p):
         dist = out[f"{name}_distance_m"].to_numpy()
         net_share = (out[f"{name}_method"] == "network").mean() if len(out) else float("nan")
         for thr in sorted(thrs):
-            rows += _share_rows(out, dist <= thr, res, metric=metric, area="all", threshold=thr,
+            rows += _share_rows(groups, dist <= thr, res, metric=metric, area="all", threshold=thr,
                                 threshold_unit="m", unit="pct", demand_kind="residents",
                                 method=f"walking distance ({100 * net_share:.0f}% of points "
                                        "along the network, the rest straight-line)")
         if name == "bus_stop":
             cd = cells["bus_stop_distance_m"].to_numpy()
             c_net = (cells["bus_stop_method"] == "network").mean() if len(cells) else float("nan")
+            cell_groups = _groups(cells)
             for thr in sorted(thrs):
-                rows += _share_rows(cells, cd <= thr, cells["cell_area_m2"].to_numpy(),
+                rows += _share_rows(cell_groups, cd <= thr, cells["cell_area_m2"].to_numpy(),
                                     metric=metric, area="urban", threshold=thr,
                                     threshold_unit="m", unit="pct", demand_kind="area",
                                     method=f"walking distance from {p['cell_m']:g} m area cells "
@@ -408,13 +445,13 @@ def _summary(config, out, cells, admin_rows, p):
     return df
 
 
-def _siting(net, out, sa, buildings, bnd, user, charging_targets, p, issues):
+def _siting(net, out, sa, tb, bnd, user, charging_targets, p, issues):
+    """Suggested stations; ``tb`` are the transport buildings (candidates)."""
     cands = []
     if len(sa):
         cands.append(gpd.GeoDataFrame({"candidate_id": sa["service_area_id"].astype(str),
                                        "candidate_kind": "service_area"},
                                       geometry=sa.geometry.to_numpy(), crs=sa.crs))
-    tb = buildings[buildings["use_class"].astype(str) == "transport"]
     if len(tb):
         cands.append(gpd.GeoDataFrame({"candidate_id": tb["building_id"].astype(str),
                                        "candidate_kind": "transport_building"},
@@ -487,15 +524,58 @@ def compute_coverage(city_id: str, home=None, *, progress=None, candidates=None,
     store = TwinStore(city_id, home)
     store.require()
     config = load_city(city_id)
-    names = ("roads", "buildings", "boundaries", "charging_stations", "service_areas",
-             "bus_stops", "green_space")
-    # only the building columns coverage uses: a full-scale city's buildings are millions of rows
-    cols = {"buildings": ["building_id", "use_class", "gross_floor_area_m2", "footprint_area_m2",
-                          "floors", "district_adcode", "township_code", "is_synthetic"]}
-    layers = {n: store.read_layer(n, columns=cols.get(n)) for n in names}
+    names = ("roads", "boundaries", "charging_stations", "service_areas", "bus_stops",
+             "green_space")
+    # only the road and building columns coverage uses: a full-scale city has millions of rows
+    cols = {"roads": ["road_id", "road_class", "speed_kmh", "is_oneway", "is_synthetic"]}
+    layers = {n: store.read_layer(n, columns=_present(store, n, cols.get(n))) for n in names}
+    layers["buildings"] = _building_points(store, [
+        "building_id", "use_class", "gross_floor_area_m2", "footprint_area_m2", "floors",
+        "district_adcode", "township_code", "is_synthetic"])
     if progress:
         progress("read layers")
-    return compute_city_coverage(layers, config, progress=progress, candidates=candidates, **params)
+    # _compute drops the roads and buildings from `layers` once it has used them
+    return _compute(layers, config, progress=progress, candidates=candidates, **params)
+
+
+def _present(store, name, columns):
+    """Those of ``columns`` (None: all) that the stored layer has.
+
+    A missing optional column stays missing, as when the whole layer is read.
+    """
+    if columns is None:
+        return None
+    import pyarrow.parquet as pq
+
+    have = set(pq.read_schema(store.layer_path(name)).names)
+    return [c for c in columns if c in have]
+
+
+#: Buildings read per batch by :func:`_building_points`.
+_BUILDING_BATCH_ROWS = 65_536
+
+
+def _building_points(store, columns) -> gpd.GeoDataFrame:
+    """The stored buildings (``columns``) with each footprint replaced by its representative point.
+
+    Read in batches, so only one batch of footprints is ever in memory (a full-scale city
+    has millions): coverage uses a building's location only through its representative
+    point (demand points, siting candidates), and a point is its own representative point,
+    so every result is unchanged.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = _present(store, "buildings", columns)
+    pf = pq.ParquetFile(store.layer_path("buildings"))
+    parts = []
+    for batch in pf.iter_batches(batch_size=_BUILDING_BATCH_ROWS, columns=[*columns, "geometry"]):
+        part = gpd.GeoDataFrame.from_arrow(pa.Table.from_batches([batch]))
+        parts.append(part.set_geometry(part.geometry.representative_point()))
+        del part
+    if not parts:
+        return store.read_layer("buildings", columns=columns)
+    return pd.concat(parts, ignore_index=True)
 
 
 def run_coverage(city_id: str, home=None, *, progress=None, candidates=None, **params) -> dict:

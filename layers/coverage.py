@@ -31,6 +31,7 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -57,6 +58,7 @@ __all__ = [
     "residents_from_buildings",
     "run_coverage",
     "walking_coverage",
+    "walking_coverages",
 ]
 
 logger = logging.getLogger(__name__)
@@ -246,8 +248,19 @@ def demand_from_buildings(buildings: gpd.GeoDataFrame,
         "district_adcode": _col(b, "district_adcode", ""),
         "township_code": _col(b, "township_code", ""),
         "is_synthetic": _col(b, "is_synthetic", False).astype(bool),
-    }, geometry=b.geometry.representative_point().to_numpy(), crs=buildings.crs)
+    }, geometry=_representative_points(b.geometry.to_numpy()), crs=buildings.crs)
     return out.reset_index(drop=True)
+
+
+def _representative_points(geom: np.ndarray) -> np.ndarray:
+    """A point inside each geometry (as ``GeoSeries.representative_point``).
+
+    Points are their own representative point, so they are kept rather than copied (a
+    full-scale city has millions).
+    """
+    if len(geom) and (shapely.get_type_id(geom) == shapely.GeometryType.POINT).all():
+        return geom
+    return shapely.point_on_surface(geom)
 
 
 def _col(df, name, default):
@@ -393,18 +406,78 @@ def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gp
     }, index=demand.index)
 
 
-def _snap_edges(lines, xy):
+#: Points handled per batch when snapping many points: bounds the temporary point
+#: geometries (about 200 bytes each) that a full-scale city's demand would otherwise create.
+_SNAP_CHUNK = 65_536
+
+
+def _nearest(tree: shapely.STRtree, xy: np.ndarray) -> Iterator[tuple]:
+    """Nearest tree geometry of each point, batch by batch.
+
+    Yields ``(start, ip, it, dist, pts)``: the batch's first row in ``xy``, the point rows
+    (within the batch) and tree rows of the matches, their distances, and the batch's
+    points. A point's nearest geometry does not depend on the other points of the query,
+    so the batches give exactly the answer of one query over all points.
+    """
+    chunk = _SNAP_CHUNK
+    for s in range(0, len(xy), chunk):
+        pts = shapely.points(xy[s:s + chunk])
+        (ip, it), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        yield s, ip, it, dist, pts
+
+
+def _nearest_distance(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Straight-line distance from each point to the nearest of ``geoms`` [m] (inf: none)."""
+    d = np.full(len(xy), np.inf)
+    if len(geoms) and len(xy):
+        for s, ip, _, dist, _ in _nearest(shapely.STRtree(geoms), xy):
+            d[s + ip] = dist
+    return d
+
+
+def _snap_edges(lines, xy, tree=None):
     """Nearest line of each point: index, perpendicular distance [m], offset from start [m]."""
-    tree = shapely.STRtree(lines)
-    pts = shapely.points(xy)
-    (ip, il), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    tree = shapely.STRtree(lines) if tree is None else tree
     line = np.full(len(xy), -1, np.int64)
     d = np.full(len(xy), np.inf)
-    line[ip] = il
-    d[ip] = dist
     off = np.zeros(len(xy))
-    off[ip] = shapely.line_locate_point(lines[il], pts[ip])
+    for s, ip, il, dist, pts in _nearest(tree, xy):
+        line[s + ip] = il
+        d[s + ip] = dist
+        off[s + ip] = shapely.line_locate_point(lines[il], pts[ip])
     return line, d, off
+
+
+class _WalkGraph:
+    """The walking graph of a road network and the demand points snapped to it.
+
+    Built once for any number of target layers (:func:`walking_coverages`).
+    """
+
+    def __init__(self, net: RoadNetwork, dxy: np.ndarray):
+        we = walking_edges(net)
+        half = len(we) // 2
+        self.eu, self.ev, self.ew = (we[c].to_numpy() for c in ("u", "v", "time_s"))
+        self.u, self.v, self.length = self.eu[:half], self.ev[:half], self.ew[:half]
+        self.n_nodes = net.n_nodes
+        self.lines = shapely.linestrings(np.stack([net.nodes_xy[self.u], net.nodes_xy[self.v]],
+                                                  axis=1))
+        self.tree = shapely.STRtree(self.lines)
+        self._dxy = dxy
+        self._demand = None
+
+    def __len__(self):
+        return len(self.eu)
+
+    def snap(self, xy):
+        """Nearest walking edge of each point (:func:`_snap_edges`)."""
+        return _snap_edges(self.lines, xy, self.tree)
+
+    def demand(self):
+        """The snapping of the demand points (computed on first use, then kept)."""
+        if self._demand is None:
+            self._demand = self.snap(self._dxy)
+        return self._demand
 
 
 def _target_points(targets: gpd.GeoDataFrame, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -461,39 +534,78 @@ def walking_coverage(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets:
         On ``demand``'s index: ``{name}_distance_m`` [m] (inf when no target),
         ``{name}_method`` (:data:`METHODS`) and ``is_{name}_covered``.
     """
-    if not threshold_m > 0:
-        msg = f"walking_coverage: threshold_m must be > 0 m (got {threshold_m})"
-        raise SchemaError(msg)
+    return walking_coverages(net, demand, {name: (targets, threshold_m)}, max_snap_m=max_snap_m,
+                             access_spacing_m=access_spacing_m)
+
+
+def walking_coverages(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets: dict, *,
+                      max_snap_m: float = 200.0, access_spacing_m: float = 50.0) -> pd.DataFrame:
+    """:func:`walking_coverage` of several target layers, side by side.
+
+    The walking graph is built, and the demand points snapped to it, once for all
+    layers (on a full-scale city the snapping of a million demand points dominates).
+
+    Parameters
+    ----------
+    targets : dict of str to (GeoDataFrame, float)
+        Column prefix (``name``) -> target layer and its covering distance ``threshold_m`` [m].
+    net, demand, max_snap_m, access_spacing_m
+        As for :func:`walking_coverage`.
+
+    Returns
+    -------
+    DataFrame
+        On ``demand``'s index: the three columns of :func:`walking_coverage` for each
+        target layer, in the order of ``targets``.
+    """
+    for threshold_m in (thr for _, thr in targets.values()):
+        if not threshold_m > 0:
+            msg = f"walking_coverage: threshold_m must be > 0 m (got {threshold_m})"
+            raise SchemaError(msg)
     dxy = shapely.get_coordinates(demand.geometry.to_numpy())
+    graph = None
+    cols = {}
+    for name, (tg, threshold_m) in targets.items():
+        if graph is None and net is not None and len(tg) and len(dxy):
+            graph = _WalkGraph(net, dxy)
+        dist, use_net = _walking_distance(graph, dxy, tg, max_snap_m, access_spacing_m)
+        cols[f"{name}_distance_m"] = dist
+        cols[f"{name}_method"] = pd.array(np.where(use_net, "network", "euclidean"), dtype="str")
+        cols[f"is_{name}_covered"] = dist <= threshold_m
+    return pd.DataFrame(cols, index=demand.index)
+
+
+def _walking_distance(graph: _WalkGraph | None, dxy: np.ndarray, targets: gpd.GeoDataFrame,
+                      max_snap_m: float, access_spacing_m: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Walking distance from each demand point to the nearest target [m], and the method.
+
+    Returns the distances and a bool array, True where the distance is along the network
+    (:func:`walking_coverage`).
+    """
     n = len(dxy)
     tgeom = targets.geometry.to_numpy()
-    euclid = np.full(n, np.inf)
-    if len(tgeom) and n:
-        (ip, _), dist = shapely.STRtree(tgeom).query_nearest(
-            shapely.points(dxy), return_distance=True, all_matches=False)
-        euclid[ip] = dist
+    euclid = _nearest_distance(tgeom, dxy)
     dist_net = np.full(n, np.inf)
     use_net = np.zeros(n, bool)
-    we = walking_edges(net) if net is not None else None
-    if we is not None and len(we) and len(tgeom) and n:
-        half = we.iloc[: len(we) // 2]
-        u, v, length = (half["u"].to_numpy(), half["v"].to_numpy(), half["time_s"].to_numpy())
-        lines = shapely.linestrings(np.stack([net.nodes_xy[u], net.nodes_xy[v]], axis=1))
+    if graph is not None and len(graph) and len(tgeom) and n:
+        u, v, length, lines = graph.u, graph.v, graph.length, graph.lines
         axy, _owner = _target_points(targets, access_spacing_m)
-        al, ad, aoff = _snap_edges(lines, axy)
+        al, ad, aoff = graph.snap(axy)
         aok = ad <= max_snap_m
-        nn = net.n_nodes
+        nn = graph.n_nodes
         super_node = nn
-        eu = np.concatenate([we["u"].to_numpy(), np.full(2 * int(aok.sum()), super_node)])
-        ev = np.concatenate([we["v"].to_numpy(), u[al[aok]], v[al[aok]]])
+        eu = np.concatenate([graph.eu, np.full(2 * int(aok.sum()), super_node)])
+        ev = np.concatenate([graph.ev, u[al[aok]], v[al[aok]]])
         # straight segments: the offset along the line is the offset along the edge
         scale = length[al[aok]] / np.maximum(shapely.length(lines[al[aok]]), 1e-9)
-        ew = np.concatenate([we["time_s"].to_numpy(), ad[aok] + aoff[aok] * scale,
+        ew = np.concatenate([graph.ew, ad[aok] + aoff[aok] * scale,
                              ad[aok] + (shapely.length(lines[al[aok]]) - aoff[aok]) * scale])
         if aok.any():
             res = nearest_source_times(pd.DataFrame({"u": eu, "v": ev, "time_s": ew}),
                                        [super_node], n_nodes=nn + 1)
-            dl, dd, doff = _snap_edges(lines, dxy)
+            del eu, ev, ew
+            dl, dd, doff = graph.demand()
             use_net = dd <= max_snap_m
             sel = np.flatnonzero(use_net)
             ln = shapely.length(lines[dl[sel]])
@@ -507,20 +619,11 @@ def walking_coverage(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets:
             on_net = np.zeros(len(tgeom), bool)
             on_net[_owner[aok]] = True
             if (~on_net).any():
-                (ip, _), dist = shapely.STRtree(tgeom[~on_net]).query_nearest(
-                    shapely.points(dxy[sel]), return_distance=True, all_matches=False)
-                off = np.full(len(sel), np.inf)
-                off[ip] = dist
+                off = _nearest_distance(tgeom[~on_net], dxy[sel])
                 straight = off < dist_net[sel]
                 dist_net[sel] = np.where(straight, off, dist_net[sel])
                 use_net[sel[straight]] = False
-    dist = np.where(use_net, np.where(euclid == 0, 0.0, dist_net), euclid)
-    method = np.where(use_net, "network", "euclidean")
-    return pd.DataFrame({
-        f"{name}_distance_m": dist,
-        f"{name}_method": pd.array(method, dtype="str"),
-        f"is_{name}_covered": dist <= threshold_m,
-    }, index=demand.index)
+    return np.where(use_net, np.where(euclid == 0, 0.0, dist_net), euclid), use_net
 
 
 def coverage_share(covered, weight) -> float:
@@ -562,7 +665,10 @@ def isochrones(net: RoadNetwork, node_time_s: np.ndarray, thresholds_min, *,
         if len(key):
             lines = shapely.linestrings(np.stack([net.nodes_xy[key[:, 0]],
                                                   net.nodes_xy[key[:, 1]]], axis=1))
-            g = shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+            buf = shapely.buffer(lines, buffer_m, quad_segs=4)
+            del lines
+            g = shapely.union_all(buf)
+            del buf
         else:
             g = shapely.MultiPolygon()
         geoms.append(g)

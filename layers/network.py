@@ -225,8 +225,9 @@ def walking_edges(net: RoadNetwork, *, excluded=WALK_EXCLUDED_CLASSES) -> pd.Dat
         ``u``, ``v``, ``time_s`` (holding the length [m], so the shortest-path engine can
         be used unchanged) in both directions, without ``excluded`` classes.
     """
-    e = net.edges[~net.edges["road_class"].isin(excluded)]
-    u, v, w = e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy()
+    # column arrays, not a filtered copy of the whole edge frame (road ids and classes too)
+    keep = ~net.edges["road_class"].isin(excluded).to_numpy()
+    u, v, w = (net.edges[c].to_numpy()[keep] for c in ("u", "v", "length_m"))
     return pd.DataFrame({"u": np.concatenate([u, v]), "v": np.concatenate([v, u]),
                          "time_s": np.concatenate([w, w])})
 

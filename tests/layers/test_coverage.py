@@ -20,8 +20,9 @@ from layers.coverage import (
     nearest_source_times,
     residents_from_buildings,
     walking_coverage,
+    walking_coverages,
 )
-from layers.network import build_network
+from layers.network import build_network, walking_edges
 from twin.errors import SchemaError
 
 
@@ -205,6 +206,59 @@ def test_point_in_park_has_zero_distance():
     assert w["is_park_covered"].all()
 
 
+def _walk_case():
+    net = build_network(_grid_roads(n=4, step=200.0))
+    rng = np.random.default_rng(3)
+    demand = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(-300, 900, (400, 2))),
+                              crs="EPSG:4549")
+    stops = _stations([(-10, 100), (410, 590), (250, 3000)])
+    green = gpd.GeoDataFrame(geometry=[shapely.box(20, 20, 180, 180),  # between roads
+                                       shapely.box(2000, 2000, 2100, 2100)],  # off the network
+                             crs="EPSG:4549")
+    return net, demand, {"bus_stop": (stops, 300.0), "green_space": (green, 300.0),
+                         "park": (green.iloc[:1], 500.0)}
+
+
+def test_walking_coverages_equal_one_layer_at_a_time():
+    net, demand, targets = _walk_case()
+    both = walking_coverages(net, demand, targets, max_snap_m=150)
+    assert list(both.columns) == [f"{c}" for name in targets for c in (
+        f"{name}_distance_m", f"{name}_method", f"is_{name}_covered")]
+    one = pd.concat([walking_coverage(net, demand, tg, threshold_m=thr, name=name, max_snap_m=150)
+                     for name, (tg, thr) in targets.items()], axis=1)
+    pd.testing.assert_frame_equal(both, one, check_exact=True)
+    assert {"network", "euclidean"} <= set(both["bus_stop_method"])
+
+
+def test_walking_snapping_in_batches_is_exact(monkeypatch):
+    import layers.coverage as cov
+
+    net, demand, targets = _walk_case()
+    whole = walking_coverages(net, demand, targets, max_snap_m=150)
+    monkeypatch.setattr(cov, "_SNAP_CHUNK", 7)
+    pd.testing.assert_frame_equal(walking_coverages(net, demand, targets, max_snap_m=150), whole,
+                                  check_exact=True)
+
+
+def test_isochrone_is_the_union_of_edge_buffers():
+    net = build_network(_grid_roads())
+    t = nearest_source_times(net.edges, [0], n_nodes=net.n_nodes, reverse=True).time_s
+    iso = isochrones(net, t, [0.5], buffer_m=10)
+    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    reach = np.maximum(t[u], t[v]) <= 30.0
+    key = np.unique(np.column_stack([np.minimum(u, v), np.maximum(u, v)])[reach], axis=0)
+    lines = shapely.linestrings(np.stack([net.nodes_xy[key[:, 0]], net.nodes_xy[key[:, 1]]], axis=1))
+    assert iso.geometry.iloc[0].wkb == shapely.union_all(shapely.buffer(lines, 10, quad_segs=4)).wkb
+
+
+def test_walking_edges_keep_the_edge_order():
+    net = build_network(_grid_roads(n=3))
+    we = walking_edges(net)
+    e = net.edges
+    np.testing.assert_array_equal(we["u"], np.concatenate([e["u"], e["v"]]))
+    np.testing.assert_array_equal(we["time_s"], np.concatenate([e["length_m"], e["length_m"]]))
+
+
 # --- demand ----------------------------------------------------------------------------------------
 
 def test_residents_from_floor_area():
@@ -270,7 +324,58 @@ def test_coverage_invariants(points, extra, thr, rnd):
     np.testing.assert_array_equal(out3["drive_time_s"], out["drive_time_s"])
 
 
+def test_share_rows_equal_a_groupby_of_the_names():
+    from layers._coverage_city import _groups, _share_rows
+
+    rng = np.random.default_rng(5)
+    n = 300
+    df = pd.DataFrame({"district_adcode": rng.choice(["330102", "330105", "", None], n),
+                       "township_code": rng.choice(["330102001", "330105002", "330105001", ""], n)})
+    w = rng.uniform(0, 50, n)
+    c = rng.random(n) < 0.6
+    m = rng.random(n) < 0.5
+    rows = _share_rows(_groups(df), c[m], w[m], m, metric="x")
+    # reference: a groupby of the names themselves
+    sub = df[m]
+    ref = []
+    for level, key in (("city", np.full(len(sub), "city")),
+                       ("district", sub["district_adcode"].astype(str).to_numpy()),
+                       ("township", sub["township_code"].astype(str).to_numpy())):
+        tot = pd.Series(w[m]).groupby(key).sum()
+        cov = pd.Series(np.where(c[m], w[m], 0.0)).groupby(key).sum()
+        ref += [{"level": level, "code": code, "value": min(100.0, 100.0 * cov[code] / t),
+                 "denominator": float(t), "metric": "x"} for code, t in tot.items() if code != ""]
+    pd.testing.assert_frame_equal(pd.DataFrame(rows), pd.DataFrame(ref), check_exact=True)
+
+
 # --- a built twin ---------------------------------------------------------------------------------
+
+def test_compute_coverage_from_building_points_equals_footprints(twin_env, monkeypatch):
+    """compute_coverage reads the buildings as representative points, in batches: the
+    results equal those computed from the whole layers with their footprints."""
+    import layers._coverage_city as cc
+    from twin.config import load_city
+    from twin.store import TwinStore
+
+    monkeypatch.setattr(cc, "_BUILDING_BATCH_ROWS", 100)
+    got = cc.compute_coverage("huzhou", twin_env)
+    store = TwinStore("huzhou", twin_env)
+    layers = {n: store.read_layer(n) for n in ("roads", "buildings", "boundaries",
+                                               "charging_stations", "service_areas",
+                                               "bus_stops", "green_space")}
+    want = cc.compute_city_coverage(layers, load_city("huzhou"))
+    assert set(layers) >= {"roads", "buildings"}  # the caller's dict is left alone
+    for part in ("results", "tables"):
+        assert list(got[part]) == list(want[part])
+        for name, a in want[part].items():
+            b = got[part][name]
+            if isinstance(a, gpd.GeoDataFrame):
+                assert a.crs == b.crs
+                assert [g.wkb for g in a.geometry] == [g.wkb for g in b.geometry], name
+            pd.testing.assert_frame_equal(pd.DataFrame(b), pd.DataFrame(a), check_exact=True)
+    assert got["meta"] == want["meta"]
+
+
 
 def test_cli_coverage_on_built_twin(twin_copy):
     from twin.cli import main
