@@ -87,8 +87,9 @@ def main() -> None:
         for workers in (1, 2):
             out = home / f"out-pv-{workers}"
             shutil.rmtree(out, ignore_errors=True)
-            _res, wall, _ = _run(city, home, out, ["pv"], workers, args.tile_m)
+            _res, wall, peaks = _run(city, home, out, ["pv"], workers, args.tile_m)
             times[workers] = wall
+            result[f"pv_{workers}_worker_peak_rss_mb"] = [round(p) for p in peaks]
         result["pv_1_worker_s"] = round(times[1], 1)
         result["pv_2_workers_s"] = round(times[2], 1)
         result["speedup_1_to_2_workers"] = round(times[1] / times[2], 2)

@@ -782,32 +782,39 @@ def _merge_tile_layer(files: list[Path], sort_key: str, version_dir: Path, name:
     geo = json.loads(tables[0].schema.metadata[b"geo"])
     table = pa.concat_tables(tables)
     del tables
-    table = table.take(pc.sort_indices(table, sort_keys=[(sort_key, "ascending")]))
+    # Written in slices of the sorted order: the table is held once, never a sorted copy.
+    order = pc.sort_indices(table[sort_key]).to_numpy()
     col = geo["primary_column"]
-    bounds = shapely.bounds(shapely.from_wkb(table[col].to_numpy(zero_copy_only=False)))
+    step = 1 << 18
+    bounds = np.concatenate([np.empty((0, 4))] + [  # decoded in slices: only the bounds are kept
+        shapely.bounds(shapely.from_wkb(table[col].slice(i, step).to_numpy(zero_copy_only=False)))
+        for i in range(0, table.num_rows, step)])
 
-    def write(part: pa.Table, rows, path: Path) -> None:
+    def write(rows: np.ndarray, path: Path) -> None:
         meta = dict(geo, columns={col: dict(geo["columns"][col])})
         b = bounds[rows]
         meta["columns"][col]["bbox"] = ([float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
                                          float(b[:, 3].max())] if len(b) else [])
-        pandas_meta = json.loads(part.schema.metadata[b"pandas"])
-        pandas_meta["index_columns"] = [{"kind": "range", "name": None, "start": 0,
-                                         "stop": part.num_rows, "step": 1}]
-        part = part.replace_schema_metadata({b"geo": json.dumps(meta).encode(),
+        pandas_meta = json.loads(table.schema.metadata[b"pandas"])
+        pandas_meta["index_columns"] = [{"kind": "range", "name": None, "start": 0, "stop": len(rows),
+                                         "step": 1}]
+        schema = table.schema.with_metadata({b"geo": json.dumps(meta).encode(),
                                              b"pandas": json.dumps(pandas_meta).encode()})
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, path)
+        with pq.ParquetWriter(path, schema) as writer:
+            for i in range(0, len(rows), step):
+                writer.write_table(table.take(rows[i:i + step]).replace_schema_metadata(schema.metadata))
 
     base = version_dir / name
     if _OUTPUT_PARTITION not in table.column_names:
-        write(table, slice(None), base / "part-0.parquet")
+        write(order, base / "part-0.parquet")
         return base / "part-0.parquet", table.num_rows
-    codes = table[_OUTPUT_PARTITION].to_numpy(zero_copy_only=False)
-    for code in sorted({c for c in codes if isinstance(c, str)}) + ([None] if pd.isna(codes).any() else []):
-        rows = np.flatnonzero(pd.isna(codes) if code is None else codes == code)
-        write(table.take(rows), rows, base / f"{_OUTPUT_PARTITION}={code or 'none'}" / "part-0.parquet")
-    write(table, slice(None), single)
+    codes = table[_OUTPUT_PARTITION].to_numpy(zero_copy_only=False)[order]
+    missing = pd.isna(codes)
+    for code in sorted(set(codes[~missing])) + ([None] if missing.any() else []):
+        rows = order[missing if code is None else codes == code]
+        write(rows, base / f"{_OUTPUT_PARTITION}={code or 'none'}" / "part-0.parquet")
+    write(order, single)
     return single, table.num_rows
 
 
