@@ -194,12 +194,31 @@ def _whole_city_task(stage: str, city_id: str, home: str, threads: int, version_
     func = getattr(importlib.import_module(modname), funcname)
     out = func(city_id, home=home)
     out["results"] = _write_results(Path(version_dir), Path(work), out.pop("results"))
+    _release_memory()
     return out
 
 
 def _shared(*values):
     """The values themselves, as a task result workers fetch once and share."""
     return values
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the OS after a big task (glibc and Arrow keep it otherwise).
+
+    A worker that ran a whole-city stage would else carry that stage's high-water mark
+    into the tile and merge tasks it runs next.
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(Exception):
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _limit_threads(threads: int) -> None:
@@ -762,7 +781,15 @@ def _read_per_building(paths: list[Path]) -> pd.DataFrame:
         return pd.concat([t.to_pandas() for t in tables])
 
 
-def _merge_tile_layer(files: list[Path], sort_key: str, version_dir: Path, name: str,
+def _merge_tile_layer(*args) -> tuple[Path | None, int]:
+    """:func:`_merge_layer_files`, then the memory it used is handed back (a worker task)."""
+    try:
+        return _merge_layer_files(*args)
+    finally:
+        _release_memory()
+
+
+def _merge_layer_files(files: list[Path], sort_key: str, version_dir: Path, name: str,
                       single: Path) -> tuple[Path | None, int]:
     """Concatenate the tiles' GeoParquet rows of a layer, sorted by ``sort_key``, without decoding them.
 
