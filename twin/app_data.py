@@ -190,9 +190,10 @@ def _has_geom(home, city, version, name) -> bool:
 
 # -- geometry ----------------------------------------------------------------------------
 def _lonlat(wkb) -> np.ndarray:
+    """Shapely geometries in lon/lat from EPSG:4549 WKB, rounded to 1e-5 degrees (about 1 m)."""
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
-    return shapely.transform(geoms, lambda xy: np.column_stack(_TO_LONLAT.transform(xy[:, 0],
-                                                                                    xy[:, 1])))
+    return shapely.transform(geoms, lambda xy: np.round(
+        np.column_stack(_TO_LONLAT.transform(xy[:, 0], xy[:, 1])), 5))
 
 
 def _split(xy: np.ndarray, which: np.ndarray, n: int) -> list:
@@ -201,6 +202,13 @@ def _split(xy: np.ndarray, which: np.ndarray, n: int) -> list:
     ends = np.cumsum(counts)
     starts = ends - counts
     return [flat[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _segments(geoms: np.ndarray) -> pd.DataFrame:
+    """Straight segments of lines as ``from_lonlat`` and ``to_lonlat`` pairs (a LineLayer's rows)."""
+    xy, which = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
+    keep = (which[:-1] == which[1:]) & np.any(xy[:-1] != xy[1:], axis=1)
+    return pd.DataFrame({"from_lonlat": xy[:-1][keep].tolist(), "to_lonlat": xy[1:][keep].tolist()})
 
 
 def _pack(df: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
@@ -217,12 +225,16 @@ def _pack(df: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
         xy, which = shapely.get_coordinates(parts, return_index=True)
         df = df.iloc[idx].reset_index(drop=True)
         df["path"] = _split(xy, which, len(parts))
-    else:  # polygons: one row per part, exterior ring only
+    else:  # polygons: one row per part, its exterior ring, or its rings when it has holes
         parts, idx = shapely.get_parts(geoms, return_index=True)
-        rings = shapely.get_exterior_ring(parts)
+        rings, part_of = shapely.get_rings(parts, return_index=True)
         xy, which = shapely.get_coordinates(rings, return_index=True)
+        coords = _split(xy, which, len(rings))
         df = df.iloc[idx].reset_index(drop=True)
-        df["polygon"] = _split(xy, which, len(rings))
+        n_rings = np.bincount(part_of, minlength=len(parts))
+        first = np.cumsum(n_rings) - n_rings
+        df["polygon"] = [coords[f] if n == 1 else coords[f:f + n]
+                         for f, n in zip(first.tolist(), n_rings.tolist(), strict=True)]
     return df
 
 
@@ -272,17 +284,26 @@ def geo_frame(home: str, city: str, version: float, name: str, columns: tuple[st
 
 # -- base map ----------------------------------------------------------------------------
 @st.cache_data(max_entries=16, show_spinner=False)
-def districts(home: str, city: str, version: float) -> tuple[dict, pd.DataFrame, tuple]:
-    """District boundaries: GeoJSON in lon/lat, an attribute frame, and the city's bounds."""
+def districts(home: str, city: str, version: float) -> tuple[pd.DataFrame, pd.DataFrame, tuple]:
+    """District shapes, an attribute frame, and the city's bounds, in lon/lat.
+
+    Returns
+    -------
+    tuple of (DataFrame, DataFrame, tuple)
+        Shapes simplified by 30 m for a choropleth (``adcode``, ``name_zh``, ``name_en``,
+        ``polygon``: one row per part, see :func:`_pack`); one row per district with
+        ``area_km2`` and its bounds ``minx`` ... ``maxy``; the city's bounds.
+    """
     df = query(home, city, version,
                "SELECT adcode, name_zh, name_en, area_km2, "
                "ST_AsWKB(ST_SimplifyPreserveTopology(geom, 30)) AS wkb "
                "FROM boundaries WHERE level = ? ORDER BY adcode", ["district"])
     geoms = _lonlat(df.pop("wkb").map(bytes).to_numpy())
-    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=4326)
-    bounds = tuple(float(b) for b in gdf.total_bounds) if len(gdf) else (119, 29.5, 121, 31)
-    frame = pd.concat([pd.DataFrame(df), gdf.bounds.reset_index(drop=True)], axis=1)
-    return gdf.__geo_interface__, frame, bounds
+    box = pd.DataFrame(shapely.bounds(geoms).reshape(-1, 4), columns=["minx", "miny", "maxx", "maxy"])
+    frame = pd.concat([df, box], axis=1)
+    bounds = ((float(box["minx"].min()), float(box["miny"].min()), float(box["maxx"].max()),
+               float(box["maxy"].max())) if len(df) else (119, 29.5, 121, 31))
+    return _pack(df[["adcode", "name_zh", "name_en"]], geoms), frame, bounds
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -296,16 +317,25 @@ def columns_of(home: str, city: str, version: float, name: str) -> tuple[str, ..
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def context_layers(home: str, city: str, version: float) -> dict[str, pd.DataFrame]:
-    """Orientation layers without a basemap: water polygons and major roads."""
+    """Orientation layers without a basemap: water polygons, major roads, district boundaries.
+
+    Roads and boundaries are straight segments (see :func:`_segments`): the lines merged
+    (a boundary shared by two districts once) and simplified by 30 m, a few thousand
+    segments for a city.
+    """
     have = set(tables(home, city, version))
     out = {}
     if "water" in have:
         out["water"] = geo_frame(home, city, version, "water", ("water_type",),
                                  simplify_m=20.0)[0]
-    if "roads" in have:
-        out["roads"] = geo_frame(home, city, version, "roads", ("road_class", "name"),
-                                 "list_contains(?, road_class)", (_MAJOR_ROADS,),
-                                 simplify_m=30.0)[0]
+    lines = {"roads": ("SELECT ST_AsWKB(ST_Simplify(ST_LineMerge(ST_Union_Agg(geom)), ?)) AS wkb "
+                       "FROM roads WHERE list_contains(?, road_class)", [30.0, _MAJOR_ROADS]),
+             "boundaries": ("SELECT ST_AsWKB(ST_Simplify(ST_LineMerge(ST_Union_Agg(ST_Boundary(geom))), "
+                            "?)) AS wkb FROM boundaries WHERE level = ?", [30.0, "district"])}
+    for name, (sql, params) in lines.items():
+        if name in have:
+            wkb = query(home, city, version, sql, params)["wkb"].dropna()
+            out[name] = _segments(_lonlat(wkb.map(bytes).to_numpy()))
     return out
 
 

@@ -27,13 +27,14 @@ __all__ = [
     "CATEGORY_COLOURS",
     "CompactDeck",
     "MAX_FEATURES",
+    "NO_BASEMAP",
     "PALETTES",
     "building_layer",
     "categorical",
     "deck",
-    "district_layer",
     "legend_html",
     "legend_stops",
+    "line_layer",
     "path_layer",
     "point_layer",
     "polygon_layer",
@@ -160,31 +161,40 @@ def categorical(values, colours: dict | None = None, *, alpha: int = 200) -> np.
 
 def view_state(bounds, *, pitch: float = 0.0, width_px: int = 1000,
                height_px: int = 520) -> pdk.ViewState:
-    """A view that fits lon/lat ``bounds`` ``(minx, miny, maxx, maxy)`` (web-mercator zoom)."""
+    """A view that fits lon/lat ``bounds`` ``(minx, miny, maxx, maxy)``.
+
+    Web-mercator zoom as deck.gl counts it: the world is 512 pixels wide at zoom 0.
+    """
     minx, miny, maxx, maxy = (float(b) for b in bounds)
     if not all(math.isfinite(b) for b in (minx, miny, maxx, maxy)):
         return pdk.ViewState(latitude=30.3, longitude=120.0, zoom=8, pitch=pitch)
     lat = (miny + maxy) / 2
     span_x = max(maxx - minx, 1e-4)
     span_y = max((maxy - miny) / max(math.cos(math.radians(lat)), 0.1), 1e-4)
-    zoom = min(math.log2(360.0 * width_px / 256.0 / span_x),
-               math.log2(360.0 * height_px / 256.0 / span_y)) - 0.2
+    zoom = min(math.log2(360.0 * width_px / 512.0 / span_x),
+               math.log2(360.0 * height_px / 512.0 / span_y)) - 0.2
     return pdk.ViewState(latitude=lat, longitude=(minx + maxx) / 2,
                          zoom=float(np.clip(zoom, 3, 18)), pitch=pitch, bearing=0)
 
 
-def district_layer(geojson: dict, *, fill: bool = False, layer_id: str = "districts",
-                   pickable: bool = False) -> pdk.Layer:
-    """District boundaries (and choropleth fill from ``properties.fill`` when ``fill``)."""
-    return pdk.Layer("GeoJsonLayer", geojson, id=layer_id, pickable=pickable, stroked=True,
-                     filled=fill, get_fill_color="properties.fill",
-                     get_line_color=[60, 60, 60, 220], line_width_min_pixels=1.5)
+def line_layer(df: pd.DataFrame, *, layer_id: str, colour=(60, 60, 60, 220),
+               width_px: float = 1.5) -> pdk.Layer:
+    """Straight segments of a frame with ``from_lonlat`` and ``to_lonlat`` columns.
+
+    Boundaries and roads are drawn this way, ``width_px`` screen pixels wide at any zoom,
+    rather than as a PathLayer: in a browser without a GPU (software WebGL) a PathLayer's
+    shaders cost about half a second of the first render. (A LineLayer's widths are in
+    pixels by default; pydeck's ``width_units="pixels"`` arrives garbled.)
+    """
+    return pdk.Layer("LineLayer", df, id=layer_id, get_source_position="from_lonlat",
+                     get_target_position="to_lonlat", get_color=list(colour), get_width=width_px,
+                     pickable=False)
 
 
 def polygon_layer(df: pd.DataFrame, *, layer_id: str, colour="fill", line=None,
                   pickable: bool = True, extruded: bool = False,
                   elevation: str | None = None) -> pdk.Layer:
-    """Polygons of a frame with a ``polygon`` column (see :func:`polygon_rings`)."""
+    """Polygons of a frame with a ``polygon`` column (a lon/lat ring, or rings: exterior, holes)."""
     kw = {}
     if extruded and elevation:
         kw.update(extruded=True, get_elevation=elevation, elevation_scale=1)
@@ -228,9 +238,15 @@ class CompactDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
+#: pydeck's "no map style given" value. With it Streamlit draws no basemap at all; with
+#: ``map_style=None`` Streamlit substitutes a Carto basemap (an internet request, and the
+#: map library's start-up costs about a second of a first render in a headless browser).
+NO_BASEMAP = "__MAP_STYLE__"
+
+
 def deck(layers: list, view: pdk.ViewState, *, tooltip: dict | None = None,
          basemap: bool = False) -> pdk.Deck:
     """A Deck without a basemap (offline) unless ``basemap`` (tiles need the internet)."""
     return CompactDeck(layers=[la for la in layers if la is not None], initial_view_state=view,
-                    map_style="light" if basemap else None, tooltip=tooltip or False,
-                    map_provider="carto" if basemap else None)
+                       map_style="light" if basemap else NO_BASEMAP, tooltip=tooltip or False,
+                       map_provider="carto" if basemap else None)

@@ -56,7 +56,9 @@ def test_deck_is_offline_and_compact():
                        "fill": [[1, 2, 3, 4]]})
     d = ms.deck([ms.building_layer(df)], ms.view_state((120, 30, 120.1, 30.1)))
     spec = json.loads(d.to_json())
-    assert "mapStyle" not in spec and "mapProvider" not in spec  # no tiles offline
+    # no tiles offline: pydeck's "not set" style, which Streamlit does not replace by a basemap
+    assert spec["mapStyle"] == ms.NO_BASEMAP and "mapProvider" not in spec
+    assert "https://" not in d.to_json()
     online = json.loads(ms.deck([], ms.view_state((120, 30, 120.1, 30.1)), basemap=True).to_json())
     assert online["mapStyle"].startswith("https://")
     assert "\n" not in d.to_json()

@@ -45,19 +45,25 @@ def need(ctx: Ctx, engine: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def base_layers(ctx: Ctx, *, fill_geojson: dict | None = None) -> list:
-    """District boundaries (filled when ``fill_geojson`` is given), water and major roads."""
-    geo, _, _ = data.districts(*ctx.key)
+def base_layers(ctx: Ctx, *, choropleth: pd.DataFrame | None = None) -> list:
+    """Water, major roads and district boundaries, over a ``choropleth`` when given.
+
+    ``choropleth`` is :func:`twin.app_data.districts`' shapes with a ``fill`` column (and the
+    tooltip's columns). Two kinds of deck.gl layer in all (polygons, lines): in a browser
+    without a GPU each kind costs a few hundred milliseconds of the first render.
+    """
     ctxl = data.context_layers(*ctx.key)
     out = []
-    if fill_geojson is not None:
-        out.append(ms.district_layer(fill_geojson, fill=True, layer_id="choropleth", pickable=True))
+    if choropleth is not None:
+        out.append(ms.polygon_layer(choropleth, layer_id="choropleth"))
     if "water" in ctxl and len(ctxl["water"]):
         out.append(ms.polygon_layer(ctxl["water"], layer_id="water", colour=[120, 170, 220, 160],
                                     pickable=False))
     if "roads" in ctxl and len(ctxl["roads"]):
-        out.append(ms.path_layer(ctxl["roads"], layer_id="roads"))
-    out.append(ms.district_layer(geo, fill=False, layer_id="districts"))
+        out.append(ms.line_layer(ctxl["roads"], layer_id="roads", colour=(120, 120, 120, 200),
+                                 width_px=1.0))
+    if "boundaries" in ctxl and len(ctxl["boundaries"]):
+        out.append(ms.line_layer(ctxl["boundaries"], layer_id="districts"))
     return out
 
 
