@@ -240,3 +240,19 @@ def test_geometry_packing_keeps_every_part():
     assert list(out["k"]) == ["a", "a", "b"] and all(len(p) == 5 for p in out["polygon"])
     pts = _pack(pd.DataFrame({"k": [1, 2]}), shapely.points([[1, 2], [3, 4]]))
     assert list(pts["lon"]) == [1, 3] and list(pts["lat"]) == [2, 4]
+    ring = shapely.box(0, 0, 10, 10).difference(shapely.box(4, 4, 6, 6))  # a courtyard
+    holed = _pack(pd.DataFrame({"k": ["c", "d"]}),
+                  np.array([ring, shapely.box(20, 0, 21, 1)], dtype=object))
+    assert [len(r) for r in holed["polygon"][0]] == [5, 5] and len(holed["polygon"][1]) == 5
+
+
+def test_segments_of_lines_for_the_line_layer():
+    from twin.app_data import _segments
+
+    lines = np.array([shapely.LineString([(0, 0), (1, 0), (1, 1)]),
+                      shapely.MultiLineString([[(5, 5), (6, 5)], [(7, 7), (7, 7), (8, 8)]])],
+                     dtype=object)
+    seg = _segments(lines)
+    assert seg["from_lonlat"].tolist() == [[0, 0], [1, 0], [5, 5], [7, 7]]
+    assert seg["to_lonlat"].tolist() == [[1, 0], [1, 1], [6, 5], [8, 8]]  # none across parts
+    assert len(_segments(np.array([], dtype=object))) == 0

@@ -159,18 +159,15 @@ def render(ctx: Ctx) -> None:
                    key="ov_targets")
 
     st.subheader(t("ov.buildings_per_district", lang))
-    geo, dframe, bounds = data.districts(*ctx.key)
+    shapes, dframe, bounds = data.districts(*ctx.key)
     counts = data.building_counts(*ctx.key)
     d = dframe.merge(counts, on="adcode", how="left").fillna({"buildings": 0})
-    fills = ms.ramp(d["buildings"].to_numpy(float), 0, max(float(d["buildings"].max()), 1.0),
-                    palette="blues", alpha=170).tolist()
-    by_code = dict(zip(d["adcode"], fills, strict=True))
-    nb = dict(zip(d["adcode"], d["buildings"].astype(int), strict=True))
-    feats = [{**f, "properties": {**f["properties"], "fill": by_code.get(f["properties"]["adcode"]),
-                                  "buildings": int(nb.get(f["properties"]["adcode"], 0))}}
-             for f in geo["features"]]
+    d["buildings"] = d["buildings"].astype(int)
+    fill = d[["adcode", "buildings"]].assign(fill=ms.ramp(
+        d["buildings"].to_numpy(float), 0, max(float(d["buildings"].max()), 1.0),
+        palette="blues", alpha=170).tolist())
     nc = name_col(lang)
-    deck = ms.deck(base_layers(ctx, fill_geojson={**geo, "features": feats}),
+    deck = ms.deck(base_layers(ctx, choropleth=shapes.merge(fill, on="adcode")),
                    ms.view_state(bounds),
                    tooltip={"text": f"{{{nc}}}\n{column('buildings', lang)}: {{buildings}}"},
                    basemap=ctx.basemap)

@@ -124,7 +124,7 @@ def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> N
 def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
     lang = ctx.lang
     nc = name_col(lang)
-    geo, dframe, bounds = data.districts(*ctx.key)
+    shapes, dframe, bounds = data.districts(*ctx.key)
     totals = data.table(*ctx.key, "pv_districts")
     tot = totals.loc[totals["scenario"] == scenario, ["district_adcode", "n_viable_roofs",
                                                       "pv_capacity_mw", "pv_yield_mwh_per_yr",
@@ -132,15 +132,11 @@ def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, mi
     d = dframe[["adcode", "name_zh", "name_en"]].merge(
         tot.rename(columns={"district_adcode": "adcode"}), on="adcode", how="left")
     metric = "pv_capacity_mw" if colour == "pv_capacity_kwp" else "specific_yield_kwh_per_kwp"
-    fills = dict(zip(d["adcode"], ms.ramp(d[metric].to_numpy(float), palette="viridis",
-                                          alpha=190).tolist(), strict=True))
-    props = d.set_index("adcode")[["pv_capacity_mw", "specific_yield_kwh_per_kwp"]].round(1)
-    feats = [{**f, "properties": {**f["properties"], "fill": fills[f["properties"]["adcode"]],
-                                  **props.loc[f["properties"]["adcode"]].to_dict()}}
-             for f in geo["features"]]
+    fill = d[["adcode", "pv_capacity_mw", "specific_yield_kwh_per_kwp"]].round(1).assign(
+        fill=ms.ramp(d[metric].to_numpy(float), palette="viridis", alpha=190).tolist())
     tip = (f"{{{nc}}}\n{column('pv_capacity_mw', lang)}: {{pv_capacity_mw}}\n"
            f"{column('specific_yield_kwh_per_kwp', lang)}: {{specific_yield_kwh_per_kwp}}")
-    st.pydeck_chart(ms.deck(base_layers(ctx, fill_geojson={**geo, "features": feats}),
+    st.pydeck_chart(ms.deck(base_layers(ctx, choropleth=shapes.merge(fill, on="adcode")),
                             ms.view_state(bounds), tooltip={"text": tip}, basemap=ctx.basemap),
                     height=480, key="pv_city_map")
     _legend(lang, colour, d[metric].to_numpy(float), "viridis")
