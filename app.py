@@ -44,9 +44,10 @@ def main() -> None:
     labels = {p: t(label, lang) for p, label, _ in PAGES}
     page = side.radio(t("app.page", lang), page_ids, key="page", format_func=labels.get,
                       index=page_ids.index(_query_default("page", page_ids, "overview")))
-    basemap = side.toggle(t("app.basemap", lang), value=False, key="basemap")
-    if side.button(t("app.reload", lang), help=t("app.reload_help", lang), key="reload"):
-        data.release()
+    with side.popover(t("app.settings", lang)):  # its widgets reach the browser when opened
+        basemap = st.toggle(t("app.basemap", lang), value=False, key="basemap")
+        if st.button(t("app.reload", lang), help=t("app.reload_help", lang), key="reload"):
+            data.release()
 
     st.title(t("app.title", lang))
     home = str(default_home())

@@ -62,6 +62,14 @@ def _app(page: str = "overview", city: str = "huzhou", **params) -> AppTest:
     return at.run()
 
 
+def _city_map(at: AppTest) -> dict:
+    """The data of the page's SVG city map (see twin.app_pages._svgmap)."""
+    import json
+
+    (el,) = [e for e in at.get("bidi_component") if e.proto.component_name == "carbon_twin_svg_map"]
+    return json.loads(el.proto.json)
+
+
 def _ok(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
 
@@ -73,7 +81,9 @@ def test_every_page_runs_with_its_widgets(app_env, page, label):
     assert at.title[0].value == t("app.title", "en")
     assert at.header[0].value == t(label, "en")
     assert at.sidebar.radio(key="page").value == page
-    if page in ("overview", "pv", "wind", "sinks", "charging"):
+    if page in ("overview", "pv"):  # aggregates at city zoom: the SVG district map
+        assert _city_map(at)["svg"].count('class="area"') >= 5, "a district map"
+    if page in ("wind", "sinks", "charging"):
         assert at.get("deck_gl_json_chart"), "a map"
     assert not [i.value for i in at.info if "Not computed yet" in i.value] or page == "overview"
 
@@ -109,6 +119,28 @@ def test_pv_filter_changes_table_and_map(app_env):
     assert 0 < len(table) < n0
     assert (table["Capacity [kWp]"] >= 20.0 - 0.05).all()
     assert table["Capacity [kWp]"].is_monotonic_decreasing
+
+
+def test_pv_city_map_shows_every_district_with_totals_and_legend(app_env):
+    at = _app("pv")
+    _ok(at)
+    m = _city_map(at)
+    store = TwinStore("huzhou", app_env)
+    districts = store.read_layer("boundaries").query("level == 'district'")
+    keys = set(re.findall(r'data-key="(\d+)"', m["svg"]))
+    assert keys == set(districts["adcode"])
+    totals = store.table("pv_districts").query("scenario == 'technical'")
+    first = totals.sort_values("district_adcode").iloc[0]
+    assert f"{first['pv_capacity_mw']:,.1f}" in m["svg"]  # the tooltip carries the totals
+    assert m["pickable"] and m["legend_title"] and len(m["legend"]) == 5
+    assert m["legend"][0][1].startswith("#")
+    # the district totals table is sent only when its expander is opened
+    assert not [d for d in at.dataframe if "District" in d.value.columns]
+    at.session_state["pv_district_totals"] = True
+    at.run()
+    _ok(at)
+    (table,) = [d.value for d in at.dataframe if "District" in d.value.columns]
+    assert len(table) == len(keys)
 
 
 def test_pv_empty_selection_is_handled(app_env):
@@ -229,6 +261,26 @@ def test_progress_frame_gap_and_state():
     none = progress_frame(targets, tracked.iloc[:0], 2025, "en", "huzhou", set()).set_index("id")
     assert none.loc["A", "state_key"] == "not_computed"
     assert none.loc["A", "command"] == "twin pv --city huzhou"
+
+
+def test_svg_map_draws_escaped_areas_water_and_lines():
+    from twin.mapstyle import svg_map
+
+    ring = [[120.0, 30.0], [120.2, 30.0], [120.2, 30.2], [120.0, 30.2], [120.0, 30.0]]
+    hole = [[120.05, 30.05], [120.1, 30.05], [120.1, 30.1], [120.05, 30.05]]
+    areas = pd.DataFrame({"polygon": [[ring, hole], ring], "fill": [[10, 20, 30, 255]] * 2,
+                          "key": ["330502", '"><script>'], "tip": ["A\n1.0", "<b>x</b>"]})
+    segs = pd.DataFrame({"from_lonlat": [[120.0, 30.0]], "to_lonlat": [[120.2, 30.2]]})
+    svg = svg_map(areas, (120.0, 30.0, 120.2, 30.2), water=areas[["polygon"]].iloc[1:],
+                  lines=[(segs, (1, 2, 3, 255), 1.5)], width=200, height=100)
+    assert svg.count('class="area"') == 2 and 'class="water"' in svg and 'class="line"' in svg
+    assert "<script>" not in svg and "<b>" not in svg and "&lt;b&gt;" in svg
+    assert svg.count("M") - svg.count("M", svg.index('class="water"')) == 3  # ring, hole, ring
+    xy = np.array([[int(v) for v in p.split(",")]
+                   for p in re.findall(r"-?\d+,-?\d+", svg.split('data-width')[1])])
+    assert xy[:, 0].min() >= 0 and xy[:, 0].max() <= 2000 and xy[:, 1].max() <= 1000
+    top = re.search(r'd="M(-?\d+),(-?\d+)', svg)
+    assert int(top.group(2)) > 500  # y points down: the southern edge is at the bottom
 
 
 def test_geometry_packing_keeps_every_part():

@@ -1,4 +1,4 @@
-"""The map app in a real headless Chromium: map canvas, a filter, the language switch, a screenshot.
+"""The map app in a real headless Chromium: city map, a filter, a district in 3D, language, screenshot.
 
 Skips only when the system browser (Debian ``chromium``) is missing; ``.ci/run`` installs it.
 """
@@ -6,6 +6,7 @@ Skips only when the system browser (Debian ``chromium``) is missing; ``.ci/run``
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import socket
 import subprocess
@@ -79,12 +80,22 @@ def test_map_filter_language_screenshot(server, tmp_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(f"{server}/?page=pv&city=huzhou")
-        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=120_000)
+        # city zoom: the SVG district map and the city's ranked table
+        page.wait_for_selector(".ctmap svg path.area", timeout=120_000)
         page.get_by_text("Ranked sites (").first.wait_for(timeout=120_000)
         _idle(page)
+        area = page.locator(".ctmap svg path.area").last  # drawn last: nothing covers it
+        box = area.bounding_box()
+        assert box and box["width"] > 20 and box["height"] > 20, "district shapes are drawn"
+        area.hover(force=True)  # whichever district is under its box's centre
+        tip = page.locator(".ctmap .tip")
+        tip.wait_for(state="visible", timeout=10_000)
+        assert "Capacity [MW]" in tip.inner_text()
         before = page.get_by_text("Ranked sites (").first.inner_text()
-        # filter: minimum specific yield 0 -> its maximum changes the ranked table
+        # filter (in the filters' popover): minimum specific yield 0 -> its maximum
+        page.get_by_role("button", name=re.compile(r"^Filters \(")).first.click()
         slider = page.get_by_role("slider").nth(1)
+        slider.wait_for(timeout=30_000)
         slider.focus()
         slider.press("End")
         page.wait_for_function(
@@ -92,6 +103,16 @@ def test_map_filter_language_screenshot(server, tmp_path):
         _idle(page)
         after = page.get_by_text("Ranked sites (").first.inner_text()
         assert after != before
+        slider.press("Home")
+        page.wait_for_function(
+            f"() => document.body.innerText.includes({before!r})", timeout=90_000)
+        _idle(page)
+        page.keyboard.press("Escape")
+        # a click on a district opens its buildings on the 3D map
+        page.locator(".ctmap svg path.area").last.click(force=True)
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=120_000)
+        _idle(page)
+        assert page.get_by_role("button", name=re.compile(r"^Filters \(")).count()
         # language switch
         page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
         page.get_by_text("碳达峰数字孪生").first.wait_for(timeout=90_000)

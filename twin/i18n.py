@@ -57,6 +57,11 @@ LABELS: dict[str, dict[str, str]] = {
     "app.download_gpkg": _e("Download GeoPackage", "下载 GeoPackage"),
     "app.download_geojson": _e("Download GeoJSON", "下载 GeoJSON"),
     "app.export": _e("Export the selection ({n:,} rows)", "导出所选（{n:,} 行）"),
+    "app.city_map_hint": _e("Scroll to zoom, drag to pan, double-click to reset.",
+                            "滚轮缩放，拖动平移，双击复位。"),
+    "app.settings": _e("Map and data settings", "地图与数据设置"),
+    "app.export_menu": _e("Export ({n:,} rows)", "导出（{n:,} 行）"),
+    "pv.more_filters": _e("Filters ({n} active)", "筛选（{n} 项生效）"),
     "app.map_hint": _e("Drag to pan, right-drag to tilt; click a building to inspect it.",
                        "拖动平移，右键拖动倾斜；点击建筑查看详情。"),
     # --- pages --------------------------------------------------------------------------
@@ -105,8 +110,11 @@ LABELS: dict[str, dict[str, str]] = {
     "pv.kind": _e("Site type", "场址类型"),
     "pv.ranked": _e("Ranked sites ({n:,})", "排序的场址（{n:,}）"),
     "pv.district_totals": _e("District totals, scenario {scenario}", "区县汇总，情景 {scenario}"),
-    "pv.select_district": _e("Choose a district to see individual buildings.",
-                             "选择一个区县以查看单体建筑。"),
+    "pv.select_district": _e("Click a district on the map (or choose it above) to see its "
+                             "buildings in 3D. Scroll to zoom, drag to pan, double-click to "
+                             "reset.",
+                             "点击地图上的区县（或在上方选择）查看其单体建筑三维图。滚轮缩放，"
+                             "拖动平移，双击复位。"),
     "pv.city_top": _e("Top buildings in the city", "全市排名靠前的建筑"),
     "pv.sort_by": _e("Rank by", "排序依据"),
     # --- inspector ----------------------------------------------------------------------

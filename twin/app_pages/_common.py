@@ -11,7 +11,7 @@ from twin import app_data as data
 from twin import mapstyle as ms
 from twin.i18n import columns, t
 
-__all__ = ["Ctx", "base_layers", "name_col", "need", "show_table"]
+__all__ = ["Ctx", "base_layers", "city_map", "name_col", "need", "show_table"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,27 @@ def base_layers(ctx: Ctx, *, choropleth: pd.DataFrame | None = None) -> list:
     if "boundaries" in ctxl and len(ctxl["boundaries"]):
         out.append(ms.line_layer(ctxl["boundaries"], layer_id="districts"))
     return out
+
+
+def city_map(ctx: Ctx, areas: pd.DataFrame, *, key: str, on_pick=None, legend=None,
+             hint: str = "") -> None:
+    """The city-zoom map: ``areas`` (a choropleth) over water, major roads and boundaries.
+
+    ``areas`` has ``polygon``, ``fill``, ``key`` and ``tip`` columns (see
+    :func:`twin.mapstyle.svg_map`). Drawn as SVG (:mod:`twin.app_pages._svgmap`): pan,
+    zoom, a tooltip, ``on_pick`` called when an area is clicked, a ``legend`` (title,
+    [(label, ``#rrggbb``)]) and a ``hint`` under the map.
+    """
+    from twin.app_pages._svgmap import svg_component
+
+    ctxl = data.context_layers(*ctx.key)
+    bounds = data.districts(*ctx.key)[2]
+    lines = [(ctxl[name], colour, width) for name, colour, width in
+             (("roads", (120, 120, 120, 200), 1.0), ("boundaries", (60, 60, 60, 230), 1.5))
+             if name in ctxl]
+    svg = ms.svg_map(areas, bounds, water=ctxl.get("water"), lines=lines)
+    svg_component(svg, key=key, view=ctx.city, on_pick=on_pick, legend=legend,
+                  hint=hint or t("app.city_map_hint", ctx.lang))
 
 
 def show_table(df: pd.DataFrame, lang: str, **kw):

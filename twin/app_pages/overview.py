@@ -14,7 +14,7 @@ import streamlit as st
 
 from twin import app_data as data
 from twin import mapstyle as ms
-from twin.app_pages._common import Ctx, base_layers, name_col, show_table
+from twin.app_pages._common import Ctx, city_map, name_col, show_table
 from twin.config import SEEDS, load_city
 from twin.i18n import category, column, t, unit
 
@@ -163,15 +163,15 @@ def render(ctx: Ctx) -> None:
     counts = data.building_counts(*ctx.key)
     d = dframe.merge(counts, on="adcode", how="left").fillna({"buildings": 0})
     d["buildings"] = d["buildings"].astype(int)
-    fill = d[["adcode", "buildings"]].assign(fill=ms.ramp(
-        d["buildings"].to_numpy(float), 0, max(float(d["buildings"].max()), 1.0),
-        palette="blues", alpha=170).tolist())
     nc = name_col(lang)
-    deck = ms.deck(base_layers(ctx, choropleth=shapes.merge(fill, on="adcode")),
-                   ms.view_state(bounds),
-                   tooltip={"text": f"{{{nc}}}\n{column('buildings', lang)}: {{buildings}}"},
-                   basemap=ctx.basemap)
-    st.pydeck_chart(deck, height=460, key="ov_map")
+    areas = shapes.merge(d[["adcode", "buildings"]], on="adcode", how="left").fillna({"buildings": 0})
+    areas["fill"] = ms.ramp(areas["buildings"].to_numpy(float), 0,
+                            max(float(d["buildings"].max()), 1.0), palette="blues", alpha=170).tolist()
+    areas["key"] = areas["adcode"]
+    label = column("buildings", lang)
+    areas["tip"] = [f"{n}\n{label}: {int(b):,}" for n, b in zip(areas[nc], areas["buildings"],
+                                                                 strict=True)]
+    city_map(ctx, areas, key="ov_map")
     show_table(d[[nc, "adcode", "buildings"]].rename(columns={nc: "district"}), lang,
                key="ov_districts")
 

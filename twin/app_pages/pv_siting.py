@@ -15,7 +15,7 @@ import streamlit as st
 
 from twin import app_data as data
 from twin import mapstyle as ms
-from twin.app_pages._common import Ctx, base_layers, name_col, need, show_table
+from twin.app_pages._common import Ctx, base_layers, city_map, name_col, need, show_table
 from twin.i18n import category, column, t
 
 __all__ = ["filter_buildings", "render", "select_building"]
@@ -45,6 +45,13 @@ def _on_map() -> None:
     hit = objs.get("buildings") or []
     if hit and hit[0].get("building_id"):
         select_building(str(hit[0]["building_id"]))
+
+
+def _pick_district(codes) -> None:
+    """A district clicked on the city map becomes the district filter."""
+    pick = (st.session_state.get("pv_city_map") or {}).get("pick")
+    if pick in codes:
+        st.session_state["pv_district"] = pick
 
 
 def _open_inspector() -> None:
@@ -77,17 +84,28 @@ def _filters(ctx: Ctx, opts: dict):
                           format_func=lambda c: category(c, lang))
     rank = c4.selectbox(t("pv.sort_by", lang), _RANKS, key="pv_rank",
                         format_func=lambda c: category(c, lang))
-    c1, c2, c3, c4, c5 = st.columns(5)
-    uses = c1.multiselect(t("pv.use", lang), opts["uses"], default=opts["uses"], key="pv_use",
-                          format_func=lambda v: category(v, lang))
-    roofs = c2.multiselect(t("pv.roof", lang), opts["roofs"], default=opts["roofs"],
-                           key="pv_roof", format_func=lambda v: category(v, lang))
-    top_kwp = float(max(10.0, np.ceil(opts["max_kwp"])))
-    min_kwp = c3.slider(t("pv.min_kwp", lang), 0.0, top_kwp, 0.0, key="pv_min_kwp")
-    top_sy = float(max(100.0, np.ceil(opts["max_sy"] / 50) * 50))
-    min_sy = c4.slider(t("pv.min_yield", lang), 0.0, top_sy, 0.0, step=10.0, key="pv_min_sy")
-    max_shade = c5.slider(t("pv.max_shading", lang), 0, 100, 100, key="pv_max_shade")
+    # The building filters sit in a popover: its widgets reach the browser only when it is
+    # opened, which keeps the page's first render light. Their values live in the session.
+    with st.popover(t("pv.more_filters", lang, n=_active_filters(opts))):
+        uses = st.multiselect(t("pv.use", lang), opts["uses"], default=opts["uses"], key="pv_use",
+                              format_func=lambda v: category(v, lang))
+        roofs = st.multiselect(t("pv.roof", lang), opts["roofs"], default=opts["roofs"],
+                               key="pv_roof", format_func=lambda v: category(v, lang))
+        top_kwp = float(max(10.0, np.ceil(opts["max_kwp"])))
+        min_kwp = st.slider(t("pv.min_kwp", lang), 0.0, top_kwp, 0.0, key="pv_min_kwp")
+        top_sy = float(max(100.0, np.ceil(opts["max_sy"] / 50) * 50))
+        min_sy = st.slider(t("pv.min_yield", lang), 0.0, top_sy, 0.0, step=10.0, key="pv_min_sy")
+        max_shade = st.slider(t("pv.max_shading", lang), 0, 100, 100, key="pv_max_shade")
     return district, scenario, colour, rank, tuple(uses), tuple(roofs), min_kwp, min_sy, max_shade
+
+
+def _active_filters(opts: dict) -> int:
+    """How many building filters narrow the selection (read from the session, before the widgets)."""
+    ss = st.session_state
+    return sum((set(ss.get("pv_use", opts["uses"])) != set(opts["uses"]),
+                set(ss.get("pv_roof", opts["roofs"])) != set(opts["roofs"]),
+                ss.get("pv_min_kwp", 0.0) > 0, ss.get("pv_min_sy", 0.0) > 0,
+                ss.get("pv_max_shade", 100) < 100))
 
 
 def _legend(lang: str, title_key: str, values, palette: str) -> None:
@@ -110,15 +128,15 @@ def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> N
     if n == 0:
         st.info(t("app.no_selection", lang))
         return
-    st.caption(t("app.export", lang, n=n))
     key = ctx.key
-    c1, c2, c3 = st.columns(3)
-    for col, fmt, label, mime in ((c1, "csv", "app.download_csv", "text/csv"),
-                                  (c2, "gpkg", "app.download_gpkg", "application/geopackage+sqlite3"),
-                                  (c3, "geojson", "app.download_geojson", "application/geo+json")):
-        col.download_button(t(label, lang), key=f"pv_dl_{fmt}", mime=mime, on_click="ignore",
-                            file_name=f"pv_shortlist_{ctx.city}.{fmt}",
-                            data=lambda fmt=fmt: data.export_bytes(*key, ids_for_export(), fmt))
+    with st.popover(t("app.export_menu", lang, n=n)):
+        st.caption(t("app.export", lang, n=n))
+        for fmt, label, mime in (("csv", "app.download_csv", "text/csv"),
+                                 ("gpkg", "app.download_gpkg", "application/geopackage+sqlite3"),
+                                 ("geojson", "app.download_geojson", "application/geo+json")):
+            st.download_button(t(label, lang), key=f"pv_dl_{fmt}", mime=mime, on_click="ignore",
+                               file_name=f"pv_shortlist_{ctx.city}.{fmt}",
+                               data=lambda fmt=fmt: data.export_bytes(*key, ids_for_export(), fmt))
 
 
 def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
@@ -132,18 +150,27 @@ def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, mi
     d = dframe[["adcode", "name_zh", "name_en"]].merge(
         tot.rename(columns={"district_adcode": "adcode"}), on="adcode", how="left")
     metric = "pv_capacity_mw" if colour == "pv_capacity_kwp" else "specific_yield_kwh_per_kwp"
-    fill = d[["adcode", "pv_capacity_mw", "specific_yield_kwh_per_kwp"]].round(1).assign(
-        fill=ms.ramp(d[metric].to_numpy(float), palette="viridis", alpha=190).tolist())
-    tip = (f"{{{nc}}}\n{column('pv_capacity_mw', lang)}: {{pv_capacity_mw}}\n"
-           f"{column('specific_yield_kwh_per_kwp', lang)}: {{specific_yield_kwh_per_kwp}}")
-    st.pydeck_chart(ms.deck(base_layers(ctx, choropleth=shapes.merge(fill, on="adcode")),
-                            ms.view_state(bounds), tooltip={"text": tip}, basemap=ctx.basemap),
-                    height=480, key="pv_city_map")
-    _legend(lang, colour, d[metric].to_numpy(float), "viridis")
-    st.caption(t("pv.select_district", lang))
-    st.subheader(t("pv.district_totals", lang, scenario=category(scenario, lang)))
-    show_table(d.drop(columns=["name_zh" if nc == "name_en" else "name_en"])
-               .rename(columns={nc: "district"}).round(2), lang, key="pv_district_table")
+    areas = shapes.merge(d, on=["adcode", "name_zh", "name_en"], how="left")
+    areas["fill"] = ms.ramp(areas[metric].to_numpy(float), *ms.value_range(d[metric]),
+                            palette="viridis", alpha=190).tolist()
+    areas["key"] = areas["adcode"]
+    cap, sy = column("pv_capacity_mw", lang), column("specific_yield_kwh_per_kwp", lang)
+    areas["tip"] = [f"{n}\n{cap}: {c:,.1f}\n{sy}: {y:,.0f}" for n, c, y in
+                    zip(areas[nc], areas["pv_capacity_mw"].fillna(0.0),
+                        areas["specific_yield_kwh_per_kwp"].fillna(0.0), strict=True)]
+    codes = set(dframe["adcode"])
+    stops = ms.legend_stops(d[metric].to_numpy(float), palette="viridis")
+    city_map(ctx, areas, key="pv_city_map", on_pick=lambda: _pick_district(codes),
+             legend=(category(colour, lang), [(f"{v:,.0f}", c) for v, c in stops]),
+             hint=t("pv.select_district", lang))
+    # The table's content is sent only while its expander is open (the map's tooltips
+    # carry the same totals), so the first render stays light.
+    totals_box = st.expander(t("pv.district_totals", lang, scenario=category(scenario, lang)),
+                             key="pv_district_totals", on_change="rerun")
+    if totals_box.open:
+        with totals_box:
+            show_table(d.drop(columns=["name_zh" if nc == "name_en" else "name_en"])
+                       .rename(columns={nc: "district"}).round(2), lang, key="pv_district_table")
     top, n = data.pv_city_top(*ctx.key, None, uses, roofs, float(min_kwp), float(min_sy),
                               max_shade / 100.0, rank, _TABLE_ROWS)
     key = ctx.key
