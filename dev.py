@@ -2,7 +2,9 @@
 """Set-up and entry points of carbon-twin, with nothing but Python >= 3.11 and the package registry.
 
     python3 dev.py app     create .venv, install the pinned dependencies, build the demo
-                           twin of both cities, start the map app on http://localhost:8501
+                           twin of both cities with every engine's results (`twin demo`,
+                           then `twin build`; skipped for a city whose twin already has
+                           them), start the map app on http://localhost:8501
     python3 dev.py test    the same set-up, then run the whole test suite
 
 Set-up is idempotent: the virtual environment is reused while pyproject.toml is unchanged.
@@ -12,6 +14,7 @@ Extra arguments after `test` go to pytest; after `app`, to `streamlit run`.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -55,6 +58,26 @@ def ensure_browser() -> None:
               "apt-get); the real-browser test will be skipped", flush=True)
 
 
+CITIES = ("hangzhou", "huzhou")
+#: Result layers of every engine: a twin with all of them needs no rebuild to show the app.
+RESULTS = {"pv_buildings", "water_pv_sites", "ground_pv_sites", "wind_sites", "sink_patches",
+           "coverage_demand"}
+
+
+def _has_results(city: str, env: dict) -> bool:
+    """True when the city's twin exists and holds every engine's result layers."""
+    out = subprocess.run([str(BIN / "twin"), "info", "--json", "--city", city], cwd=ROOT,
+                         env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        return False
+    try:
+        doc = json.loads(out.stdout)["cities"][city]
+        names = {layer["name"] for layer in doc.get("layers") or []}
+    except (ValueError, KeyError, TypeError):
+        return False
+    return bool(doc.get("built")) and names >= RESULTS
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("app", "test", "setup"):
         print(__doc__)
@@ -66,7 +89,10 @@ def main(argv: list[str]) -> int:
         ensure_browser()
         return subprocess.run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env).returncode
     if cmd == "app":
-        run(BIN / "twin", "demo", env=env)
+        for city in CITIES:
+            if not _has_results(city, env):
+                run(BIN / "twin", "demo", "--city", city, env=env)
+                run(BIN / "twin", "build", "--city", city, env=env)
         port = os.environ.get("TWIN_PORT", "8501")
         return subprocess.run(
             [str(BIN / "streamlit"), "run", "app.py", "--server.headless", "true",

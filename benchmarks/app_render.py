@@ -9,6 +9,9 @@ drives the system Chromium with Playwright:
   (Streamlit and catalog caches cold) until the city map (the SVG district choropleth)
   and the ranked table are on the page and the script has finished;
 * ``first_render_s``: the same in a new browser tab with the server warm (median of runs);
+* ``first_render_max_s``: the slowest of those runs;
+* ``overview_render_s``: the overview (the landing page: progress chart, targets table, city
+  map) in a new browser tab with the server warm (median);
 * ``district_s``: choosing a district until its buildings are drawn on the 3D deck.gl map
   (the buildings are read and sent to the browser, and the browser loads deck.gl);
 * ``filter_change_s``: moving the minimum-specific-yield slider (in the filters' popover,
@@ -81,12 +84,29 @@ def ranked_text(page) -> str:
     return page.get_by_text("Ranked sites (").first.inner_text()
 
 
+#: Pause before each timed first load [s], so that the previous tab's teardown (its
+#: WebGL context, its session on the server) is not counted against the next one.
+SETTLE_S = 1.0
+
+
 def open_pv(page, url: str) -> float:
-    """Load the PV page; seconds until map canvas + ranked table are shown and the run ended."""
+    """Load the PV page; seconds until the city map + ranked table are shown and the run ended."""
+    time.sleep(SETTLE_S)
     t0 = time.perf_counter()
     page.goto(f"{url}/?page=pv&city=huzhou")
     page.wait_for_selector(CITY_MAP, timeout=90_000)
     page.get_by_text("Ranked sites (").first.wait_for(timeout=90_000)
+    wait_idle(page)
+    return time.perf_counter() - t0
+
+
+def open_overview(page, url: str) -> float:
+    """Load the overview (the landing page); seconds until its chart, tables and map are shown."""
+    time.sleep(SETTLE_S)
+    t0 = time.perf_counter()
+    page.goto(f"{url}/?page=overview&city=huzhou")
+    page.wait_for_selector(CITY_MAP, timeout=90_000)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=90_000)
     wait_idle(page)
     return time.perf_counter() - t0
 
@@ -180,8 +200,11 @@ def main(argv=None) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             out["first_render_cold_s"] = round(open_pv(page, url), 3)
             page.close()
-            warm, district, filt = [], [], []
+            warm, district, filt, overview = [], [], [], []
             for _ in range(repeat):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                overview.append(open_overview(page, url))
+                page.close()
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 warm.append(open_pv(page, url))
                 district.append(choose_district(page))
@@ -191,6 +214,8 @@ def main(argv=None) -> dict:
                 page.close()
             browser.close()
         out.update(first_render_s=round(statistics.median(warm), 3),
+                   first_render_max_s=round(max(warm), 3),
+                   overview_render_s=round(statistics.median(overview), 3),
                    district_s=round(statistics.median(district), 3),
                    filter_change_s=round(statistics.median(filt), 3),
                    filter_change_max_s=round(max(filt), 3),

@@ -42,6 +42,7 @@ __all__ = [
     "svg_map",
     "value_range",
     "view_state",
+    "within",
 ]
 
 logger = logging.getLogger(__name__)
@@ -204,10 +205,11 @@ def polygon_layer(df: pd.DataFrame, *, layer_id: str, colour="fill", line=None,
                      stroked=line is not None, pickable=pickable, auto_highlight=pickable, **kw)
 
 
-def building_layer(df: pd.DataFrame, *, layer_id: str = "buildings") -> pdk.Layer:
-    """Buildings extruded by ``height_m`` and filled with the ``fill`` column."""
-    return pdk.Layer("PolygonLayer", df, id=layer_id, get_polygon="polygon", get_fill_color="fill",
-                     extruded=True, get_elevation="height_m", elevation_scale=1, wireframe=False,
+def building_layer(df: pd.DataFrame, *, layer_id: str = "buildings", polygon: str = "polygon",
+                   fill: str = "fill", height: str = "height_m") -> pdk.Layer:
+    """Buildings extruded by the ``height`` column [m] and filled with the ``fill`` column."""
+    return pdk.Layer("PolygonLayer", df, id=layer_id, get_polygon=polygon, get_fill_color=fill,
+                     extruded=True, get_elevation=height, elevation_scale=1, wireframe=False,
                      pickable=True, auto_highlight=True, highlight_color=[255, 0, 0, 255])
 
 
@@ -251,6 +253,37 @@ def deck(layers: list, view: pdk.ViewState, *, tooltip: dict | None = None,
     return CompactDeck(layers=[la for la in layers if la is not None], initial_view_state=view,
                        map_style="light" if basemap else NO_BASEMAP, tooltip=tooltip or False,
                        map_provider="carto" if basemap else None)
+
+
+def within(df: pd.DataFrame, bounds, *, pad: float = 0.0) -> pd.DataFrame:
+    """Rows of ``df`` reaching into lon/lat ``bounds`` (grown by ``pad`` times their size).
+
+    Rows are lines (``from_lonlat``, ``to_lonlat``: kept when their box meets the bounds),
+    polygons (``polygon``: kept when the box of their coordinates meets them) or points
+    (``lon``, ``lat``); other frames are returned whole.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    dx, dy = (maxx - minx) * pad, (maxy - miny) * pad
+    minx, miny, maxx, maxy = minx - dx, miny - dy, maxx + dx, maxy + dy
+    if len(df) == 0:
+        return df
+    if "from_lonlat" in df:
+        a = np.asarray(df["from_lonlat"].tolist(), dtype=float).reshape(-1, 2)
+        b = np.asarray(df["to_lonlat"].tolist(), dtype=float).reshape(-1, 2)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+    elif "polygon" in df:
+        boxes = []
+        for poly in df["polygon"]:
+            xy = np.asarray([p for ring in _rings(poly) for p in ring], dtype=float).reshape(-1, 2)
+            boxes.append([*xy.min(axis=0), *xy.max(axis=0)] if len(xy) else [np.inf] * 2 + [-np.inf] * 2)
+        box = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        lo, hi = box[:, :2], box[:, 2:]
+    elif "lon" in df:
+        lo = hi = df[["lon", "lat"]].to_numpy(float)
+    else:
+        return df
+    keep = (hi[:, 0] >= minx) & (lo[:, 0] <= maxx) & (hi[:, 1] >= miny) & (lo[:, 1] <= maxy)
+    return df.loc[keep]
 
 
 # -- SVG map ---------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ _SHOW = ["building_id", "use_class", "roof_type", "height_m", "pv_capacity_kwp",
          "pv_yield_kwh_per_yr"]
 _RANKS = ("pv_capacity_kwp", "specific_yield_kwh_per_kwp", "pv_yield_kwh_per_yr")
 _TABLE_ROWS = 1000
+#: Columns of the 3D map's building rows (short keys: see _district_level).
+_SHORT = {"polygon": "p", "fill": "c", "height": "h"}
 
 
 def select_building(building_id: str) -> None:
@@ -43,8 +45,8 @@ def _on_table() -> None:
 def _on_map() -> None:
     objs = st.session_state.get("pv_map", {}).get("selection", {}).get("objects", {})
     hit = objs.get("buildings") or []
-    if hit and hit[0].get("building_id"):
-        select_building(str(hit[0]["building_id"]))
+    if hit and hit[0].get("id"):
+        select_building(str(hit[0]["id"]))
 
 
 def _pick_district(codes) -> None:
@@ -79,11 +81,12 @@ def _filters(ctx: Ctx, opts: dict):
                             format_func=lambda c: names.get(c, t("app.all_districts", lang)))
     scenario = c2.selectbox(t("pv.scenario", lang), opts["scenarios"], key="pv_scenario",
                             format_func=lambda s: category(s, lang))
-    colour = c3.selectbox(t("pv.colour_by", lang), ["specific_yield_kwh_per_kwp",
-                                                    "pv_capacity_kwp"], key="pv_colour",
-                          format_func=lambda c: category(c, lang))
-    rank = c4.selectbox(t("pv.sort_by", lang), _RANKS, key="pv_rank",
-                        format_func=lambda c: category(c, lang))
+    colour = c3.segmented_control(t("pv.colour_by", lang), ["specific_yield_kwh_per_kwp",
+                                                            "pv_capacity_kwp"], key="pv_colour",
+                                  default="specific_yield_kwh_per_kwp", required=True,
+                                  format_func=lambda c: category(c, lang))
+    rank = c4.segmented_control(t("pv.sort_by", lang), _RANKS, key="pv_rank", default=_RANKS[0],
+                                required=True, format_func=lambda c: category(c, lang))
     # The building filters sit in a popover: its widgets reach the browser only when it is
     # opened, which keeps the page's first render light. Their values live in the session.
     with st.popover(t("pv.more_filters", lang, n=_active_filters(opts))):
@@ -197,20 +200,22 @@ def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_
     palette = "viridis" if colour == "specific_yield_kwh_per_kwp" else "magma"
     all_vals = b[colour].to_numpy(float)
     lo, hi = ms.value_range(all_vals)
-    shown = rows[["building_id", "polygon", "height_m", "use_class", "pv_capacity_kwp",
-                  "specific_yield_kwh_per_kwp", "shading_loss_fraction"]].copy()
-    shown["fill"] = ms.ramp(shown[colour].to_numpy(float), lo, hi, palette=palette).tolist()
-    shown = shown.round({"pv_capacity_kwp": 1, "specific_yield_kwh_per_kwp": 0,
-                         "shading_loss_fraction": 3})
-    layers = [*base_layers(ctx), ms.building_layer(shown)]
+    # Only what the map draws and its tooltip shows, under one-letter keys: every filter
+    # change resends these rows as JSON records, the keys repeated in every row.
+    shown = pd.DataFrame({
+        "id": rows["building_id"], "p": rows["polygon"], "h": rows["height_m"].round(1),
+        "kwp": rows["pv_capacity_kwp"].round(1),
+        "sy": rows["specific_yield_kwh_per_kwp"].round(0),
+        "c": ms.ramp(rows[colour].to_numpy(float), lo, hi, palette=palette).tolist()})
+    layers = [*base_layers(ctx, bounds=bounds), ms.building_layer(shown, **_SHORT)]
     chosen = st.session_state.get("building_id")
     if chosen:
-        hit = shown.loc[shown["building_id"] == chosen, ["polygon", "height_m"]]
+        hit = shown.loc[shown["id"] == chosen, ["p", "h"]]
         if len(hit):
-            hit = hit.assign(fill=[[255, 40, 40, 255]] * len(hit), height_m=hit["height_m"] + 3)
-            layers.append(ms.building_layer(hit, layer_id="chosen"))
-    tip = (f"{{building_id}}\n{column('pv_capacity_kwp', lang)}: {{pv_capacity_kwp}}\n"
-           f"{column('specific_yield_kwh_per_kwp', lang)}: {{specific_yield_kwh_per_kwp}}")
+            hit = hit.assign(c=[[255, 40, 40, 255]] * len(hit), h=hit["h"] + 3)
+            layers.append(ms.building_layer(hit, layer_id="chosen", **_SHORT))
+    tip = (f"{{id}}\n{column('pv_capacity_kwp', lang)}: {{kwp}}\n"
+           f"{column('specific_yield_kwh_per_kwp', lang)}: {{sy}}")
     map_box = st.container()
     ids = list(rows["building_id"])
     _table_and_export(ctx, rows, len(rows), lambda: ids)
