@@ -81,12 +81,11 @@ def _filters(ctx: Ctx, opts: dict):
                             format_func=lambda c: names.get(c, t("app.all_districts", lang)))
     scenario = c2.selectbox(t("pv.scenario", lang), opts["scenarios"], key="pv_scenario",
                             format_func=lambda s: category(s, lang))
-    colour = c3.segmented_control(t("pv.colour_by", lang), ["specific_yield_kwh_per_kwp",
-                                                            "pv_capacity_kwp"], key="pv_colour",
-                                  default="specific_yield_kwh_per_kwp", required=True,
-                                  format_func=lambda c: category(c, lang))
-    rank = c4.segmented_control(t("pv.sort_by", lang), _RANKS, key="pv_rank", default=_RANKS[0],
-                                required=True, format_func=lambda c: category(c, lang))
+    colour = c3.selectbox(t("pv.colour_by", lang), ["specific_yield_kwh_per_kwp",
+                                                    "pv_capacity_kwp"], key="pv_colour",
+                          format_func=lambda c: category(c, lang))
+    rank = c4.selectbox(t("pv.sort_by", lang), _RANKS, key="pv_rank",
+                        format_func=lambda c: category(c, lang))
     # The building filters sit in a popover: its widgets reach the browser only when it is
     # opened, which keeps the page's first render light. Their values live in the session.
     with st.popover(t("pv.more_filters", lang, n=_active_filters(opts))):
