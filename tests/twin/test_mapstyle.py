@@ -64,3 +64,20 @@ def test_deck_is_offline_and_compact():
     assert "\n" not in d.to_json()
     layer = spec["layers"][0]
     assert layer["@@type"] == "PolygonLayer" and layer["extruded"] and len(layer["data"]) == 1
+
+
+def test_within_keeps_rows_reaching_into_the_bounds():
+    from twin.mapstyle import within
+
+    segs = pd.DataFrame({"from_lonlat": [[0.0, 0.0], [5.0, 5.0], [-1.0, 0.5]],
+                         "to_lonlat": [[1.0, 1.0], [6.0, 6.0], [0.5, 0.5]]})
+    assert list(within(segs, (0.2, 0.2, 0.8, 0.8)).index) == [0, 2]  # crossing counts
+    polys = pd.DataFrame({"polygon": [[[0, 0], [1, 0], [1, 1], [0, 0]],
+                                      [[[3, 3], [4, 3], [4, 4], [3, 3]], [[3.2, 3.2], [3.5, 3.2],
+                                                                           [3.5, 3.5], [3.2, 3.2]]]]})
+    assert list(within(polys, (0.5, 0.5, 2.0, 2.0)).index) == [0]
+    assert list(within(polys, (0.5, 0.5, 2.0, 2.0), pad=1.0).index) == [0, 1]  # grown by 1.5
+    pts = pd.DataFrame({"lon": [0.5, 9.0], "lat": [0.5, 9.0]})
+    assert list(within(pts, (0, 0, 1, 1)).index) == [0]
+    other = pd.DataFrame({"x": [1]})
+    assert within(other, (0, 0, 1, 1)) is other

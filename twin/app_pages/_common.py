@@ -45,21 +45,18 @@ def need(ctx: Ctx, engine: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def base_layers(ctx: Ctx, *, choropleth: pd.DataFrame | None = None, bounds=None) -> list:
-    """Water, major roads and district boundaries, over a ``choropleth`` when given.
+def base_layers(ctx: Ctx, *, bounds=None) -> list:
+    """Water, major roads and district boundaries under a deck.gl map's own layers.
 
-    ``choropleth`` is :func:`twin.app_data.districts`' shapes with a ``fill`` column (and the
-    tooltip's columns). Two kinds of deck.gl layer in all (polygons, lines): in a browser
-    without a GPU each kind costs a few hundred milliseconds of the first render. With
-    ``bounds`` (lon/lat ``minx, miny, maxx, maxy``, e.g. a district's) only what reaches into
-    them, padded by a quarter of their size, is sent.
+    Two kinds of deck.gl layer in all (polygons, lines): in a browser without a GPU each
+    kind costs a few hundred milliseconds of the first render. With ``bounds`` (lon/lat
+    ``minx, miny, maxx, maxy``, e.g. a district's) only what reaches into them, padded by a
+    quarter of their size, is sent. (City-zoom aggregates are drawn by :func:`city_map`.)
     """
     ctxl = data.context_layers(*ctx.key)
     if bounds is not None:
         ctxl = {name: ms.within(df, bounds, pad=0.25) for name, df in ctxl.items()}
     out = []
-    if choropleth is not None:
-        out.append(ms.polygon_layer(choropleth, layer_id="choropleth"))
     if "water" in ctxl and len(ctxl["water"]):
         out.append(ms.polygon_layer(ctxl["water"], layer_id="water", colour=[120, 170, 220, 160],
                                     pickable=False))

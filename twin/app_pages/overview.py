@@ -159,7 +159,7 @@ def render(ctx: Ctx) -> None:
                    key="ov_targets")
 
     st.subheader(t("ov.buildings_per_district", lang))
-    shapes, dframe, bounds = data.districts(*ctx.key)
+    shapes, dframe, _ = data.districts(*ctx.key)
     counts = data.building_counts(*ctx.key)
     d = dframe.merge(counts, on="adcode", how="left").fillna({"buildings": 0})
     d["buildings"] = d["buildings"].astype(int)

@@ -144,7 +144,7 @@ def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> N
 def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
     lang = ctx.lang
     nc = name_col(lang)
-    shapes, dframe, bounds = data.districts(*ctx.key)
+    shapes, dframe, _ = data.districts(*ctx.key)
     totals = data.table(*ctx.key, "pv_districts")
     tot = totals.loc[totals["scenario"] == scenario, ["district_adcode", "n_viable_roofs",
                                                       "pv_capacity_mw", "pv_yield_mwh_per_yr",
