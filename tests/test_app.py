@@ -143,6 +143,16 @@ def test_pv_city_map_shows_every_district_with_totals_and_legend(app_env):
     assert len(table) == len(keys)
 
 
+def test_pv_filters_button_counts_the_active_filters(app_env):
+    at = _app("pv")
+    assert "Filters (0 active)" in str([e.proto for e in at.get("popover")])
+    at.slider(key="pv_min_sy").set_value(100.0).run()
+    at.multiselect(key="pv_roof").unselect("flat").run()
+    at.run()  # the label is read from the session before the widgets
+    _ok(at)
+    assert "Filters (2 active)" in str([e.proto for e in at.get("popover")])
+
+
 def test_pv_empty_selection_is_handled(app_env):
     at = _app("pv")
     top = at.slider(key="pv_min_kwp").max

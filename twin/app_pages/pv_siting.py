@@ -27,6 +27,9 @@ _RANKS = ("pv_capacity_kwp", "specific_yield_kwh_per_kwp", "pv_yield_kwh_per_yr"
 _TABLE_ROWS = 1000
 #: Columns of the 3D map's building rows (short keys: see _district_level).
 _SHORT = {"polygon": "p", "fill": "c", "height": "h"}
+#: Starting values of the building-filter sliders (minimum kWp, minimum specific yield,
+#: maximum shading loss [%]): the widgets' defaults and what "not filtering" means.
+_SLIDER_DEFAULTS = {"pv_min_kwp": 0.0, "pv_min_sy": 0.0, "pv_max_shade": 100}
 
 
 def select_building(building_id: str) -> None:
@@ -94,20 +97,22 @@ def _filters(ctx: Ctx, opts: dict):
         roofs = st.multiselect(t("pv.roof", lang), opts["roofs"], default=opts["roofs"],
                                key="pv_roof", format_func=lambda v: category(v, lang))
         top_kwp = float(max(10.0, np.ceil(opts["max_kwp"])))
-        min_kwp = st.slider(t("pv.min_kwp", lang), 0.0, top_kwp, 0.0, key="pv_min_kwp")
+        min_kwp = st.slider(t("pv.min_kwp", lang), 0.0, top_kwp, _SLIDER_DEFAULTS["pv_min_kwp"],
+                            key="pv_min_kwp")
         top_sy = float(max(100.0, np.ceil(opts["max_sy"] / 50) * 50))
-        min_sy = st.slider(t("pv.min_yield", lang), 0.0, top_sy, 0.0, step=10.0, key="pv_min_sy")
-        max_shade = st.slider(t("pv.max_shading", lang), 0, 100, 100, key="pv_max_shade")
+        min_sy = st.slider(t("pv.min_yield", lang), 0.0, top_sy, _SLIDER_DEFAULTS["pv_min_sy"],
+                           step=10.0, key="pv_min_sy")
+        max_shade = st.slider(t("pv.max_shading", lang), 0, 100, _SLIDER_DEFAULTS["pv_max_shade"],
+                              key="pv_max_shade")
     return district, scenario, colour, rank, tuple(uses), tuple(roofs), min_kwp, min_sy, max_shade
 
 
 def _active_filters(opts: dict) -> int:
     """How many building filters narrow the selection (read from the session, before the widgets)."""
     ss = st.session_state
-    return sum((set(ss.get("pv_use", opts["uses"])) != set(opts["uses"]),
-                set(ss.get("pv_roof", opts["roofs"])) != set(opts["roofs"]),
-                ss.get("pv_min_kwp", 0.0) > 0, ss.get("pv_min_sy", 0.0) > 0,
-                ss.get("pv_max_shade", 100) < 100))
+    return (sum(set(ss.get(k, opts[o])) != set(opts[o]) for k, o in (("pv_use", "uses"),
+                                                                       ("pv_roof", "roofs")))
+            + sum(ss.get(k, v) != v for k, v in _SLIDER_DEFAULTS.items()))
 
 
 def _legend(lang: str, title_key: str, values, palette: str) -> None:
