@@ -118,6 +118,8 @@ def test_pv_filter_changes_table_and_map(app_env):
     table = at.dataframe[0].value
     assert 0 < len(table) < n0
     assert (table["Capacity [kWp]"] >= 20.0 - 0.05).all()
+    assert "Synthetic" in table.columns  # synthetic buildings stay flagged where shown
+    assert any("are synthetic" in c.value for c in at.caption)
     assert table["Capacity [kWp]"].is_monotonic_decreasing
 
 

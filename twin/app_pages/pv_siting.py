@@ -22,7 +22,7 @@ __all__ = ["filter_buildings", "render", "select_building"]
 
 _SHOW = ["building_id", "use_class", "roof_type", "height_m", "pv_capacity_kwp",
          "adopted_capacity_kwp", "specific_yield_kwh_per_kwp", "shading_loss_pct",
-         "pv_yield_kwh_per_yr"]
+         "pv_yield_kwh_per_yr", "is_synthetic"]
 _RANKS = ("pv_capacity_kwp", "specific_yield_kwh_per_kwp", "pv_yield_kwh_per_yr")
 _TABLE_ROWS = 1000
 #: Columns of the 3D map's building rows (short keys: see _district_level).
@@ -132,6 +132,8 @@ def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> N
     st.session_state["_pv_ids"] = list(view["building_id"])
     show_table(view, lang, key="pv_table", on_select=_on_table, selection_mode="single-row",
                height=320)
+    if "is_synthetic" in view and view["is_synthetic"].any():
+        st.caption(t("pv.synthetic_rows", lang, n=int(view["is_synthetic"].sum()), shown=len(view)))
     if n == 0:
         st.info(t("app.no_selection", lang))
         return
