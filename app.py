@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twin import app_data as data
-from twin.app_pages import PAGES, Ctx, render
+from mapapp import data
+from mapapp.i18n import LANGS, t
+from mapapp.pages import PAGES, Ctx, render
 from twin.config import available_cities, load_city
 from twin.errors import TwinError
-from twin.i18n import LANGS, t
 from twin.store import default_home
 
 YEARS = (2025, 2030)

@@ -163,12 +163,12 @@ def ensure_twin(home: Path | None, quick: bool) -> tuple[Path, str]:
         store = TwinStore("huzhou", home)
         if store.exists() and "pv_buildings" in set(store.layers()["name"]):
             return home, "given"
-    from pv_potential.run import run_rooftop
-    from twin.build import build_city
+    from shell.demo import build_city
+    from shell.runners import run_engine
 
     tmp = Path(tempfile.mkdtemp(prefix="app-bench-"))
     build_city("huzhou", home=tmp, scale=1500 if quick else "demo")
-    run_rooftop("huzhou", home=tmp, shading=not quick)
+    run_engine("pv", "huzhou", home=tmp, params={"shading": not quick})
     return tmp, "built " + ("scale=1500" if quick else "demo")
 
 

@@ -35,7 +35,7 @@ def _peak_rss_mb() -> float:
 def _run(city, home, out, stages, workers, tile_m):
     from dask.distributed import Client, LocalCluster
 
-    from twin.batch import run_batch
+    from shell.batch import run_batch
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=50, memory_limit=0) as cluster, \
@@ -57,7 +57,7 @@ def main() -> None:
                         help="only the 1-vs-2-worker runs of the tiled pv stage")
     args = parser.parse_args()
 
-    from twin.build import build_city
+    from shell.demo import build_city
 
     scale = 20_000 if args.quick else "full"
     home = Path(args.home) / ("quick" if args.quick else "full")

@@ -21,7 +21,7 @@ import rasterio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers import generator  # noqa: E402
+from synth import generator  # noqa: E402
 
 BOUNDARIES = ROOT / "data/real/boundaries/hangzhou_huzhou_admin_amap_wgs84.geojson"
 MODIS = ROOT / "data/real/landcover/mcd12c1_2019_igbp_hangzhou_huzhou.tif"

@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pvlib  # noqa: E402
 
-from pv_potential.weather import interval_middle, location_from_meta, read_epw  # noqa: E402
-from pv_potential.yield_ import DEFAULTS, simulate_facets  # noqa: E402
+from engines.pv.weather import interval_middle, location_from_meta, read_epw  # noqa: E402
+from engines.pv.yield_ import DEFAULTS, simulate_facets  # noqa: E402
 
 EPW = Path(__file__).resolve().parents[1] / "data" / "real" / "weather" / (
     "CHN_Zhejiang.Hangzhou.584570_CSWD.epw")

@@ -45,8 +45,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     side, n_st, n_cand, n_dem, k = ((200, 1000, 1000, 40_000, 20) if args.quick
                                     else (1000, 10_000, 10_000, 1_000_000, 100))
-    from layers.coverage import nearest_source_times
-    from layers.siting import coverage_matrix, greedy_max_cover
+    from engines.coverage.access import nearest_source_times
+    from engines.coverage.siting import coverage_matrix, greedy_max_cover
 
     rng = np.random.default_rng(42)
     n = side * side

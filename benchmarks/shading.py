@@ -3,7 +3,7 @@
 The city: rectangular buildings on a jittered grid (40 m pitch), footprints 12-30 m by
 9-18 m rotated by up to ±20 °, heights 60 % low-rise (6-18 m), 30 % mid-rise
 (18-50 m), 10 % high-rise (50-120 m); roofs 70 % hip, 20 % gable, 10 % flat. Facets
-come from :func:`pv_potential.facets.roof_facets` with every facet kept (no azimuth
+come from :func:`engines.pv.facets.roof_facets` with every facet kept (no azimuth
 or area exclusion), ~3.3 per building; the first N are used. Horizons: 36 sectors,
 300 m radius, own building excluded.
 
@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import geopandas as gpd
 import shapely
 
-from pv_potential.facets import roof_facets
-from pv_potential.shading import horizon_profiles, obstacles_from_polygons
+from engines.pv.facets import roof_facets
+from engines.pv.shading import horizon_profiles, obstacles_from_polygons
 
 FACETS_PER_BUILDING = 0.7 * 4 + 0.2 * 2 + 0.1 * 1
 PITCH_M = 40.0

@@ -73,10 +73,10 @@ def synthesise(path: Path, bounds, res: float, crs: str, city_geom, rows_per_blo
 def _child(raster, townships_path, table_path, threads, queue):
     import geopandas as gpd
 
+    from engines.sinks.accounting import raster_ledger
+    from engines.sinks.factors import read_factors
+    from engines.sinks.indicators import compute_indicators
     from layers.landcover import read_class_table
-    from sinks.factors import read_factors
-    from sinks.indicators import compute_indicators
-    from sinks.run import raster_ledger
 
     t0 = time.perf_counter()
     zones_all = gpd.read_parquet(townships_path)
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="sinks-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    from twin.build import build_city
+    from shell.demo import build_city
     from twin.store import TwinStore
 
     t0 = time.perf_counter()

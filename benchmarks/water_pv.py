@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/water_pv.py [--quick] [--ponds N]``.
 
-The water layer is the generator's (:mod:`layers.generator`): its big water (lakes, West
+The water layer is the generator's (:mod:`synth.generator`): its big water (lakes, West
 Lake, Qiantang River, Grand Canal, mountain reservoirs; ``_Ctx._big_water``) plus
 fishery-pond fields made the way the generator makes them (clusters of 4-16 x 4-12
 rectangular ponds of 60-200 m x 40-150 m with 6-12 m dykes, 5 % pit-ponds) on
@@ -12,8 +12,8 @@ reached. With ``--twin-home`` the water layer of a built Hangzhou twin is screen
 instead: the full-scale twin (``twin demo --city hangzhou --scale full``, as built by
 ``benchmarks/batch.py``) holds about 56,000 generator ponds.
 
-Timed: :func:`pv_potential.water.screen_water` (type, protection, pond-field clustering,
-minimum area, shoreline setback, capacity) and :func:`pv_potential.water.site_yield`
+Timed: :func:`engines.pv.water.screen_water` (type, protection, pond-field clustering,
+minimum area, shoreline setback, capacity) and :func:`engines.pv.water.site_yield`
 (the rooftop yield engine, one facet per class) and :func:`district_totals`; the weather
 file is read before the clock starts. Prints one JSON object on the last line.
 """
@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 
-from layers import generator as G  # noqa: E402
-from pv_potential.water import district_totals, load_site_params, screen_water, site_yield  # noqa: E402
-from pv_potential.weather import read_epw  # noqa: E402
+from engines.pv.water import district_totals, load_site_params, screen_water, site_yield  # noqa: E402
+from engines.pv.weather import read_epw  # noqa: E402
+from synth import generator as G  # noqa: E402
 from twin.config import load_city  # noqa: E402
 
 # benchmarks/generator.py's district table, loaded by path

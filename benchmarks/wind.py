@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/wind.py [--quick] [--scale S] [--home DIR]``. Builds the twin
 once into ``--home`` (not timed; default full scale, 2,000,000 buildings; --quick:
-50,000), then times :func:`layers.wind_sites.run_wind` on the whole city (read, exclusions,
+50,000), then times :func:`shell.runners.run_engine` (``wind``) on the whole city (read, exclusions,
 placement, energy, totals, commit). Prints one JSON object on the last line.
 """
 
@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from layers.wind_sites import WindParams, run_wind  # noqa: E402
-from twin.build import build_city  # noqa: E402
+from engines.wind.screen import WindParams  # noqa: E402
+from shell.demo import build_city  # noqa: E402
+from shell.runners import run_engine  # noqa: E402
 from twin.store import TwinStore  # noqa: E402
 
 
@@ -42,10 +43,10 @@ def main(argv=None) -> dict:
     n_buildings = int(store.layers().set_index("name").loc["buildings", "n_rows"])
 
     t0 = time.perf_counter()
-    out = run_wind("hangzhou", home, params=WindParams(cell_m=args.cell), commit=True)
+    out = run_engine("wind", "hangzhou", home=home, params=WindParams(cell_m=args.cell), commit=True)
     total_s = time.perf_counter() - t0
-    sites = out["results"]["wind_sites"]
-    meta = out["meta"]
+    sites = out.results["wind_sites"]
+    meta = out.meta["wind_screen"]
     doc = {
         "benchmark": "wind", "city": "hangzhou", "scale": scale, "n_buildings": n_buildings,
         "cell_m": args.cell, "build_s": round(build_s, 2) if built else None,
@@ -53,7 +54,7 @@ def main(argv=None) -> dict:
         "n_sites": len(sites), "capacity_mw": round(float(sites["capacity_mw"].sum()), 1),
         "mean_capacity_factor": round(float(sites["capacity_factor"].mean()), 4),
         "mean_wind_speed_hub_m_per_s": round(float(sites["wind_speed_hub_m_per_s"].mean()), 3),
-        "n_exclusion_polygons": len(out["results"]["wind_exclusions"]),
+        "n_exclusion_polygons": len(out.results["wind_exclusions"]),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "limit_s": 120,
     }

@@ -2,7 +2,7 @@
 
 Each layer module declares its schema (``SPEC``, from :data:`twin.schema.LAYERS`)
 and a pure ``derive(gdf, report)`` that fills derived columns. Readers live in
-:mod:`layers.io`; :func:`layers.conform.conform_layer` validates any input
+:mod:`layers.io.files`; :func:`layers.conform.conform_layer` validates any input
 against a layer's schema.
 """
 

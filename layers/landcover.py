@@ -10,13 +10,14 @@ import csv
 from pathlib import Path
 
 from layers._derive import fill_area_m2
+from twin.config import DATA_DIR
 from twin.errors import ConfigError
 from twin.schema import LANDCOVER_CLASSES, LAYERS
 
 __all__ = ["SCHEME_DIR", "SPEC", "derive", "read_class_table"]
 
 SPEC = LAYERS["landcover"]
-SCHEME_DIR = Path(__file__).resolve().parents[1] / "data" / "landcover"
+SCHEME_DIR = DATA_DIR / "landcover"
 
 
 def derive(gdf, report=None):

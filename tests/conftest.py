@@ -38,7 +38,7 @@ def buildings():
 @pytest.fixture(scope="session")
 def twin_home(tmp_path_factory):
     """Both cities built once at a small scale into a temporary TWIN_HOME."""
-    from twin.build import build_city
+    from shell.demo import build_city
 
     home = tmp_path_factory.mktemp("twin-home")
     for city in ("hangzhou", "huzhou"):

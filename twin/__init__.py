@@ -1,9 +1,9 @@
 """carbon-twin kernel: city configs and targets, schema and units, CRS, catalog, CLI.
 
 The kernel is the one place where names, units, coordinate systems and the
-on-disk layout of a built twin are declared. Engines (``pv_potential``,
+on-disk layout of a built twin are declared. Engines (``engines.pv``,
 ``sinks``, the compute half of ``layers``) import from here and never touch
-files; the IO adapters (``layers.io``, ``twin.store``) do.
+files; the IO adapters (``layers.io.files``, ``twin.store``) do.
 """
 
 import logging

@@ -45,6 +45,8 @@ from typing import Any
 import pandas as pd
 
 from twin.errors import ConfigError, SourceError
+from twin.metrics import METRICS
+from twin.params import Params, from_mapping, param
 from twin.schema import UNITS
 
 __all__ = [
@@ -52,15 +54,15 @@ __all__ = [
     "COMPARATORS",
     "DATA_DIR",
     "DISTRICT_KINDS",
+    "ACCESS_METRICS",
     "KINDS",
-    "METRICS",
     "SCHEMA_VERSION",
     "SEEDS",
     "STATUSES",
     "TIERS",
     "CityConfig",
+    "AccessThresholds",
     "District",
-    "Metric",
     "Target",
     "available_cities",
     "cities_dir",
@@ -104,92 +106,6 @@ _CITY_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
 
 
-@dataclass(frozen=True)
-class Metric:
-    """A twin indicator that a target can be tracked with.
-
-    Parameters
-    ----------
-    name : str
-        snake_case name ending in ``_<unit>``.
-    unit : str
-        Key of :data:`twin.schema.UNITS`; every target of this metric uses it.
-    description : str
-        What the twin computes, in one sentence.
-    """
-
-    name: str
-    unit: str
-    description: str
-
-
-def _metric(name: str, unit: str, description: str) -> Metric:
-    if unit not in UNITS or not name.endswith("_" + unit):
-        msg = f"twin.config: metric {name!r} must end in '_<unit>' with a unit of UNITS ({unit!r})"
-        raise ValueError(msg)
-    return Metric(name, unit, description)
-
-
-_METRIC_LIST = [
-    # --- renewables ---------------------------------------------------------------------
-    _metric("pv_capacity_mw", "mw", "Installed PV capacity in the scope (1 万千瓦 = 10 MW)"),
-    _metric("park_pv_capacity_mw", "mw",
-            "Installed distributed PV on buildings inside industrial parks of the scope"),
-    _metric("pv_per_capita_kw_per_person", "kw_per_person",
-            "Installed PV capacity divided by resident population"),
-    _metric("new_factory_roof_pv_share_pct", "pct",
-            "Share of new industrial buildings with a suitable roof that carry PV"),
-    _metric("new_public_building_roof_pv_coverage_pct", "pct",
-            "PV-covered share of the installable roof area of new public buildings"),
-    _metric("zero_carbon_public_institution_pv_coverage_pct", "pct",
-            "PV coverage of 'zero-carbon' public institutions (denominator undefined in the seed)"),
-    _metric("wind_capacity_mw", "mw", "Installed (decentralised) wind capacity in the scope"),
-    _metric("storage_ratio_pct", "pct",
-            "Storage power as a share of the capacity of newly connected centralised wind and PV"),
-    _metric("storage_capacity_mw", "mw", "Installed new-type (non-pumped) storage power"),
-    _metric("storage_capacity_added_mw", "mw", "New-type storage power added since the plan"),
-    # --- charging, transport ------------------------------------------------------------
-    _metric("charging_circle_coverage_pct", "pct",
-            "Share of the area within `threshold` travel time of a public charging station"),
-    _metric("highway_service_area_charging_pct", "pct",
-            "Share of highway service areas with a public charger"),
-    _metric("county_charging_station_coverage_pct", "pct",
-            "Share of districts/counties with at least one public charging station"),
-    _metric("township_charging_pile_coverage_pct", "pct",
-            "Share of townships with at least one public charging pile"),
-    _metric("public_piles_count", "count", "Number of public charging piles in the area"),
-    _metric("bus_stop_coverage_pct", "pct",
-            "Share of the urban area within `threshold` metres of a bus stop"),
-    # --- green space, forests, wetlands, tea ----------------------------------------------
-    _metric("green_space_coverage_pct", "pct",
-            "Share of residents/buildings within `threshold` metres of public green space"),
-    _metric("park_coverage_pct", "pct",
-            "Share of residents/buildings within `threshold` metres of a park"),
-    _metric("forest_coverage_pct", "pct", "Forest area as a share of land area (森林覆盖率)"),
-    _metric("forest_stock_m3", "m3", "Forest growing-stock volume (森林蓄积量)"),
-    _metric("forest_area_mu", "mu", "Forest area (森林面积)"),
-    _metric("forest_carbon_stock_t_c", "t_c",
-            "Carbon stored in forest vegetation (森林植被碳储量)"),
-    _metric("forest_quality_programme_area_mu", "mu",
-            "Forest area under the precise forest-quality improvement programme"),
-    _metric("ecological_restoration_area_mu", "mu", "Area of completed ecological restoration"),
-    _metric("wetland_rate_pct", "pct", "Wetland area as a share of land area (湿地率)"),
-    _metric("wetland_protection_rate_pct", "pct",
-            "Share of wetland area under protection (湿地保护率); not the wetland rate"),
-    _metric("wetland_stock_mu", "mu", "Wetland area retained (湿地保有量)"),
-    _metric("tea_garden_area_mu", "mu", "Area of ecological low-carbon tea demonstration bases"),
-    # --- buildings ------------------------------------------------------------------------
-    _metric("green_building_demo_projects_count", "count",
-            "Number of high-star green-building label demonstration projects"),
-    _metric("green_building_2star_share_pct", "pct",
-            "Share of new buildings certified 2-star green or better"),
-    _metric("energy_monitored_public_buildings_pct", "pct",
-            "Share of public buildings with gross floor area >= `threshold` on the "
-            "energy-monitoring platform"),
-]
-
-#: Registry of twin indicators that targets can name, by metric name.
-METRICS: dict[str, Metric] = {m.name: m for m in _METRIC_LIST}
 
 
 @dataclass(frozen=True)
@@ -310,6 +226,40 @@ def _precedence(t: Target) -> int:
     return _STATUS_RANK[t.status]
 
 
+#: Coverage metrics whose targets carry an access threshold, and the ``[access]`` key it must equal.
+ACCESS_METRICS = {
+    ("charging_circle_coverage_pct", "urban"): "charging_urban_min",
+    ("charging_circle_coverage_pct", "all"): "charging_rural_min",
+    ("charging_circle_coverage_pct", "rural"): "charging_rural_min",
+    ("bus_stop_coverage_pct", None): "bus_stop_m",
+    ("green_space_coverage_pct", None): "green_space_m",
+    ("park_coverage_pct", None): "park_m",
+}
+
+
+@dataclass(frozen=True)
+class AccessThresholds(Params):
+    """The plans' access thresholds (the ``[access]`` table): the only place they are written.
+
+    The coverage engine reads them from here; a coverage target of the same metric must
+    carry the same threshold (checked when the config is loaded), so the summary, the
+    covered flags, the isochrones and the siting can never disagree.
+    """
+
+    charging_urban_min: float = param(5.0, unit="min", minimum=0.0, exclusive_minimum=True,
+                                      help="Urban charging circle (城市5分钟充电圈).")
+    charging_rural_min: float = param(30.0, unit="min", minimum=0.0, exclusive_minimum=True,
+                                      help="Urban-rural charging circle (城乡30分钟充电圈).")
+    bus_stop_m: float = param(300.0, unit="m", minimum=0.0, exclusive_minimum=True,
+                              help="Walking distance to a bus stop.")
+    green_space_m: float = param(300.0, unit="m", minimum=0.0, exclusive_minimum=True,
+                                 help="Walking distance to public green space (300米见绿).")
+    park_m: float = param(500.0, unit="m", minimum=0.0, exclusive_minimum=True,
+                          help="Walking distance to a park (500米见园).")
+    sources: dict[str, str] = param(default_factory=dict,
+                                    help="Where each threshold comes from (seed line or standard).")
+
+
 @dataclass(frozen=True)
 class CityConfig:
     """A validated city configuration (see :func:`load_city`).
@@ -338,6 +288,8 @@ class CityConfig:
     targets : tuple of Target
     path : Path
         The file it was loaded from.
+    access : AccessThresholds
+        The plans' access thresholds (``[access]``), read by the coverage engine.
     """
 
     id: str
@@ -356,6 +308,7 @@ class CityConfig:
     targets: tuple[Target, ...]
     path: Path = field(compare=False)
     schema_version: int = SCHEMA_VERSION
+    access: AccessThresholds = field(default_factory=AccessThresholds)
 
     @property
     def weather_path(self) -> Path:
@@ -638,7 +591,8 @@ _STRLIST = "list of strings"
 
 #: key -> (type, required)
 _TOP_KEYS = {"schema_version": (_INT, True), "city": ("table", True),
-             "districts": ("array of tables", True), "targets": ("array of tables", True)}
+             "districts": ("array of tables", True), "targets": ("array of tables", True),
+             "access": ("table", False)}
 _CITY_KEYS = {
     "id": (_STR, True), "name_zh": (_STR, True), "name_en": (_STR, True), "adcode": (_STR, True),
     "metric_crs": (_STR, True), "timezone": (_STR, True), "latitude": (_NUM, True),
@@ -893,6 +847,7 @@ def _build(doc: dict, path: Path, problems: list[str]) -> CityConfig | None:
     districts = _check_districts(top.get("districts", []), city, path, problems)
     adcodes = {d.get("adcode") for d in top.get("districts", []) if isinstance(d, dict)}
     targets = _check_targets(top.get("targets", []), adcodes, path, problems)
+    access = _check_access(top.get("access", {}), targets, path, problems)
     if problems:
         return None
     return CityConfig(
@@ -902,5 +857,23 @@ def _build(doc: dict, path: Path, problems: list[str]) -> CityConfig | None:
         altitude_m=float(city["altitude_m"]), weather_file=city["weather_file"],
         weather_files=tuple(city["weather_files"]),
         full_scale_buildings=city["full_scale_buildings"], districts=tuple(districts),
-        targets=tuple(targets), path=path, schema_version=top["schema_version"],
+        targets=tuple(targets), path=path, schema_version=top["schema_version"], access=access,
     )
+
+
+def _check_access(table: dict, targets: list, path: Path, problems: list[str]) -> AccessThresholds | None:
+    """The ``[access]`` table, and every coverage target's threshold equal to it."""
+    try:
+        access = from_mapping(AccessThresholds, table, where=f"[access] of {path.name}")
+    except ConfigError as exc:
+        problems.append(str(exc))
+        return None
+    for t in targets:
+        if getattr(t, "threshold", None) is None:
+            continue
+        key = ACCESS_METRICS.get((t.metric, t.area)) or ACCESS_METRICS.get((t.metric, None))
+        if key is not None and not math.isclose(float(t.threshold), getattr(access, key)):
+            problems.append(f"[[targets]] id {t.id!r} in {path.name}: threshold {t.threshold:g} "
+                            f"differs from [access] {key} = {getattr(access, key):g}; the plan "
+                            "threshold is written once, in [access]: make them equal")
+    return access

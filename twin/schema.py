@@ -253,7 +253,7 @@ _FIELD_LIST = [
     _f("green_type", "", "category", "Park or other public green space", allowed=GREEN_TYPES),
     _f("park_tier", "", "category", "Park tier of the four-tier system ('' if not a park)",
        allowed=PARK_TIERS),
-    # --- pv_potential.facets / scenarios / shading ---
+    # --- engines.pv.facets / scenarios / shading ---
     _f("facet_id", "", "string", "Roof facet identifier, f'{building_id}-f{k}'"),
     _f("surface_tilt", "deg", "float64", "Tilt of the PV surface from horizontal (pvlib)",
        minimum=0.0, maximum=90.0),
@@ -282,7 +282,7 @@ _FIELD_LIST = [
     *[_f(f"horizon_elev_deg_{_az:03d}", "deg", "float64",
          f"Horizon elevation seen from the facet in the 10-degree sector centred on {_az} deg",
          minimum=0.0, maximum=90.0) for _az in range(0, 360, 10)],
-    # --- pv_potential.yield_ ---
+    # --- engines.pv.yield_ ---
     _f("albedo", "fraction", "float64", "Ground albedo seen by a PV facet", minimum=0.0,
        maximum=1.0),
     _f("ac_kwh", "kwh", "float64", "Annual AC energy of a PV facet (PVWatts inverter)",
@@ -296,7 +296,7 @@ _FIELD_LIST = [
        "1 - AC energy with horizon / AC energy without horizon", minimum=0.0, maximum=1.0),
     *[_f(f"ac_kwh_{_mo:02d}", "kwh", "float64", f"AC energy of a PV facet in month {_mo}",
          minimum=0.0) for _mo in range(1, 13)],
-    # --- layers.coverage / network / siting ---
+    # --- engines.coverage.access / network / siting ---
     _f("demand_id", "", "string", "Demand point id: the building id, or 'cell-<i>' for area cells"),
     _f("demand_kind", "", "string",
        "What a demand point or share is weighted by: building (residents), area_cell (area)"),
@@ -342,7 +342,7 @@ _FIELD_LIST = [
     _f("within_k", "", "bool", "The site is among the K sites asked for"),
     _f("city_id", "", "string", "City id (hangzhou, huzhou)"),
     _f("code", "", "string", "Unit code: 'city', a district adcode, a township code or a site id"),
-    _f("metric", "", "string", "Indicator name of twin.config.METRICS"),
+    _f("metric", "", "string", "Indicator name of twin.metrics.METRICS"),
     _f("area", "", "string", "Part of the scope: all, urban, rural (twin.config.AREAS)"),
     _f("threshold", "", "float64", "Threshold of a coverage metric, in threshold_unit"),
     _f("threshold_unit", "", "string", "Unit of threshold ('min', 'm' or '')"),
@@ -367,7 +367,7 @@ _FIELD_LIST = [
     _f("distance_m", "m", "float64", "Distance behind an issue (e.g. to the nearest road node)",
        minimum=0.0),
     _f("message", "", "string", "Explanation of an issue"),
-    # --- layers.wind / layers.wind_sites ---
+    # --- engines.wind.resource / engines.wind.screen ---
     _f("site_id", "", "string", "Wind turbine site identifier, f'w{n:06d}' (unique within a run)"),
     _f("candidate_area", "", "string",
        "Named candidate area containing the site, e.g. 'qiantang_mudflats' ('' if none)"),
@@ -481,7 +481,7 @@ _FIELD_LIST = [
     _f("to_class", "", "string", "Land-cover class a scenario polygon converts to"),
     _f("age_shift", "count", "int64", "Age classes a tending polygon moves forest up",
        minimum=-4, maximum=4),
-    # --- pv_potential.water / ground / sites ---
+    # --- engines.pv.water / ground / sites ---
     _f("pv_site_id", "", "string",
        "Centralised PV site id: 'water-<water_id>', 'lc-<landcover_id>' or 'user-<site_id>'"),
     _f("site_category", "", "string",

@@ -436,3 +436,36 @@ class TwinStore:
         if columns is not None and "geometry" not in columns:
             columns = [*columns, "geometry"]
         return gpd.read_parquet(path, columns=columns, bbox=bbox)
+
+    def has_layer(self, name: str) -> bool:
+        """Whether the twin holds vector layer ``name``."""
+        self.require()
+        with self.connect(read_only=True) as con:
+            return con.execute("SELECT count(*) FROM _layers WHERE name = ?", [name]).fetchone()[0] > 0
+
+    def layer_columns(self, name: str) -> list[str]:
+        """Column names of a layer's GeoParquet file (read from its schema only)."""
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(self.layer_path(name)).names)
+
+    def read_points(self, name: str, *, columns: list[str] | None = None,
+                    batch_rows: int = 65_536) -> gpd.GeoDataFrame:
+        """A polygon layer with each geometry replaced by its representative point.
+
+        Read in batches of ``batch_rows``, so only one batch of footprints is in memory at
+        a time (a full-scale city has millions of buildings).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(self.layer_path(name))
+        cols = None if columns is None else [*columns, "geometry"]
+        parts = []
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
+            part = gpd.GeoDataFrame.from_arrow(pa.Table.from_batches([batch]))
+            parts.append(part.set_geometry(part.geometry.representative_point()))
+            del part
+        if not parts:
+            return self.read_layer(name, columns=columns)
+        return pd.concat(parts, ignore_index=True)

@@ -4,8 +4,8 @@ import numpy as np
 
 from layers.buildings import OSM_USE_CLASSES, cim_level, from_osm_sample
 from layers.conform import conform_layer
-from layers.io import read_vector
-from twin.build import ATTRIBUTION, REAL_FILES
+from layers.io.files import read_vector
+from shell.demo import ATTRIBUTION, REAL_FILES
 
 
 def test_osm_sample_maps_to_schema():

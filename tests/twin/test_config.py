@@ -15,7 +15,6 @@ from twin.config import (
     COMPARATORS,
     DATA_DIR,
     KINDS,
-    METRICS,
     SEEDS,
     STATUSES,
     TIERS,
@@ -25,6 +24,7 @@ from twin.config import (
     parse_ref,
 )
 from twin.errors import ConfigError, SourceError, TwinError
+from twin.metrics import METRICS
 from twin.schema import UNITS
 
 SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"

@@ -1,0 +1,1 @@
+"""Service coverage: road network, nearest-source drive times, walking access, siting."""

@@ -1,0 +1,632 @@
+"""Service coverage: charging circles, bus stops, green space and parks.
+
+One engine serves every access target of the seeds:
+
+* **Drive time** to the nearest public charging station for every demand point
+  (:func:`nearest_source_times`, :func:`drive_time_coverage`); a point is covered
+  within 5 minutes in urban areas and 30 minutes elsewhere (both configurable),
+  the urban/rural split being the ``is_urban`` flag of its township (or district).
+* **Walking distance** to bus stops (300 m), green space (300 m) and parks (500 m)
+  along the walking network where the point is near a road, by straight line
+  otherwise (:func:`walking_coverage`); the method is kept per point.
+* Shares per city, district and township weighted by residents
+  (:func:`residents_from_buildings`) or by area (:func:`demand_grid`), compared
+  with the city's targets in :mod:`engines.coverage.city`.
+
+Drive times are from the demand point *to* the station (the graph is reversed
+for the search), which matters on one-way roads.
+
+References
+----------
+.. [1] 国家统计局, 中国人口普查年鉴-2020 (China Population Census Yearbook 2020), table 9-2:
+   per-capita housing floor area of family households, cities 36.52 m², rural 46.80 m².
+.. [2] 浙江省统计局, 浙江统计年鉴 2021: Zhejiang's urban per-capita housing floor area is
+   about 40 m² (rounded; used as the urban default here - check the current yearbook).
+.. [3] 国家发展改革委 等, 关于加快推进充电基础设施建设 更好支持新能源汽车下乡和乡村振兴的
+   实施意见 (发改综合〔2023〕545号): "城市5分钟、城乡30分钟" charging circles (interpretation).
+.. [4] GB 50180-2018 城市居住区规划设计标准: 5-minute walking life circle, 300 m walking
+   distance to bus stops and to public green space.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from engines.coverage.network import RoadNetwork, csr_graph, edge_arrays, snap_points, walking_edges
+from twin.errors import SchemaError
+
+__all__ = [
+    "FLOOR_AREA_PER_PERSON_M2",
+    "METHODS",
+    "NearestSource",
+    "assign_admin",
+    "coverage_share",
+    "demand_from_buildings",
+    "demand_grid",
+    "drive_time_coverage",
+    "isochrones",
+    "nearest_source_times",
+    "residents_from_buildings",
+    "walking_coverage",
+    "walking_coverages",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Gross residential floor area per resident [m²] by building use class ([1]_, [2]_).
+FLOOR_AREA_PER_PERSON_M2 = {"residential": 40.0, "rural_residential": 46.8}
+
+#: How a distance or time was obtained (labelled in every output).
+METHODS = ("network", "euclidean")
+
+
+class NearestSource(NamedTuple):
+    """Result of :func:`nearest_source_times` (unpacks as ``time_s, source``)."""
+
+    time_s: np.ndarray
+    source: np.ndarray
+
+
+def nearest_source_times(edges: pd.DataFrame, sources, cutoff_s: float | None = None, *,
+                         n_nodes: int | None = None, reverse: bool = False) -> NearestSource:
+    """Shortest travel time from the nearest of many sources to every node.
+
+    One multi-source Dijkstra pass (:func:`scipy.sparse.csgraph.dijkstra` with
+    ``min_only=True``).
+
+    Parameters
+    ----------
+    edges : DataFrame
+        Directed edges: integer node ids ``u`` -> ``v`` (>= 0) and travel time
+        ``time_s`` [s] (finite, >= 0). Parallel edges: the fastest counts.
+    sources : array-like of int
+        Source node ids (duplicates allowed).
+    cutoff_s : float, optional
+        Times above this [s] are reported as unreachable.
+    n_nodes : int, optional
+        Number of nodes (ids ``0 .. n_nodes-1``); default ``max(u, v, sources) + 1``.
+    reverse : bool
+        False (default, as :func:`networkx.multi_source_dijkstra`): time from the
+        source to the node. True: time from the node to its nearest source
+        (along the edges' direction), e.g. driving to a station.
+
+    Returns
+    -------
+    NearestSource
+        ``time_s`` (float array, one per node, ``inf`` when unreachable or beyond
+        the cutoff) and ``source`` (int array, id of the nearest source, -1 when
+        unreachable).
+
+    Raises
+    ------
+    SchemaError
+        On missing columns, non-integer or negative ids, or bad times.
+    """
+    src = np.unique(np.asarray(sources, dtype=np.int64).ravel())
+    u, v, w, n = edge_arrays(edges, n_nodes)
+    if len(src) and src.min() < 0:
+        msg = f"sources: node ids must be >= 0 (got {src.min()})"
+        raise SchemaError(msg)
+    if n_nodes is None:
+        n = max(n, int(src.max(initial=-1)) + 1)
+    elif len(src) and src.max() >= n:
+        msg = f"sources: node id {int(src.max())} >= n_nodes={n}"
+        raise SchemaError(msg)
+    times = np.full(n, np.inf)
+    nearest = np.full(n, -1, dtype=np.int64)
+    if len(src) == 0 or n == 0:
+        return NearestSource(times, nearest)
+    g = csr_graph(v, u, w, n) if reverse else csr_graph(u, v, w, n)
+    limit = np.inf if cutoff_s is None else float(cutoff_s)
+    d, _, s = dijkstra(g, directed=True, indices=src, min_only=True,
+                       return_predecessors=True, limit=limit)
+    ok = np.isfinite(d)
+    times[ok] = d[ok]
+    nearest[ok] = s[ok]
+    return NearestSource(times, nearest)
+
+
+# ---------------------------------------------------------------------------------------------
+# Demand
+# ---------------------------------------------------------------------------------------------
+
+
+def residents_from_buildings(buildings, floor_area_per_person_m2: dict | None = None
+                             ) -> pd.Series:
+    """Estimated residents of each building: residential floor area / area per person.
+
+    Parameters
+    ----------
+    buildings : DataFrame
+        ``use_class`` and ``gross_floor_area_m2`` [m²] (or ``footprint_area_m2`` x ``floors``).
+    floor_area_per_person_m2 : dict, optional
+        Use class -> floor area per resident [m²]; default
+        :data:`FLOOR_AREA_PER_PERSON_M2`. Other classes house nobody.
+
+    Returns
+    -------
+    Series
+        Residents (float, not rounded) on the buildings' index.
+    """
+    table = FLOOR_AREA_PER_PERSON_M2 if floor_area_per_person_m2 is None else floor_area_per_person_m2
+    if any(not (float(x) > 0) for x in table.values()):
+        msg = f"floor_area_per_person_m2 values must be > 0 m² (got {table})"
+        raise SchemaError(msg)
+    gfa = (pd.to_numeric(buildings["gross_floor_area_m2"], errors="coerce")
+           if "gross_floor_area_m2" in buildings.columns
+           else pd.Series(np.nan, index=buildings.index))
+    if gfa.isna().any() and {"footprint_area_m2", "floors"} <= set(buildings.columns):
+        gfa = gfa.fillna(pd.to_numeric(buildings["footprint_area_m2"], errors="coerce")
+                         * pd.to_numeric(buildings["floors"], errors="coerce"))
+    per = buildings["use_class"].astype(str).map(table).astype("float64")
+    housing = per.notna()
+    bad = housing & ~(gfa >= 0)
+    if bad.any():
+        rows = buildings.index[bad][:5].tolist()
+        msg = (f"buildings: {int(bad.sum())} residential building(s) have no usable "
+               f"gross_floor_area_m2 (rows {rows}); fill it or footprint_area_m2 and floors")
+        raise SchemaError(msg)
+    return (gfa / per).where(housing, 0.0).astype("float64").rename("residents_count")
+
+
+def demand_from_buildings(buildings: gpd.GeoDataFrame,
+                          floor_area_per_person_m2: dict | None = None) -> gpd.GeoDataFrame:
+    """Demand points: one per residential building (a point inside it) weighted by residents.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``demand_id`` (the building id), ``demand_kind`` = ``"building"``,
+        ``residents_count``, ``district_adcode``,
+        ``township_code``, ``is_synthetic`` and point geometry; buildings housing
+        nobody are left out (they are not demand).
+    """
+    res = residents_from_buildings(buildings, floor_area_per_person_m2)
+    keep = res > 0
+    b = buildings[keep]
+    ids = (b["building_id"].astype(str) if "building_id" in b.columns
+           else b.index.astype(str).to_series(index=b.index))
+    out = gpd.GeoDataFrame({
+        "demand_id": ids.to_numpy(),
+        "demand_kind": "building",
+        "residents_count": res[keep].to_numpy(),
+        "district_adcode": _col(b, "district_adcode", ""),
+        "township_code": _col(b, "township_code", ""),
+        "is_synthetic": _col(b, "is_synthetic", False).astype(bool),
+    }, geometry=_representative_points(b.geometry.to_numpy()), crs=buildings.crs)
+    return out.reset_index(drop=True)
+
+
+def _representative_points(geom: np.ndarray) -> np.ndarray:
+    """A point inside each geometry (as ``GeoSeries.representative_point``).
+
+    Points are their own representative point, so they are kept rather than copied (a
+    full-scale city has millions).
+    """
+    if len(geom) and (shapely.get_type_id(geom) == shapely.GeometryType.POINT).all():
+        return geom
+    return shapely.point_on_surface(geom)
+
+
+def _col(df, name, default):
+    if name in df.columns:
+        s = df[name]
+        return s.fillna(default).to_numpy() if s.dtype != bool else s.to_numpy()
+    return np.full(len(df), default)
+
+
+def demand_grid(areas: gpd.GeoDataFrame, cell_m: float = 200.0) -> gpd.GeoDataFrame:
+    """Area demand: cell centres of a square grid inside ``areas``, weighted by cell area.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Polygons in a metric CRS (e.g. the urban townships).
+    cell_m : float
+        Cell size [m]; each centre inside a polygon stands for ``cell_m**2`` [m²].
+
+    Returns
+    -------
+    GeoDataFrame
+        ``demand_id`` (``"cell-<i>"``), ``demand_kind`` = ``"area_cell"``,
+        ``cell_area_m2`` (the weight), ``residents_count`` = 0 and points.
+    """
+    if not cell_m > 0:
+        msg = f"demand_grid: cell_m must be > 0 m (got {cell_m})"
+        raise SchemaError(msg)
+    geom = areas.geometry.union_all() if len(areas) else shapely.Polygon()
+    if geom.is_empty:
+        xy = np.empty((0, 2))
+    else:
+        x0, y0, x1, y1 = geom.bounds
+        xs = np.arange(x0 + cell_m / 2, x1, cell_m)
+        ys = np.arange(y0 + cell_m / 2, y1, cell_m)
+        gx, gy = np.meshgrid(xs, ys)
+        xy = np.column_stack([gx.ravel(), gy.ravel()])
+        shapely.prepare(geom)
+        xy = xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]
+    n = len(xy)
+    return gpd.GeoDataFrame({
+        "demand_id": [f"cell-{i}" for i in range(n)],
+        "demand_kind": "area_cell",
+        "cell_area_m2": np.full(n, float(cell_m) ** 2),
+        "residents_count": np.zeros(n),
+        "district_adcode": "",
+        "township_code": "",
+        "is_synthetic": False,
+    }, geometry=shapely.points(xy) if n else [], crs=areas.crs)
+
+
+def assign_admin(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill blank district/township codes by location and add ``is_urban`` and ``is_outside_city``.
+
+    ``is_urban`` comes from the township's flag when the point has a township in
+    ``boundaries``, else from the district's. Points in no district keep blank
+    codes, ``is_urban`` False and ``is_outside_city`` True (reported by the caller).
+    """
+    out = points.copy()
+    for c in ("district_adcode", "township_code"):
+        out[c] = out[c].fillna("").astype(str) if c in out.columns else ""
+    lvl = boundaries["level"].astype(str)
+    dist = boundaries[lvl == "district"]
+    town = boundaries[lvl == "township"]
+    for col, polys in (("district_adcode", dist), ("township_code", town)):
+        blank = (out[col] == "").to_numpy()
+        if blank.any() and len(polys):
+            idx_p, idx_b = shapely.STRtree(polys.geometry.to_numpy()).query(
+                out.geometry.to_numpy()[blank], predicate="intersects")
+            codes = np.full(int(blank.sum()), "", dtype=object)
+            codes[idx_p[::-1]] = polys["adcode"].astype(str).to_numpy()[idx_b[::-1]]
+            vals = out[col].to_numpy(dtype=object).copy()
+            vals[blank] = codes
+            out[col] = pd.array(vals, dtype="str")
+    # township implies district
+    tparent = dict(zip(town["adcode"].astype(str), town["parent_adcode"].astype(str), strict=True))
+    fill = (out["district_adcode"] == "") & (out["township_code"] != "")
+    out.loc[fill, "district_adcode"] = out.loc[fill, "township_code"].map(tparent).fillna("")
+    t_urban = dict(zip(town["adcode"].astype(str), town["is_urban"].astype(bool), strict=True))
+    d_urban = dict(zip(dist["adcode"].astype(str), dist["is_urban"].astype(bool), strict=True))
+    urb = out["township_code"].map(t_urban)
+    urb = urb.where(urb.notna(), out["district_adcode"].map(d_urban))
+    out["is_urban"] = urb.fillna(False).astype(bool)
+    out["is_outside_city"] = ~out["district_adcode"].isin(list(d_urban)).to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Drive-time and walking coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+                        *, urban_threshold_min: float = 5.0, rural_threshold_min: float = 30.0,
+                        max_snap_m: float = 1000.0) -> pd.DataFrame:
+    """Drive time from every demand point to its nearest station, and the covered flag.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    stations : GeoDataFrame
+        Public stations (points) with ``station_id``.
+    demand : GeoDataFrame
+        Points with ``is_urban`` (see :func:`assign_admin`).
+    urban_threshold_min, rural_threshold_min : float
+        Covering drive time in urban and rural areas [min].
+    max_snap_m : float
+        Demand points farther than this from the nearest node [m] are flagged
+        ``is_far_from_road`` (kept, reported by the caller).
+
+    Returns
+    -------
+    DataFrame
+        On ``demand``'s index: ``node_id``, ``snap_distance_m``, ``is_far_from_road``,
+        ``drive_time_s`` (inf when no station is reachable), ``nearest_station_id``,
+        ``drive_threshold_min``, ``is_charging_covered`` and ``charging_method``
+        (``"network"``).
+    """
+    for name, val in (("urban_threshold_min", urban_threshold_min),
+                      ("rural_threshold_min", rural_threshold_min)):
+        if not val > 0:
+            msg = f"{name} must be > 0 min (got {val})"
+            raise SchemaError(msg)
+    s_node, _ = snap_points(net, shapely.get_coordinates(stations.geometry.to_numpy()))
+    d_node, d_snap = snap_points(net, shapely.get_coordinates(demand.geometry.to_numpy()))
+    res = nearest_source_times(net.edges, s_node, n_nodes=net.n_nodes, reverse=True)
+    ok = d_node >= 0
+    t = np.where(ok, res.time_s[np.maximum(d_node, 0)], np.inf)
+    src_node = np.where(ok, res.source[np.maximum(d_node, 0)], -1)
+    node_to_station = pd.Series(stations["station_id"].astype(str).to_numpy(), index=s_node)
+    node_to_station = node_to_station[~node_to_station.index.duplicated()]
+    nearest = pd.Series(src_node).map(node_to_station).fillna("").to_numpy()
+    thr = np.where(demand["is_urban"].to_numpy(bool), urban_threshold_min, rural_threshold_min)
+    return pd.DataFrame({
+        "node_id": d_node,
+        "snap_distance_m": d_snap,
+        "is_far_from_road": d_snap > max_snap_m,
+        "drive_time_s": t,
+        "nearest_station_id": pd.array(nearest, dtype="str"),
+        "drive_threshold_min": thr.astype("float64"),
+        "is_charging_covered": t <= thr * 60.0,
+        "charging_method": "network",
+    }, index=demand.index)
+
+
+#: Points handled per batch when snapping many points: bounds the temporary point
+#: geometries (about 200 bytes each) that a full-scale city's demand would otherwise create.
+_SNAP_CHUNK = 65_536
+
+
+def _nearest(tree: shapely.STRtree, xy: np.ndarray) -> Iterator[tuple]:
+    """Nearest tree geometry of each point, batch by batch.
+
+    Yields ``(start, ip, it, dist, pts)``: the batch's first row in ``xy``, the point rows
+    (within the batch) and tree rows of the matches, their distances, and the batch's
+    points. A point's nearest geometry does not depend on the other points of the query,
+    so the batches give exactly the answer of one query over all points.
+    """
+    chunk = _SNAP_CHUNK
+    for s in range(0, len(xy), chunk):
+        pts = shapely.points(xy[s:s + chunk])
+        (ip, it), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        yield s, ip, it, dist, pts
+
+
+def _nearest_distance(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Straight-line distance from each point to the nearest of ``geoms`` [m] (inf: none)."""
+    d = np.full(len(xy), np.inf)
+    if len(geoms) and len(xy):
+        for s, ip, _, dist, _ in _nearest(shapely.STRtree(geoms), xy):
+            d[s + ip] = dist
+    return d
+
+
+def _snap_edges(lines, xy, tree=None):
+    """Nearest line of each point: index, perpendicular distance [m], offset from start [m]."""
+    tree = shapely.STRtree(lines) if tree is None else tree
+    line = np.full(len(xy), -1, np.int64)
+    d = np.full(len(xy), np.inf)
+    off = np.zeros(len(xy))
+    for s, ip, il, dist, pts in _nearest(tree, xy):
+        line[s + ip] = il
+        d[s + ip] = dist
+        off[s + ip] = shapely.line_locate_point(lines[il], pts[ip])
+    return line, d, off
+
+
+class _WalkGraph:
+    """The walking graph of a road network and the demand points snapped to it.
+
+    Built once for any number of target layers (:func:`walking_coverages`).
+    """
+
+    def __init__(self, net: RoadNetwork, dxy: np.ndarray):
+        we = walking_edges(net)
+        half = len(we) // 2
+        self.eu, self.ev, self.ew = (we[c].to_numpy() for c in ("u", "v", "time_s"))
+        self.u, self.v, self.length = self.eu[:half], self.ev[:half], self.ew[:half]
+        self.n_nodes = net.n_nodes
+        self.lines = shapely.linestrings(np.stack([net.nodes_xy[self.u], net.nodes_xy[self.v]],
+                                                  axis=1))
+        self.tree = shapely.STRtree(self.lines)
+        self._dxy = dxy
+        self._demand = None
+
+    def __len__(self):
+        return len(self.eu)
+
+    def snap(self, xy):
+        """Nearest walking edge of each point (:func:`_snap_edges`)."""
+        return _snap_edges(self.lines, xy, self.tree)
+
+    def demand(self):
+        """The snapping of the demand points (computed on first use, then kept)."""
+        if self._demand is None:
+            self._demand = self.snap(self._dxy)
+        return self._demand
+
+
+def _target_points(targets: gpd.GeoDataFrame, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Access points of targets: the points, or polygon boundaries sampled every spacing_m."""
+    geom = targets.geometry.to_numpy()
+    pts, owner = [], []
+    for i, g in enumerate(geom):
+        if g is None or g.is_empty:
+            continue
+        if g.geom_type == "Point":
+            pts.append(np.array([[g.x, g.y]]))
+        else:
+            b = g.boundary
+            n = max(int(np.ceil(b.length / spacing_m)), 4)
+            pts.append(shapely.get_coordinates(
+                shapely.line_interpolate_point(b, np.linspace(0, 1, n), normalized=True)))
+        owner.append(np.full(len(pts[-1]), i))
+    if not pts:
+        return np.empty((0, 2)), np.empty(0, np.int64)
+    return np.concatenate(pts), np.concatenate(owner)
+
+
+def walking_coverage(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets: gpd.GeoDataFrame,
+                     *, threshold_m: float, name: str, max_snap_m: float = 200.0,
+                     access_spacing_m: float = 50.0) -> pd.DataFrame:
+    """Walking distance from every demand point to the nearest target, and the covered flag.
+
+    Along the walking network (:func:`engines.coverage.network.walking_edges`: undirected,
+    no motorways) where both the demand point and the target lie within
+    ``max_snap_m`` of a walkable road: distance = to the road + along it + from the
+    road to the target (polygons are entered anywhere on their boundary, sampled
+    every ``access_spacing_m``). Elsewhere, or without a network, the straight-line
+    distance (a buffer test). A point inside a target polygon has distance 0.
+
+    Parameters
+    ----------
+    net : RoadNetwork or None
+    demand : GeoDataFrame
+        Points.
+    targets : GeoDataFrame
+        Points (bus stops) or polygons (green space, parks).
+    threshold_m : float
+        Covering distance [m].
+    name : str
+        Prefix of the output columns (``bus_stop``, ``green_space``, ``park``).
+    max_snap_m : float
+        Largest distance to a walkable road for the network method [m].
+    access_spacing_m : float
+        Spacing of access points on polygon boundaries [m].
+
+    Returns
+    -------
+    DataFrame
+        On ``demand``'s index: ``{name}_distance_m`` [m] (inf when no target),
+        ``{name}_method`` (:data:`METHODS`) and ``is_{name}_covered``.
+    """
+    return walking_coverages(net, demand, {name: (targets, threshold_m)}, max_snap_m=max_snap_m,
+                             access_spacing_m=access_spacing_m)
+
+
+def walking_coverages(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets: dict, *,
+                      max_snap_m: float = 200.0, access_spacing_m: float = 50.0) -> pd.DataFrame:
+    """:func:`walking_coverage` of several target layers, side by side.
+
+    The walking graph is built, and the demand points snapped to it, once for all
+    layers (on a full-scale city the snapping of a million demand points dominates).
+
+    Parameters
+    ----------
+    targets : dict of str to (GeoDataFrame, float)
+        Column prefix (``name``) -> target layer and its covering distance ``threshold_m`` [m].
+    net, demand, max_snap_m, access_spacing_m
+        As for :func:`walking_coverage`.
+
+    Returns
+    -------
+    DataFrame
+        On ``demand``'s index: the three columns of :func:`walking_coverage` for each
+        target layer, in the order of ``targets``.
+    """
+    for threshold_m in (thr for _, thr in targets.values()):
+        if not threshold_m > 0:
+            msg = f"walking_coverage: threshold_m must be > 0 m (got {threshold_m})"
+            raise SchemaError(msg)
+    dxy = shapely.get_coordinates(demand.geometry.to_numpy())
+    graph = None
+    cols = {}
+    for name, (tg, threshold_m) in targets.items():
+        if graph is None and net is not None and len(tg) and len(dxy):
+            graph = _WalkGraph(net, dxy)
+        dist, use_net = _walking_distance(graph, dxy, tg, max_snap_m, access_spacing_m)
+        cols[f"{name}_distance_m"] = dist
+        cols[f"{name}_method"] = pd.array(np.where(use_net, "network", "euclidean"), dtype="str")
+        cols[f"is_{name}_covered"] = dist <= threshold_m
+    return pd.DataFrame(cols, index=demand.index)
+
+
+def _walking_distance(graph: _WalkGraph | None, dxy: np.ndarray, targets: gpd.GeoDataFrame,
+                      max_snap_m: float, access_spacing_m: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Walking distance from each demand point to the nearest target [m], and the method.
+
+    Returns the distances and a bool array, True where the distance is along the network
+    (:func:`walking_coverage`).
+    """
+    n = len(dxy)
+    tgeom = targets.geometry.to_numpy()
+    euclid = _nearest_distance(tgeom, dxy)
+    dist_net = np.full(n, np.inf)
+    use_net = np.zeros(n, bool)
+    if graph is not None and len(graph) and len(tgeom) and n:
+        u, v, length, lines = graph.u, graph.v, graph.length, graph.lines
+        axy, _owner = _target_points(targets, access_spacing_m)
+        al, ad, aoff = graph.snap(axy)
+        aok = ad <= max_snap_m
+        nn = graph.n_nodes
+        super_node = nn
+        eu = np.concatenate([graph.eu, np.full(2 * int(aok.sum()), super_node)])
+        ev = np.concatenate([graph.ev, u[al[aok]], v[al[aok]]])
+        # straight segments: the offset along the line is the offset along the edge
+        scale = length[al[aok]] / np.maximum(shapely.length(lines[al[aok]]), 1e-9)
+        ew = np.concatenate([graph.ew, ad[aok] + aoff[aok] * scale,
+                             ad[aok] + (shapely.length(lines[al[aok]]) - aoff[aok]) * scale])
+        if aok.any():
+            res = nearest_source_times(pd.DataFrame({"u": eu, "v": ev, "time_s": ew}),
+                                       [super_node], n_nodes=nn + 1)
+            del eu, ev, ew
+            dl, dd, doff = graph.demand()
+            use_net = dd <= max_snap_m
+            sel = np.flatnonzero(use_net)
+            ln = shapely.length(lines[dl[sel]])
+            sc = length[dl[sel]] / np.maximum(ln, 1e-9)
+            via_u = res.time_s[u[dl[sel]]] + doff[sel] * sc
+            via_v = res.time_s[v[dl[sel]]] + (ln - doff[sel]) * sc
+            dist_net[sel] = dd[sel] + np.minimum(via_u, via_v)
+            # the network never beats the straight line to a target on the same road
+            dist_net[sel] = np.maximum(dist_net[sel], euclid[sel])
+            # targets with no access point near a walkable road are reached in a straight line
+            on_net = np.zeros(len(tgeom), bool)
+            on_net[_owner[aok]] = True
+            if (~on_net).any():
+                off = _nearest_distance(tgeom[~on_net], dxy[sel])
+                straight = off < dist_net[sel]
+                dist_net[sel] = np.where(straight, off, dist_net[sel])
+                use_net[sel[straight]] = False
+    return np.where(use_net, np.where(euclid == 0, 0.0, dist_net), euclid), use_net
+
+
+def coverage_share(covered, weight) -> float:
+    """Weighted share of covered demand in [0, 1] (NaN when the total weight is 0)."""
+    covered = np.asarray(covered, bool)
+    weight = np.asarray(weight, dtype="float64")
+    total = weight.sum()
+    return float(weight[covered].sum() / total) if total > 0 else float("nan")
+
+
+def isochrones(net: RoadNetwork, node_time_s: np.ndarray, thresholds_min, *,
+               buffer_m: float = 100.0) -> gpd.GeoDataFrame:
+    """Coverage polygons for the map: buffered road edges reachable within each threshold.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    node_time_s : ndarray
+        Time from each node to the nearest station [s] (``nearest_source_times(...,
+        reverse=True).time_s``).
+    thresholds_min : iterable of float
+        Thresholds [min].
+    buffer_m : float
+        Half-width of the band drawn around reachable edges [m].
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per threshold: ``threshold_min``, ``area_km2`` (of the polygon),
+        ``isochrone_method`` = ``"edge_buffer"`` and the (multi)polygon.
+    """
+    u = net.edges["u"].to_numpy()
+    v = net.edges["v"].to_numpy()
+    rows, geoms = [], []
+    for thr in sorted({float(t) for t in thresholds_min}):
+        reach = np.maximum(node_time_s[u], node_time_s[v]) <= thr * 60.0
+        a, b = u[reach], v[reach]
+        key = np.unique(np.column_stack([np.minimum(a, b), np.maximum(a, b)]), axis=0)
+        if len(key):
+            lines = shapely.linestrings(np.stack([net.nodes_xy[key[:, 0]],
+                                                  net.nodes_xy[key[:, 1]]], axis=1))
+            buf = shapely.buffer(lines, buffer_m, quad_segs=4)
+            del lines
+            g = shapely.union_all(buf)
+            del buf
+        else:
+            g = shapely.MultiPolygon()
+        geoms.append(g)
+        rows.append({"threshold_min": thr, "area_km2": g.area / 1e6,
+                     "isochrone_method": "edge_buffer"})
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=["threshold_min", "area_km2",
+                                                        "isochrone_method"]),
+                            geometry=geoms, crs=net.crs)

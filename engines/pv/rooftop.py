@@ -1,0 +1,369 @@
+"""Rooftop PV potential of a city: facets -> horizons -> yield -> scenarios -> aggregates.
+
+:func:`rooftop_potential` is pure (frames in, frames out) and reads like
+ModelChain.run_model: a handful of named steps. :func:`pv_targets` sets the
+city totals beside the plan's PV capacity targets. :func:`load` and
+:func:`compute` are the engine's contract (:mod:`twin.engine`).
+
+Viability follows Google Project Sunroof: a facet is viable when its specific
+yield is at least 75 % of that of an unshaded reference module at the city's
+default flat-roof tilt facing south (Project Sunroof data explorer methodology,
+2017: "at least 75 % of the maximum annual sun in the county").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pvlib
+
+from engines.pv.facets import roof_facets
+from engines.pv.params import RooftopParams
+from engines.pv.scenarios import Scenario, apply_scenario
+from engines.pv.shading import facet_horizons
+from engines.pv.yield_ import simulate_facets
+from twin.engine import EngineResult, TwinSource
+from twin.errors import ConfigError
+from twin.params import to_dict
+
+__all__ = ["VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate", "compute", "load", "pv_targets",
+           "rooftop_potential", "rooftop_rows", "rooftop_tables"]
+
+logger = logging.getLogger(__name__)
+
+#: A facet is viable at >= this share of the unshaded reference's specific yield (Project Sunroof).
+VIABLE_FRACTION_OF_REFERENCE = 0.75
+
+_MONTHS = [f"ac_kwh_{m:02d}" for m in range(1, 13)]
+
+
+def _reference_yield(weather, location, flat_tilt_deg: float, model: dict) -> float:
+    ref = pd.DataFrame({"surface_tilt": [flat_tilt_deg], "surface_azimuth": [180.0], "pdc0_kw": [1.0]})
+    return float(simulate_facets(ref, weather, location, **model)["specific_yield_kwh_per_kwp"].iloc[0])
+
+
+def rooftop_potential(
+    buildings: gpd.GeoDataFrame,
+    weather: pd.DataFrame,
+    location: pvlib.location.Location,
+    scenarios: dict[str, Scenario],
+    *,
+    shading: bool = True,
+    n_sectors: int = 36,
+    radius_m: float = 300.0,
+    facet_params: dict | None = None,
+    model: dict | None = None,
+    obstacles: gpd.GeoDataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-facet and per-building rooftop PV potential for every scenario.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        The twin's buildings layer (projected CRS).
+    weather : pandas.DataFrame
+        Hourly year from :func:`engines.pv.weather.read_epw`.
+    location : pvlib.location.Location
+        Site of the weather.
+    scenarios : dict of str to Scenario
+        Installable-ratio scenarios (:func:`engines.pv.scenarios.load_scenarios`).
+    shading : bool
+        Compute horizon profiles from the neighbouring LOD1 blocks.
+    n_sectors, radius_m : int, float
+        Horizon sectors and search radius [m].
+    facet_params, model : dict, optional
+        Options of :func:`~engines.pv.facets.roof_facets` and
+        :func:`~engines.pv.yield_.simulate_facets`.
+    obstacles : geopandas.GeoDataFrame, optional
+        Buildings that may shade (default: ``buildings``). A batch tile passes its
+        buildings plus the halo around it, so edge facets see every neighbour within
+        ``radius_m`` and results do not depend on the tiling.
+    progress : callable, optional
+        Called with the name of each step.
+
+    Returns
+    -------
+    facets : pandas.DataFrame
+        One row per facet: geometry-free facet attributes, yield (``ac_kwh``,
+        ``specific_yield_kwh_per_kwp``, ``shading_loss_fraction``, monthly
+        ``ac_kwh_MM``), ``is_viable``, and ``adopted_ratio_<scenario>`` per scenario.
+    per_building : pandas.DataFrame
+        Indexed like ``buildings`` rows that have facets: technical capacity and
+        energy of viable facets (``pv_capacity_kwp``, ``pv_yield_kwh_per_yr``),
+        capacity-weighted specific yield and shading loss, ``n_facets``, and the
+        adopted capacity per scenario in ``adopted_capacity_kwp_<scenario>``.
+    """
+    step = progress or (lambda name: None)
+    facet_params = dict(facet_params or {})
+    model = dict(model or {})
+    step("roof facets")
+    facets = roof_facets(buildings, latitude_deg=location.latitude, **facet_params)
+    if facets.empty:
+        return facets, pd.DataFrame()
+    if shading:
+        step("horizon shading")
+        blockers = buildings if obstacles is None else obstacles
+        facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m))
+    step("yield")
+    result = simulate_facets(facets, weather, location, monthly=True, **model)
+    facets = facets.join(result)
+    hcols = [c for c in facets.columns if c.startswith("horizon_elev_deg_")]
+    if hcols:  # kept for the inspector's polar chart; float32 (0.01 deg) halves their memory
+        facets[hcols] = facets[hcols].astype("float32")
+    ref = _reference_yield(weather, location, facet_params.get("flat_tilt_deg", 20.0), model)
+    facets["is_viable"] = facets["specific_yield_kwh_per_kwp"] >= VIABLE_FRACTION_OF_REFERENCE * ref
+    step("scenarios")
+    for name, scen in scenarios.items():
+        facets[f"adopted_ratio_{name}"] = apply_scenario(facets, buildings, scen).to_numpy()
+    per_building = _per_building(facets, scenarios)
+    return facets, per_building
+
+
+def _per_building(facets: pd.DataFrame, scenarios) -> pd.DataFrame:
+    viable = facets["is_viable"].to_numpy()
+    kwp = facets["pdc0_kw"].to_numpy() * viable
+    kwh = facets["ac_kwh"].to_numpy() * viable
+    frame = pd.DataFrame({
+        "building_id": facets["building_id"].to_numpy(),
+        "n_facets": 1,
+        "n_viable_facets": viable.astype("int64"),
+        "pv_capacity_kwp": kwp,
+        "pv_yield_kwh_per_yr": kwh,
+        "_unshaded_kwh": np.where(viable, facets["ac_kwh"] / (1 - facets["shading_loss_fraction"])
+                                  .clip(lower=1e-9), 0.0),
+    })
+    for m in _MONTHS:
+        frame[m] = facets[m].to_numpy() * viable
+    for name in scenarios:
+        ratio = facets[f"adopted_ratio_{name}"].to_numpy()
+        frame[f"adopted_capacity_kwp_{name}"] = kwp * ratio
+        frame[f"adopted_yield_kwh_per_yr_{name}"] = kwh * ratio
+    out = frame.groupby("building_id", sort=False).sum()
+    out["specific_yield_kwh_per_kwp"] = np.where(
+        out["pv_capacity_kwp"] > 0, out["pv_yield_kwh_per_yr"] / out["pv_capacity_kwp"].where(
+            out["pv_capacity_kwp"] > 0, 1.0), 0.0)
+    out["shading_loss_fraction"] = np.where(
+        out["_unshaded_kwh"] > 0, 1 - out["pv_yield_kwh_per_yr"] / out["_unshaded_kwh"].where(
+            out["_unshaded_kwh"] > 0, 1.0), 0.0).clip(0, 1)
+    return out.drop(columns="_unshaded_kwh")
+
+
+def aggregate(per_building: pd.DataFrame, keys: pd.DataFrame, by: list[str], scenarios) -> pd.DataFrame:
+    """Sum per-building results by administrative unit, in MW and MWh.
+
+    Parameters
+    ----------
+    per_building : pandas.DataFrame
+        From :func:`rooftop_potential`, indexed by ``building_id``.
+    keys : pandas.DataFrame
+        ``building_id`` and the grouping columns (``district_adcode``, ...).
+    by : list of str
+        Grouping columns; an empty list gives the city total.
+    """
+    df = keys.set_index("building_id")[by].join(per_building, how="inner") if by else per_building.copy()
+    df["is_viable_roof"] = df["n_viable_facets"] > 0
+    cols = {"pv_capacity_kwp": "sum", "pv_yield_kwh_per_yr": "sum", "is_viable_roof": "sum",
+            "n_facets": "sum"}
+    for name in scenarios:
+        cols[f"adopted_capacity_kwp_{name}"] = "sum"
+        cols[f"adopted_yield_kwh_per_yr_{name}"] = "sum"
+    g = df.groupby(by, sort=True).agg(cols).reset_index() if by else df.agg(cols).to_frame().T
+    rows = []
+    for name in ["technical", *[s for s in scenarios if s != "technical"]]:
+        cap = g["pv_capacity_kwp"] if name == "technical" else g[f"adopted_capacity_kwp_{name}"]
+        energy = g["pv_yield_kwh_per_yr"] if name == "technical" else g[f"adopted_yield_kwh_per_yr_{name}"]
+        part = g[by].copy() if by else pd.DataFrame(index=g.index)
+        part["scenario"] = name
+        part["n_viable_roofs"] = g["is_viable_roof"].astype("int64").to_numpy()
+        part["pv_capacity_mw"] = cap.astype(float).to_numpy() / 1000.0
+        part["pv_yield_mwh_per_yr"] = energy.astype(float).to_numpy() / 1000.0
+        part["specific_yield_kwh_per_kwp"] = np.where(cap > 0, energy / cap.where(cap > 0, 1.0), 0.0)
+        rows.append(part)
+    return pd.concat(rows, ignore_index=True)
+
+
+def pv_targets(city_totals: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Set the city's rooftop potential beside each PV capacity target.
+
+    The plan targets are total installed capacity; the 2020 installed capacity is
+    the baseline. ``needed_mw = target - baseline`` is what must be added;
+    ``potential_minus_needed_mw`` > 0 means rooftops alone could close the gap.
+
+    Parameters
+    ----------
+    city_totals : pandas.DataFrame
+        :func:`aggregate` with ``by=[]`` (one row per scenario).
+    targets : pandas.DataFrame
+        :meth:`twin.config.CityConfig.targets_frame`.
+    """
+    pv = targets.loc[(targets["metric"] == "pv_capacity_mw") & (targets["kind"] == "target")
+                     & (targets["scope"] == "city")]
+    rows = []
+    for t in pv.itertuples():
+        baseline = float(t.baseline_value) if pd.notna(t.baseline_value) else np.nan
+        for s in city_totals.itertuples():
+            needed = float(t.value) - (baseline if not np.isnan(baseline) else 0.0)
+            rows.append({
+                "target_id": t.id, "status": t.status, "is_governing": bool(t.is_governing),
+                "year": t.year, "target_mw": float(t.value), "baseline_mw": baseline,
+                "needed_mw": needed, "scenario": s.scenario, "potential_mw": s.pv_capacity_mw,
+                "potential_minus_needed_mw": s.pv_capacity_mw - needed,
+                "share_of_needed": s.pv_capacity_mw / needed if needed > 0 else np.nan,
+                "source": t.source,
+            })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# the engine contract: load (edge) and compute (pure)
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class RooftopInputs:
+    """Everything rooftop PV reads from a built twin (see :func:`load`).
+
+    Attributes
+    ----------
+    buildings : GeoDataFrame or None
+        The buildings layer (``None`` when a batch run reads them per tile).
+    weather : pandas.DataFrame
+        Hourly weather, validated.
+    weather_name : str
+        Its file name.
+    location : pvlib.location.Location
+    scenarios : dict
+        Every installable-ratio scenario (``data/pv/scenarios.toml``).
+    targets : pandas.DataFrame
+        The city's targets (:meth:`twin.config.CityConfig.targets_frame`).
+    district_names : pandas.DataFrame
+        ``district_adcode``, ``name_zh``, ``name_en``.
+    """
+
+    buildings: gpd.GeoDataFrame | None
+    weather: pd.DataFrame
+    weather_name: str
+    location: pvlib.location.Location
+    scenarios: dict[str, Scenario]
+    targets: pd.DataFrame
+    district_names: pd.DataFrame
+
+
+def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
+    """Read rooftop PV's inputs: buildings, weather, location, scenarios, targets, district names.
+
+    Raises
+    ------
+    ConfigError
+        ``params.scenario`` is not a shipped scenario.
+    """
+    from engines.pv.scenarios import load_scenarios
+    from engines.pv.weather import read_epw, validate_weather
+
+    city = source.city
+    scenarios = load_scenarios()
+    if params.scenario not in scenarios:
+        msg = (f"unknown PV scenario {params.scenario!r}; scenarios: {', '.join(scenarios)} "
+               "(data/pv/scenarios.toml)")
+        raise ConfigError(msg)
+    path = source.weather_path(params.weather_file)
+    weather, _meta = read_epw(path)
+    validate_weather(weather)
+    location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
+                                       altitude=city.altitude_m, name=city.name_en)
+    names = source.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
+    names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
+    return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
+                         location, scenarios, city.targets_frame(), names)
+
+
+def compute(inputs: RooftopInputs, params: RooftopParams, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
+    """Rooftop PV of every building: ``pv_buildings``, ``pv_facets`` and the tables (pure).
+
+    Returns
+    -------
+    EngineResult
+        Results ``pv_buildings`` and ``pv_facets`` (:func:`rooftop_rows`), tables
+        ``pv_districts``, ``pv_townships``, ``pv_city`` and ``pv_targets``
+        (:func:`rooftop_tables`), meta ``pv``.
+    """
+    step = progress or (lambda name: None)
+    buildings = inputs.buildings
+    facets, per_building = rooftop_potential(buildings, inputs.weather, inputs.location, inputs.scenarios,
+                                             shading=params.shading, radius_m=params.radius_m,
+                                             progress=step, model=params.options())
+    step("aggregate")
+    keys = buildings[["building_id", "district_adcode", "township_code"]]
+    tables = rooftop_tables(inputs, params, keys, per_building)
+    pb, fc = rooftop_rows(buildings, facets, per_building, params.scenario, inputs.scenarios)
+    meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
+                   "shading": params.shading, "params": to_dict(params),
+                   "n_facets": len(facets), "n_buildings": len(per_building)}}
+    return EngineResult({"pv_buildings": pb, "pv_facets": fc}, tables, meta)
+
+
+def rooftop_tables(inputs: RooftopInputs, params: RooftopParams, keys: pd.DataFrame,
+                   per_building: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """District, township and city totals of every scenario, and the city beside its targets (pure).
+
+    Parameters
+    ----------
+    keys : pandas.DataFrame
+        ``building_id``, ``district_adcode`` and ``township_code`` of every building,
+        in the layer's row order (sums are taken in that order).
+    per_building : pandas.DataFrame
+        Second output of :func:`rooftop_potential` (any row order).
+    """
+    per_building = per_building.sort_index()
+    scenarios = inputs.scenarios
+    districts = aggregate(per_building, keys, ["district_adcode"], scenarios)
+    townships = aggregate(per_building, keys, ["district_adcode", "township_code"], scenarios)
+    city_tot = aggregate(per_building, keys, [], scenarios)
+    targets = pv_targets(city_tot, inputs.targets)
+    districts = districts.merge(inputs.district_names, how="left", on="district_adcode")
+    return {"pv_districts": districts, "pv_townships": townships, "pv_city": city_tot,
+            "pv_targets": targets}
+
+
+def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building: pd.DataFrame,
+                 primary: str, scenarios) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The ``pv_buildings`` and ``pv_facets`` layers: one row per building and facet (pure).
+
+    Every row depends only on its own building, so rows of any subset of buildings
+    (a batch tile) equal the same rows of the whole city. Buildings come sorted by
+    their index in ``buildings``, facets by ``facet_id``.
+
+    Parameters
+    ----------
+    primary : str
+        Scenario whose adopted capacity and ratio are written on the rows.
+    scenarios : iterable of str
+        Every scenario (the others' columns are dropped).
+    """
+    per_building = per_building.sort_index()
+    facets = facets.sort_values("facet_id", kind="stable").reset_index(drop=True)
+    pb = per_building.reset_index().merge(
+        buildings[["building_id", "district_adcode", "township_code", "use_class", "roof_type",
+                   "height_m", "is_new_build", "is_synthetic", "geometry"]],
+        on="building_id", how="left")
+    pb = pb.rename(columns={f"adopted_capacity_kwp_{primary}": "adopted_capacity_kwp",
+                            f"adopted_yield_kwh_per_yr_{primary}": "adopted_yield_kwh_per_yr"})
+    other = [c for name in scenarios if name != primary
+             for c in (f"adopted_capacity_kwp_{name}", f"adopted_yield_kwh_per_yr_{name}")]
+    pb = pb.drop(columns=[c for c in other if c in pb.columns])
+    pb["scenario"] = primary
+    pb = gpd.GeoDataFrame(pb, geometry="geometry", crs=buildings.crs)
+
+    synth = buildings.set_index("building_id")["is_synthetic"]
+    fc = facets.drop(columns=[c for c in facets.columns if c.startswith("adopted_ratio_")
+                              and c != f"adopted_ratio_{primary}"])
+    fc = fc.rename(columns={f"adopted_ratio_{primary}": "adopted_ratio"})
+    fc["is_synthetic"] = synth.reindex(fc["building_id"]).to_numpy()
+    fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs)
+    return pb, fc

@@ -1,0 +1,287 @@
+"""Centralised PV sites: water-surface PV and ground PV (the ``pv_sites`` engine).
+
+:func:`load` reads the twin's ``water`` and ``landcover`` layers (and the slope of a
+``dem`` raster when the twin has one); :func:`compute` runs
+:func:`engines.pv.water.screen_water` and :func:`engines.pv.ground.screen_ground`,
+adds yield from the one yield engine (:func:`engines.pv.water.site_yield`), and returns:
+
+result layers
+    ``water_pv_sites``, ``water_pv_exclusions`` (every excluded water body with its
+    ``site_exclusion_reason``), ``ground_pv_sites``, ``ground_pv_exclusions``;
+tables
+    ``water_pv_districts``, ``ground_pv_districts`` (per district and site category,
+    plus ``site_category = 'all'`` rows), ``pv_sites_city`` (city totals per kind
+    ``water``/``ground``/``all``), ``pv_sites_targets`` (city totals beside the
+    ``pv_capacity_mw`` targets), ``pv_sites_storage`` (the storage the S-H1 rule asks
+    of the potential) and ``pv_sites_repairs`` (repaired polygons).
+
+Capacities are DC [MWp]; the plan targets are in MW of installed capacity, which for
+PV in Chinese statistics is the DC nameplate, so MWp is set beside MW directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pvlib
+
+from engines.pv.ground import landcover_candidates, screen_ground, user_candidates
+from engines.pv.params import PVSitesParams
+from engines.pv.water import district_totals, screen_water, site_yield
+from twin.engine import EngineResult, TwinSource
+from twin.errors import SchemaError
+from twin.params import to_dict
+
+__all__ = ["STEPS", "PVSitesInputs", "compute", "load", "pv_sites_targets", "read_slope"]
+
+logger = logging.getLogger(__name__)
+
+#: Names passed to ``progress``, in order.
+STEPS = ("water screen", "ground screen", "yield", "totals")
+
+_WATER_KEEP = ["pv_site_id", "water_id", "water_type", "name", "site_category",
+               "district_adcode", "township_code", "area_m2", "pv_cluster_id",
+               "cluster_area_m2", "mounting", "edge_setback_m", "usable_area_m2",
+               "array_coverage_ratio", "ground_coverage_ratio", "module_area_m2",
+               "capacity_mwp", "capacity_density_mwp_per_km2", "surface_tilt",
+               "surface_azimuth", "albedo", "specific_yield_kwh_per_kwp",
+               "pv_energy_mwh_per_yr", "storage_power_mw", "storage_energy_mwh",
+               "is_synthetic", "source", "geometry"]
+_WATER_EXCL = ["water_id", "water_type", "name", "district_adcode", "township_code", "area_m2",
+               "pv_cluster_id", "cluster_area_m2", "site_exclusion_reason", "is_synthetic",
+               "source", "geometry"]
+
+
+
+@dataclass
+class PVSitesInputs:
+    """Everything the site screens read from a built twin (see :func:`load`)."""
+
+    water: gpd.GeoDataFrame
+    landcover: gpd.GeoDataFrame
+    districts: gpd.GeoDataFrame
+    weather: pd.DataFrame
+    weather_name: str
+    location: pvlib.location.Location
+    latitude_deg: float
+    targets: pd.DataFrame
+    slope_deg: np.ndarray | None = None
+    slope_transform: object = None
+    protected_areas: gpd.GeoDataFrame | None = None
+    basic_farmland: gpd.GeoDataFrame | None = None
+    user_sites: gpd.GeoDataFrame | None = None
+
+
+def read_slope(path, crs) -> tuple[np.ndarray, object]:
+    """Slope [°] of a DEM file, reprojected to ``crs``, and its transform.
+
+    The DEM is warped (bilinear) to ``crs`` at its own resolution; nodata stays NaN (never
+    excluded for slope). Slope = ``atan(|grad z|)`` from central differences.
+    """
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    with rasterio.open(path) as src:
+        if src.crs is None:
+            msg = f"{path}: the DEM has no CRS; re-import it with `twin import` and its CRS"
+            raise SchemaError(msg)
+        transform, width, height = calculate_default_transform(src.crs, crs, src.width,
+                                                               src.height, *src.bounds)
+        dem = np.full((height, width), np.nan, dtype="float64")
+        reproject(source=rasterio.band(src, 1), destination=dem, dst_transform=transform,
+                  dst_crs=crs, dst_nodata=np.nan, src_nodata=src.nodata,
+                  resampling=Resampling.bilinear)
+    gy, gx = np.gradient(dem, abs(transform.e), abs(transform.a))
+    return np.degrees(np.arctan(np.hypot(gx, gy))), transform
+
+
+def _as_layer(obj, where: str, crs):
+    if obj is None:
+        return None
+    if not isinstance(obj, gpd.GeoDataFrame):
+        from layers.io.files import read_vector
+
+        obj = read_vector(obj)
+    if obj.crs is None:
+        msg = f"{where}: the layer has no CRS; give it one"
+        raise SchemaError(msg)
+    return obj.to_crs(crs) if obj.crs != crs else obj
+
+
+def load(source: TwinSource, params: PVSitesParams, *, user_sites=None, protected_areas=None,
+         basic_farmland=None) -> PVSitesInputs:
+    """Read the site screens' inputs from a built twin.
+
+    Parameters
+    ----------
+    source : TwinSource
+    params : PVSitesParams
+    user_sites : GeoDataFrame or path, optional
+        Polygons with a ``category`` column (e.g. ``abandoned_mine``,
+        ``closed_landfill``); see :func:`engines.pv.ground.user_candidates`.
+    protected_areas, basic_farmland : GeoDataFrame or path, optional
+        Exclusion polygons (ecological red lines, permanent basic farmland).
+    """
+    from engines.pv.weather import read_epw
+
+    city = source.city
+    weather_path = source.weather_path(params.weather_file)
+    wlayer = source.read_layer("water")
+    crs = wlayer.crs
+    lc = source.read_layer("landcover")
+    bounds = source.read_layer("boundaries", columns=["adcode", "level", "name_zh", "name_en"])
+    slope = slope_tr = None
+    dem = source.raster("dem") if params.use_dem else None
+    if dem is not None:
+        slope, slope_tr = read_slope(dem[0], crs)
+    weather, _meta = read_epw(weather_path)
+    location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
+                                       altitude=city.altitude_m, name=city.name_en)
+    return PVSitesInputs(
+        water=wlayer, landcover=lc, districts=bounds.loc[bounds["level"] == "district"],
+        weather=weather, weather_name=weather_path.name, location=location,
+        latitude_deg=city.latitude, targets=city.targets_frame(), slope_deg=slope,
+        slope_transform=slope_tr,
+        protected_areas=_as_layer(protected_areas, "protected_areas", crs),
+        basic_farmland=_as_layer(basic_farmland, "basic_farmland", crs),
+        user_sites=_as_layer(user_sites, "user_sites", crs))
+
+
+def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
+    """Screen water-surface and ground PV sites, their yield and totals against the targets (pure)."""
+    step = progress or (lambda name: None)
+    site = to_dict(params.site)
+    model = params.model.options()
+    wlayer, lc, districts = inputs.water, inputs.landcover, inputs.districts
+    crs = wlayer.crs
+    lat = inputs.latitude_deg
+    protected, farmland, users = inputs.protected_areas, inputs.basic_farmland, inputs.user_sites
+    slope, slope_tr = inputs.slope_deg, inputs.slope_transform
+    step("water screen")
+    wscreen, wrep = screen_water(wlayer, latitude_deg=lat, params=site, protected_areas=protected)
+    step("ground screen")
+    cands = [landcover_candidates(lc, site)]
+    if users is not None:
+        cands.append(user_candidates(users, site, districts=districts))
+    cand = gpd.GeoDataFrame(pd.concat(cands, ignore_index=True), geometry="geometry", crs=crs)
+    gscreen, grep_ = screen_ground(cand, latitude_deg=lat, params=site, water=wlayer,
+                                   landcover=lc, protected_areas=protected,
+                                   basic_farmland=farmland, slope_deg=slope,
+                                   slope_transform=slope_tr)
+
+    step("yield")
+    wsites = wscreen.loc[wscreen["site_exclusion_reason"] == ""].copy()
+    wsites["pv_site_id"] = "water-" + wsites["water_id"].astype(str)
+    gsites = gscreen.loc[gscreen["site_exclusion_reason"] == ""].copy()
+    both = pd.concat([wsites[["mounting", "surface_tilt", "surface_azimuth", "albedo",
+                              "capacity_mwp"]],
+                      gsites[["mounting", "surface_tilt", "surface_azimuth", "albedo",
+                              "capacity_mwp"]]], ignore_index=True)
+    y = site_yield(both, inputs.weather, inputs.location, site, **model)
+    nw = len(wsites)
+    st = site["storage"]
+    for frame, part in ((wsites, y.iloc[:nw]), (gsites, y.iloc[nw:])):
+        frame["specific_yield_kwh_per_kwp"] = part["specific_yield_kwh_per_kwp"].to_numpy()
+        frame["pv_energy_mwh_per_yr"] = part["pv_energy_mwh_per_yr"].to_numpy()
+        frame["storage_power_mw"] = frame["capacity_mwp"] * float(st["ratio"])
+        frame["storage_energy_mwh"] = frame["storage_power_mw"] * float(st["duration_h"])
+
+    step("totals")
+    names = districts[["adcode", "name_zh", "name_en"]].rename(columns={"adcode": "district_adcode"})
+    wd = district_totals(wsites, storage=st).merge(pd.DataFrame(names), how="left")
+    gd = district_totals(gsites, storage=st).merge(pd.DataFrame(names), how="left")
+    allsites = pd.concat([wsites.assign(kind="water"), gsites.assign(kind="ground")],
+                         ignore_index=True)
+    city_tot = pd.concat([district_totals(allsites, by="kind", storage=st),
+                          district_totals(allsites.assign(kind="all"), by="kind", storage=st)],
+                         ignore_index=True)
+    targets, storage_t = pv_sites_targets(city_tot, inputs.targets, st)
+    repairs = pd.concat([wrep, grep_], ignore_index=True)
+
+    wsites = gpd.GeoDataFrame(wsites[[c for c in _WATER_KEEP if c in wsites.columns]],
+                              geometry="geometry", crs=crs)
+    wexcl = wscreen.loc[wscreen["site_exclusion_reason"] != "",
+                        [c for c in _WATER_EXCL if c in wscreen.columns]]
+    gcols = [c for c in gsites.columns if c not in ("site_exclusion_reason",)]
+    gsites = gpd.GeoDataFrame(gsites[gcols], geometry="geometry", crs=crs)
+    gexcl = gscreen.loc[gscreen["site_exclusion_reason"] != "",
+                        ["pv_site_id", "site_category", "lc_class", "landcover_id",
+                         "district_adcode", "township_code", "area_m2",
+                         *[c for c in gscreen.columns if c.startswith("removed_")],
+                         "site_exclusion_reason", "is_synthetic", "source", "geometry"]]
+    # excluded ground candidates keep their original outline (the remainder may be empty)
+    gexcl = gexcl.set_geometry(cand.geometry.loc[gexcl.index].to_numpy(), crs=crs)
+    meta = {"pv_sites": {"weather_file": inputs.weather_name, "slope_from_dem": slope is not None,
+                         "params": to_dict(params),
+                         "n_water_bodies": len(wscreen), "n_water_sites": len(wsites),
+                         "n_ground_candidates": len(gscreen), "n_ground_sites": len(gsites)}}
+    results = {"water_pv_sites": wsites, "water_pv_exclusions": wexcl,
+               "ground_pv_sites": gsites, "ground_pv_exclusions": gexcl}
+    tables = {"water_pv_districts": wd, "ground_pv_districts": gd, "pv_sites_city": city_tot,
+              "pv_sites_targets": targets, "pv_sites_storage": storage_t,
+              "pv_sites_repairs": repairs}
+    return EngineResult(results, tables, meta)
+
+
+def pv_sites_targets(city_totals: pd.DataFrame, targets: pd.DataFrame,
+                     storage: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Centralised PV potential beside the PV capacity targets, and the storage it must carry.
+
+    Parameters
+    ----------
+    city_totals : pandas.DataFrame
+        :func:`engines.pv.water.district_totals` with ``by='kind'`` and
+        ``site_category == 'all'`` rows (kinds ``water``, ``ground``, ``all``).
+    targets : pandas.DataFrame
+        :meth:`twin.config.CityConfig.targets_frame`.
+    storage : dict
+        ``ratio`` and ``duration_h`` of the run.
+
+    Returns
+    -------
+    capacity : pandas.DataFrame
+        Per ``pv_capacity_mw`` city target and kind: ``target_mw``, ``baseline_mw``,
+        ``needed_mw`` (target - 2020 baseline), ``potential_mw`` and
+        ``potential_minus_needed_mw``.
+    storage : pandas.DataFrame
+        Per ``storage_ratio_pct`` target (S-H1, S-H1-draft) and kind: the ratio asked,
+        the ratio of the run, ``storage_power_mw`` and ``storage_energy_mwh`` for the
+        potential at the larger of the two ratios, and ``duration_h``.
+    """
+    tot = city_totals.loc[city_totals["site_category"] == "all"]
+    pv = targets.loc[(targets["metric"] == "pv_capacity_mw") & (targets["kind"] == "target")
+                     & (targets["scope"] == "city")]
+    rows = []
+    for t in pv.itertuples():
+        base = float(t.baseline_value) if pd.notna(t.baseline_value) else np.nan
+        needed = float(t.value) - (0.0 if np.isnan(base) else base)
+        for s in tot.itertuples():
+            rows.append({"target_id": t.id, "status": t.status, "is_governing": bool(t.is_governing),
+                         "year": t.year, "kind": s.kind, "target_mw": float(t.value),
+                         "baseline_mw": base, "needed_mw": needed, "potential_mw": s.capacity_mwp,
+                         "potential_minus_needed_mw": s.capacity_mwp - needed,
+                         "source": t.source})
+    st = targets.loc[targets["metric"] == "storage_ratio_pct"]
+    srows = []
+    for t in st.itertuples():
+        ratio = max(float(t.value) / 100.0, float(storage["ratio"]))
+        for s in tot.itertuples():
+            power = s.capacity_mwp * ratio
+            srows.append({"target_id": t.id, "status": t.status,
+                          "is_governing": bool(t.is_governing), "kind": s.kind,
+                          "target_value": float(t.value), "storage_ratio_pct": 100.0 * ratio,
+                          "potential_mw": s.capacity_mwp, "storage_power_mw": power,
+                          "duration_h": float(storage["duration_h"]),
+                          "storage_energy_mwh": power * float(storage["duration_h"]),
+                          "source": t.source})
+    cap_cols = ["target_id", "status", "is_governing", "year", "kind", "target_mw", "baseline_mw",
+                "needed_mw", "potential_mw", "potential_minus_needed_mw", "source"]
+    st_cols = ["target_id", "status", "is_governing", "kind", "target_value", "storage_ratio_pct",
+               "potential_mw", "storage_power_mw", "duration_h", "storage_energy_mwh", "source"]
+    return pd.DataFrame(rows, columns=cap_cols), pd.DataFrame(srows, columns=st_cols)

@@ -1,0 +1,1 @@
+"""Distributed wind: resource and turbine energy (:mod:`.resource`), the site screen (:mod:`.screen`)."""

@@ -1,0 +1,905 @@
+"""Distributed-wind siting: exclusions with setbacks, turbine placement, energy, district totals.
+
+The screen, step by step (pure functions; :func:`run_wind` is the only one that
+touches a twin):
+
+1. :func:`exclusion_sources` gathers the geometries behind each exclusion reason
+   (:data:`REASONS`) from the twin's layers.
+2. :func:`eligibility_grid` rasterises them on a grid of ``cell_m`` cells (default
+   100 m) over the city, turns setbacks into distance tests (Euclidean distance
+   transform) and adds slope from a DEM when the twin has one.
+3. :func:`place_turbines` lays a lattice of turbines, ``5 D`` apart along the
+   prevailing wind and ``3 D`` across it, and keeps lattice points in eligible
+   cells; :func:`screen_points` then re-checks every point against the exact
+   vector geometries (the grid is only a fast pre-screen).
+4. :func:`site_energy` gives each site its hub-height wind (wind atlas raster, or the
+   station screening estimate of :mod:`engines.wind.resource`), gross and net energy and
+   capacity factor; :func:`district_totals` and :func:`target_table` sum them by
+   district and set the city total against the plan targets (W-H1/W-H2 final
+   50 / 100 MW; drafts 100 / 200 MW) with storage of at least 10 % (S-H1).
+
+Defaults (:class:`WindParams`)
+------------------------------
+Setbacks [m], by reason (:data:`SETBACKS_M`):
+
+* ``residential_building`` 500: the planners' default for noise and shadow flicker
+  around dwellings (typical 400-500 m for 2-3 MW turbines to keep night noise under
+  45 dB(A), GB 3096-2008 class 1) [1].
+* ``other_building`` 250: about 1.5 x tip height (110 m hub + 60 m blade = 170 m),
+  the usual ice-throw / blade-failure distance [2].
+* ``built_up_land`` 0: land-cover patches of class ``built_up`` (towns and villages,
+  also where the building layer is sparse, as in a demo twin).
+* ``road`` 150: about one tip height (fall-over distance) [2].
+* ``water_body`` 0: the water itself (grid cells touched by a water body or by a
+  land-cover patch of class ``water``).
+* ``protected_area`` 200: drinking-water source and protected water bodies of the
+  twin plus 200 m of shore, as the class-I protection zone of lakes and
+  reservoirs [3]; a real protected-area layer can be passed to :func:`run_wind`.
+* ``airport`` 6000: ICAO Annex 14 inner horizontal (4 km) plus conical surface
+  (2 km at 5 %) of a code-4 aerodrome, which a 170 m tip would pierce [4].
+* ``slope`` > 20 % grade: as NREL's wind technical potential [5]; only with a DEM.
+
+Spacing 5 D along x 3 D across the prevailing wind (about 4.6 turbines/km² for a
+120 m rotor) is the common screening rule for small arrays [6].
+
+References
+----------
+.. [1] GB 3096-2008, Environmental quality standard for noise (class 1 areas: 45 dB(A)
+   at night); issue brief default of 500 m to residential buildings.
+.. [2] Seifert, H., Westerhellweg, A., Kröning, J. (2003). Risk analysis of ice throw
+   from wind turbines. BOREAS VI, Pyhätunturi (recommends 1.5 x (hub height + rotor
+   diameter)); fall-over distance = tip height.
+.. [3] HJ 338-2018, Technical guideline for delineating source water protection areas
+   (class-I zone of lakes / reservoirs: land within 200 m of the shore).
+.. [4] ICAO (2018). Annex 14, Aerodromes, Vol. I, 8th ed., Table 4-1 (obstacle
+   limitation surfaces).
+.. [5] Lopez, A. et al. (2012). U.S. Renewable Energy Technical Potentials: A GIS-Based
+   Analysis. NREL/TP-6A20-51946 (wind: exclude slope > 20 %).
+.. [6] Ryberg, D. S. et al. (2019). The future of European onshore wind energy
+   potential: detailed distribution and simulation of advanced turbine designs.
+   Energy 182, 1222-1238. doi:10.1016/j.energy.2019.06.052 (GLAES placement with
+   rotor-diameter spacing).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from engines.wind import resource as wind
+from twin.engine import EngineResult, TwinSource
+from twin.errors import ConfigError, SchemaError
+from twin.params import Params, param, to_dict, validate
+
+__all__ = [
+    "AIRPORTS",
+    "CANDIDATE_AREAS",
+    "REASONS",
+    "SETBACKS_M",
+    "EligibilityGrid",
+    "WindInputs",
+    "WindParams",
+    "candidate_areas",
+    "compute",
+    "district_totals",
+    "eligibility_grid",
+    "exclusion_polygons",
+    "exclusion_sources",
+    "grid_slope_pct",
+    "load",
+    "place_turbines",
+    "screen_points",
+    "site_energy",
+    "target_table",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Exclusion reasons, in the order a site's reason is reported (first that applies).
+REASONS = ("airport", "protected_area", "water_body", "residential_building", "other_building",
+           "built_up_land", "road", "slope")
+
+#: Default setback [m] around each source (see the module notes for sources).
+SETBACKS_M: dict[str, float] = {
+    "airport": 6000.0,
+    "protected_area": 200.0,
+    "water_body": 0.0,
+    "residential_building": 500.0,
+    "other_building": 250.0,
+    "built_up_land": 0.0,
+    "road": 150.0,
+}
+
+#: Airports by city: (name, longitude [°], latitude [°]) of the aerodrome reference point.
+AIRPORTS: dict[str, list[tuple[str, float, float]]] = {
+    "hangzhou": [("Hangzhou Xiaoshan International Airport (HGH/ZSHC)", 120.4344, 30.2295)],
+    "huzhou": [],
+}
+
+#: Named candidate areas: city -> list of (id, name, WGS84 centre line, half-width [m], note).
+CANDIDATE_AREAS: dict[str, list[tuple[str, str, list[tuple[float, float]], float, str]]] = {
+    "hangzhou": [(
+        "qiantang_mudflats",
+        "钱塘江滩涂 Qiantang River mudflats (draft-plan zone, approximate)",
+        [(120.36, 30.265), (120.45, 30.295), (120.52, 30.305), (120.60, 30.318),
+         (120.66, 30.335), (120.72, 30.355)],
+        1500.0,
+        "Synthetic, approximate band along the south bank of the Qiantang River between "
+        "Xiaoshan and Qiantang districts, drawn from the draft plan's siting hint (seed 000, "
+        "W-H1-draft); the final plan drops it. Not surveyed.",
+    )],
+    "huzhou": [],
+}
+
+_RESIDENTIAL = ("residential", "rural_residential")
+
+
+@dataclass(frozen=True)
+class WindParams(Params):
+    """Parameters of the distributed-wind screen (defaults and sources in the module notes).
+
+    Attributes
+    ----------
+    turbine_type : str
+        windpowerlib library turbine (default :data:`engines.wind.resource.DEFAULT_TURBINE`).
+    hub_height_m : float
+        Hub height [m].
+    cell_m : float
+        Eligibility grid cell [m].
+    spacing_along_d, spacing_across_d : float
+        Turbine spacing along / across the prevailing wind [rotor diameters].
+    setbacks_m : dict
+        Reason -> setback [m].
+    max_slope_pct : float
+        Steepest buildable slope [% grade] (applied only with a DEM).
+    wake_loss, availability : float
+        Energy fractions [-].
+    storage_ratio : float
+        Storage power / wind capacity [-] (S-H1: at least 0.10).
+    storage_duration_h : float
+        Storage duration [h]; the seeds give none, 2 h is a common Zhejiang allocation rule.
+    profile : {"log", "power"}
+        Vertical profile of the station screening estimate.
+    station_roughness_m, blending_height_m : float
+        See :func:`engines.wind.resource.extrapolate_wind` [m].
+    """
+
+    turbine_type: str = param(wind.DEFAULT_TURBINE, cli="--turbine",
+                              help="Wind turbine type of windpowerlib's library.")
+    hub_height_m: float = param(wind.DEFAULT_HUB_HEIGHT_M, unit="m", minimum=0.0, exclusive_minimum=True,
+                                cli="--hub-height", help="Wind hub height.")
+    cell_m: float = param(100.0, unit="m", minimum=0.0, exclusive_minimum=True, cli="--cell",
+                          help="Eligibility grid cell of the wind screen.")
+    spacing_along_d: float = param(5.0, minimum=0.0, exclusive_minimum=True,
+                                   help="Spacing along the prevailing wind [rotor diameters].")
+    spacing_across_d: float = param(3.0, minimum=0.0, exclusive_minimum=True,
+                                    help="Spacing across the prevailing wind [rotor diameters].")
+    setbacks_m: dict[str, float] = param(default_factory=lambda: dict(SETBACKS_M), unit="m",
+                                         minimum=0.0, help="Setback by exclusion reason.")
+    max_slope_pct: float = param(20.0, unit="pct", minimum=0.0, help="Steepest buildable slope (% grade).")
+    wake_loss: float = param(wind.WAKE_LOSS, minimum=0.0, maximum=1.0, help="Wake loss fraction.")
+    availability: float = param(wind.AVAILABILITY, minimum=0.0, maximum=1.0, help="Availability fraction.")
+    storage_ratio: float = param(0.10, minimum=0.0, maximum=1.0, help="Storage power over wind capacity.")
+    storage_duration_h: float = param(2.0, unit="h", minimum=0.0, exclusive_minimum=True,
+                                      cli="--storage-hours",
+                                      help="Storage duration for the >= 10 % storage rule.")
+    profile: str = param("log", choices=("log", "power"),
+                         help="Vertical profile of the station screening estimate.")
+    station_roughness_m: float = param(wind.STATION_ROUGHNESS_M, unit="m", minimum=0.0,
+                                       exclusive_minimum=True, help="Roughness length at the station.")
+    blending_height_m: float = param(wind.BLENDING_HEIGHT_M, unit="m", minimum=0.0,
+                                     exclusive_minimum=True, help="Blending height of the log profile.")
+
+    def problems(self) -> list[str]:
+        """Setback reasons are known and the hub height suits the turbine."""
+        out = [f"setbacks_m: unknown reason {reason!r} (reasons: {list(SETBACKS_M)})"
+               for reason in self.setbacks_m if reason not in SETBACKS_M]
+        try:
+            wind.check_hub_height(self.turbine_type, self.hub_height_m)
+        except ConfigError as exc:
+            out.append(str(exc))
+        return out
+
+    def check(self) -> None:
+        """Raise :class:`~twin.errors.ConfigError` naming every bad parameter."""
+        validate(self, "wind parameters")
+
+
+# ---------------------------------------------------------------------------------------
+# 1. exclusion sources
+# ---------------------------------------------------------------------------------------
+def exclusion_sources(buildings=None, roads=None, water=None, protected=None,
+                      airports=None, landcover=None) -> dict[str, gpd.GeoSeries]:
+    """Geometries behind each exclusion reason.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame, optional
+        With ``use_class``; residential and rural-residential buildings are
+        ``residential_building``, the rest ``other_building``.
+    roads, water : GeoDataFrame, optional
+        Road centrelines; water bodies (with ``is_protected`` / ``is_drinking_source``,
+        which also make them ``protected_area``).
+    protected : GeoDataFrame, optional
+        Further protected areas (nature reserves, ecological red lines).
+    airports : GeoDataFrame, optional
+        Aerodrome reference points.
+    landcover : GeoDataFrame, optional
+        With ``lc_class``: ``water`` patches join ``water_body``, ``built_up`` patches
+        are ``built_up_land``.
+
+    Returns
+    -------
+    dict of str to GeoSeries
+        Reason -> geometries (all in one CRS); reasons without features are left out.
+    """
+    out: dict[str, gpd.GeoSeries] = {}
+
+    def put(reason, gs):
+        if gs is not None and len(gs):
+            gs = gs[~gs.is_empty & gs.notna()]
+            if len(gs):
+                out[reason] = gs.reset_index(drop=True)
+
+    if airports is not None:
+        put("airport", airports.geometry)
+    prot = []
+    if water is not None and len(water):
+        flag = np.zeros(len(water), bool)
+        for col in ("is_protected", "is_drinking_source"):
+            if col in water.columns:
+                flag |= water[col].fillna(False).to_numpy(bool)
+        prot.append(water.geometry[flag])
+    lc = landcover["lc_class"].astype(str) if landcover is not None else None
+    wet = [g for g in (water.geometry if water is not None else None,
+                       landcover.geometry[(lc == "water").to_numpy()] if lc is not None else None)
+           if g is not None and len(g)]
+    if wet:
+        put("water_body", pd.concat(wet))
+    if lc is not None:
+        put("built_up_land", landcover.geometry[(lc == "built_up").to_numpy()])
+    if protected is not None and len(protected):
+        prot.append(protected.geometry.to_crs(water.crs) if water is not None else protected.geometry)
+    if prot:
+        put("protected_area", pd.concat(prot))
+    if buildings is not None and len(buildings):
+        use = buildings["use_class"].astype(str) if "use_class" in buildings.columns else \
+            pd.Series("other", index=buildings.index)
+        res = use.isin(_RESIDENTIAL).to_numpy()
+        put("residential_building", buildings.geometry[res])
+        put("other_building", buildings.geometry[~res])
+    if roads is not None:
+        put("road", roads.geometry)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# 2. eligibility grid
+# ---------------------------------------------------------------------------------------
+@dataclass
+class EligibilityGrid:
+    """The city on a regular grid: district of each cell and exclusion masks by reason.
+
+    Attributes
+    ----------
+    transform : affine.Affine
+        Cell -> CRS coordinates (north-up).
+    shape : tuple of int
+        ``(rows, cols)``.
+    crs : str
+        Projected CRS of the grid.
+    cell_m : float
+        Cell size [m].
+    district : ndarray of int
+        Index into ``adcodes`` + 1 (0 = outside the city).
+    adcodes : list of str
+        District adcodes.
+    masks : dict of str to ndarray of bool
+        Reason -> excluded cells.
+    """
+
+    transform: object
+    shape: tuple[int, int]
+    crs: str
+    cell_m: float
+    district: np.ndarray
+    adcodes: list[str]
+    masks: dict[str, np.ndarray]
+
+    @property
+    def excluded(self) -> np.ndarray:
+        """Cells excluded for any reason."""
+        out = np.zeros(self.shape, bool)
+        for m in self.masks.values():
+            out |= m
+        return out
+
+    @property
+    def eligible(self) -> np.ndarray:
+        """Cells inside a district and excluded for no reason."""
+        return (self.district > 0) & ~self.excluded
+
+    def cell_of(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row, column and an inside-the-grid flag of points."""
+        inv = ~self.transform
+        col, row = inv * (np.asarray(x, float), np.asarray(y, float))
+        row = np.floor(row).astype(np.int64)
+        col = np.floor(col).astype(np.int64)
+        inside = (row >= 0) & (row < self.shape[0]) & (col >= 0) & (col < self.shape[1])
+        return np.where(inside, row, 0), np.where(inside, col, 0), inside
+
+
+def eligibility_grid(districts: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeries],
+                     setbacks_m: dict[str, float], *, cell_m: float = 100.0,
+                     slope_pct: np.ndarray | None = None, max_slope_pct: float = 20.0,
+                     slope_transform=None) -> EligibilityGrid:
+    """Rasterise districts and exclusions (with setbacks) on a ``cell_m`` grid.
+
+    A cell is excluded for a reason when the distance between its centre and the
+    centre of a cell touched by a source is at most the setback (Euclidean distance
+    transform), so the grid is exact to about one cell; :func:`screen_points`
+    re-checks placed turbines against the vector geometries.
+
+    Parameters
+    ----------
+    districts : GeoDataFrame
+        ``adcode`` and polygons in a projected CRS [m].
+    sources : dict
+        From :func:`exclusion_sources`, in the same CRS.
+    setbacks_m : dict
+        Reason -> setback [m] (missing reasons: 0 m).
+    cell_m : float
+        Cell size [m].
+    slope_pct : ndarray, optional
+        Slope [% grade] on this very grid (see ``slope_transform``); NaN = unknown (kept).
+    max_slope_pct : float
+        Steepest buildable slope [%].
+    slope_transform : affine.Affine, optional
+        Checked equal to the grid's transform when ``slope_pct`` is given.
+    """
+    from rasterio.features import rasterize
+    from rasterio.transform import from_origin
+    from scipy.ndimage import distance_transform_edt
+
+    if districts.crs is None or not districts.crs.is_projected:
+        msg = "districts must be in a projected CRS in metres (the twin uses EPSG:4549)"
+        raise SchemaError(msg)
+    minx, miny, maxx, maxy = districts.total_bounds
+    x0 = math.floor(minx / cell_m) * cell_m
+    y1 = math.ceil(maxy / cell_m) * cell_m
+    cols = int(math.ceil((maxx - x0) / cell_m))
+    rows = int(math.ceil((y1 - miny) / cell_m))
+    transform = from_origin(x0, y1, cell_m, cell_m)
+    shape = (rows, cols)
+    adcodes = districts["adcode"].astype(str).tolist()
+    district = rasterize(
+        ((g, i + 1) for i, g in enumerate(districts.geometry) if g is not None and not g.is_empty),
+        out_shape=shape, transform=transform, fill=0, dtype="int32")
+    masks: dict[str, np.ndarray] = {}
+    for reason in REASONS:
+        if reason == "slope" or reason not in sources:
+            continue
+        gs = sources[reason]
+        hit = rasterize(((g, 1) for g in gs.geometry.values), out_shape=shape, transform=transform,
+                        fill=0, all_touched=True, dtype="uint8").astype(bool)
+        d = float(setbacks_m.get(reason, 0.0))
+        if d > 0 and hit.any():
+            dist = distance_transform_edt(~hit, sampling=cell_m)
+            hit = dist <= d
+        masks[reason] = hit
+    if slope_pct is not None:
+        if slope_pct.shape != shape or (slope_transform is not None and slope_transform != transform):
+            msg = (f"slope grid {slope_pct.shape} does not match the eligibility grid {shape}; "
+                   "resample it with eligibility_grid's transform")
+            raise SchemaError(msg)
+        with np.errstate(invalid="ignore"):
+            masks["slope"] = np.nan_to_num(slope_pct, nan=0.0) > max_slope_pct
+    return EligibilityGrid(transform, shape, districts.crs.to_string(), float(cell_m), district,
+                           adcodes, masks)
+
+
+def grid_slope_pct(dem_path, grid: EligibilityGrid) -> np.ndarray:
+    """Slope [% grade] of a DEM resampled (bilinear) onto the grid; NaN where no data.
+
+    A DEM in another CRS is reprojected to the grid's CRS; its nodata cells stay NaN
+    (those cells are not excluded for slope).
+    """
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    with rasterio.open(dem_path) as src:
+        if src.crs is None:
+            msg = f"{dem_path}: the DEM has no CRS; re-import it with its CRS"
+            raise SchemaError(msg)
+        dem = np.full(grid.shape, np.nan, dtype="float64")
+        reproject(source=rasterio.band(src, 1), destination=dem, dst_transform=grid.transform,
+                  dst_crs=grid.crs, dst_nodata=np.nan, src_nodata=src.nodata,
+                  resampling=Resampling.bilinear)
+    gy, gx = np.gradient(dem, grid.cell_m)
+    return np.hypot(gx, gy) * 100.0
+
+
+def exclusion_polygons(grid: EligibilityGrid, setbacks_m: dict[str, float]) -> gpd.GeoDataFrame:
+    """Excluded cells as polygons: one (multi)polygon per reason and district.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``wind_exclusion_reason``, ``setback_m`` [m], ``district_adcode``, ``area_km2``
+        [km²] (cells of that reason; reasons overlap), geometry.
+    """
+    from rasterio.features import shapes
+
+    rows = []
+    cell_km2 = grid.cell_m**2 / 1e6
+    for reason, mask in grid.masks.items():
+        lab = np.where(mask, grid.district, 0).astype("int32")
+        if not lab.any():
+            continue
+        parts: dict[int, list] = {}
+        for geom, val in shapes(lab, mask=lab > 0, transform=grid.transform, connectivity=4):
+            parts.setdefault(int(val), []).append(shapely.geometry.shape(geom))
+        counts = np.bincount(lab.ravel(), minlength=len(grid.adcodes) + 1)
+        for val, polys in parts.items():
+            rows.append({
+                "wind_exclusion_reason": reason,
+                "setback_m": float(setbacks_m.get(reason, 0.0)) if reason != "slope" else 0.0,
+                "district_adcode": grid.adcodes[val - 1],
+                "area_km2": float(counts[val] * cell_km2),
+                "geometry": shapely.union_all(polys) if len(polys) < 50
+                else shapely.MultiPolygon(polys),
+            })
+    cols = ["wind_exclusion_reason", "setback_m", "district_adcode", "area_km2", "geometry"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=grid.crs)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. placement
+# ---------------------------------------------------------------------------------------
+def place_turbines(grid: EligibilityGrid, rotor_diameter_m: float, axis_deg: float = 0.0, *,
+                   spacing_along_d: float = 5.0, spacing_across_d: float = 3.0) -> gpd.GeoDataFrame:
+    """Turbine positions on a lattice rotated to the prevailing wind, in eligible cells.
+
+    Rows run across the wind: neighbours are ``spacing_along_d * D`` apart along the
+    wind axis and ``spacing_across_d * D`` apart across it.
+
+    Parameters
+    ----------
+    grid : EligibilityGrid
+    rotor_diameter_m : float
+        Rotor diameter D [m].
+    axis_deg : float
+        Prevailing wind axis [°, clockwise from north].
+
+    Returns
+    -------
+    GeoDataFrame
+        Points with ``district_adcode``.
+    """
+    a = math.radians(axis_deg)
+    along = np.array([math.sin(a), math.cos(a)])
+    across = np.array([math.cos(a), -math.sin(a)])
+    s_al, s_ac = spacing_along_d * rotor_diameter_m, spacing_across_d * rotor_diameter_m
+    t = grid.transform
+    x0, y1 = t.c, t.f
+    x1, y0 = x0 + grid.shape[1] * grid.cell_m, y1 - grid.shape[0] * grid.cell_m
+    corners = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]) - [x0, y0]
+    pa, pc = corners @ along, corners @ across
+    i = np.arange(math.floor(pa.min() / s_al), math.ceil(pa.max() / s_al) + 1)
+    j = np.arange(math.floor(pc.min() / s_ac), math.ceil(pc.max() / s_ac) + 1)
+    ii, jj = np.meshgrid(i, j, indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    x = x0 + ii * s_al * along[0] + jj * s_ac * across[0]
+    y = y0 + ii * s_al * along[1] + jj * s_ac * across[1]
+    r, c, inside = grid.cell_of(x, y)
+    keep = inside & grid.eligible[r, c]
+    x, y, r, c = x[keep], y[keep], r[keep], c[keep]
+    adc = np.asarray(grid.adcodes, dtype=object)[grid.district[r, c] - 1]
+    return gpd.GeoDataFrame({"district_adcode": adc.astype(str)},
+                            geometry=gpd.points_from_xy(x, y), crs=grid.crs)
+
+
+def screen_points(points: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeries],
+                  setbacks_m: dict[str, float]) -> pd.Series:
+    """Exact vector screen: the first reason (in :data:`REASONS` order) excluding each point.
+
+    A point is excluded when it lies within the setback of a source geometry
+    (``distance <= setback``; inside the geometry for a setback of 0).
+
+    Returns
+    -------
+    Series of str
+        ``wind_exclusion_reason`` per point, ``""`` when the point is eligible.
+    """
+    reason = np.full(len(points), "", dtype=object)
+    geoms = points.geometry.values
+    for name in REASONS:
+        if name not in sources or not len(points):
+            continue
+        todo = np.flatnonzero(reason == "")
+        if not todo.size:
+            break
+        tree = shapely.STRtree(sources[name].geometry.values)
+        d = float(setbacks_m.get(name, 0.0))
+        if d > 0:
+            hit, _ = tree.query(geoms[todo], predicate="dwithin", distance=d)
+        else:
+            hit, _ = tree.query(geoms[todo], predicate="intersects")
+        reason[todo[np.unique(hit)]] = name
+    return pd.Series(reason, index=points.index, name="wind_exclusion_reason", dtype="str")
+
+
+def candidate_areas(city_id: str, crs: str) -> gpd.GeoDataFrame:
+    """The city's named candidate areas (:data:`CANDIDATE_AREAS`) as polygons in ``crs``."""
+    rows = []
+    for ident, name, line, half_width, note in CANDIDATE_AREAS.get(city_id, []):
+        geom = gpd.GeoSeries([shapely.LineString(line)], crs="EPSG:4326").to_crs(crs)
+        rows.append({"candidate_area": ident, "name": name, "source": note, "is_synthetic": True,
+                     "geometry": geom.buffer(half_width, cap_style="flat").iloc[0]})
+    cols = ["candidate_area", "name", "source", "is_synthetic", "geometry"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=crs)
+
+
+# ---------------------------------------------------------------------------------------
+# 4. energy and totals
+# ---------------------------------------------------------------------------------------
+def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindParams, *,
+                raster_mean_m_per_s: np.ndarray | None = None,
+                raster_height_m: float | None = None) -> gpd.GeoDataFrame:
+    """Hub-height wind, Weibull fit, gross and net energy and capacity factor per site.
+
+    Parameters
+    ----------
+    sites : GeoDataFrame
+        Turbine points with ``lc_class`` (for roughness).
+    station : DataFrame
+        From :func:`engines.wind.resource.read_station_wind` (10 m wind, pressure, temperature).
+    params : WindParams
+    raster_mean_m_per_s : ndarray, optional
+        Mean wind speed of an atlas raster at each site [m/s] (NaN = no data: the
+        station screening estimate is used there).
+    raster_height_m : float, optional
+        Height of the raster [m]; carried to hub height with the site's roughness
+        (log law) when it differs.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``sites`` plus the columns of the ``wind_sites`` result (see twin.schema).
+    """
+    spec = wind.turbine_spec(params.turbine_type)
+    hub = params.hub_height_m
+    out = sites.copy()
+    n = len(out)
+    z0 = wind.roughness_length_m(out["lc_class"] if "lc_class" in out.columns else [""] * n)
+    rho = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"], hub)
+    v10 = station["wind_speed"].to_numpy(float)
+    mean_v = np.empty(n)
+    gross = np.empty(n)
+    k = np.empty(n)
+    c = np.empty(n)
+    for z in np.unique(z0):
+        sel = z0 == z
+        v_hub = wind.extrapolate_wind(v10, hub, z, station_roughness_m=params.station_roughness_m,
+                                      blending_height_m=params.blending_height_m,
+                                      profile=params.profile)
+        kk, cc = wind.fit_weibull(v_hub)
+        mean_v[sel] = v_hub.mean()
+        gross[sel] = wind.turbine_energy_kwh(params.turbine_type, v_hub, rho)
+        k[sel], c[sel] = kk, cc
+    source = np.full(n, "station_screening", dtype=object)
+    if raster_mean_m_per_s is not None:
+        r = np.asarray(raster_mean_m_per_s, float)
+        ok = np.isfinite(r)
+        if (~ok).any():
+            logger.warning("%d of %d site(s) fall on wind-raster nodata: station screening estimate "
+                           "used there", int((~ok).sum()), n)
+        if ok.any():
+            if raster_height_m is not None and abs(raster_height_m - hub) > 0.5:
+                r = r * np.log(hub / z0) / np.log(raster_height_m / z0)
+            ref = wind.extrapolate_wind(v10, hub, params.station_roughness_m,
+                                        station_roughness_m=params.station_roughness_m,
+                                        blending_height_m=params.blending_height_m,
+                                        profile=params.profile)
+            k_ref, c_ref = wind.fit_weibull(ref)
+            gross[ok] = wind.energy_for_mean_speeds(params.turbine_type, ref, r[ok], rho)
+            mean_v[ok] = r[ok]
+            k[ok] = k_ref
+            c[ok] = c_ref * r[ok] / ref.mean()
+            source[ok] = "raster"
+    hours = len(v10) * wind._hours_per_step(station["wind_speed"])
+    year_factor = 8760.0 / hours
+    net = gross * (1 - params.wake_loss) * params.availability
+    cap_kw = spec["nominal_power_kw"]
+    out["turbine_type"] = params.turbine_type
+    out["hub_height_m"] = float(hub)
+    out["rotor_diameter_m"] = spec["rotor_diameter_m"]
+    out["capacity_mw"] = cap_kw / 1000.0
+    out["roughness_length_m"] = z0
+    out["wind_speed_hub_m_per_s"] = mean_v
+    out["weibull_k"] = k
+    out["weibull_c_m_per_s"] = c
+    out["resource_source"] = pd.Series(source, index=out.index, dtype="str")
+    out["is_screening_estimate"] = source == "station_screening"
+    out["gross_energy_mwh_per_yr"] = gross / 1000.0 * year_factor
+    out["energy_mwh_per_yr"] = net / 1000.0 * year_factor
+    out["capacity_factor"] = net / (cap_kw * hours)
+    return out
+
+
+def district_totals(sites: pd.DataFrame, grid: EligibilityGrid, districts: pd.DataFrame,
+                    params: WindParams) -> pd.DataFrame:
+    """Per-district eligible area, turbines, MW, energy, capacity factor and storage.
+
+    Returns
+    -------
+    DataFrame
+        One row per district: ``district_adcode``, ``name_zh``, ``name_en``,
+        ``eligible_area_km2``, ``n_turbines``, ``capacity_mw``, ``energy_mwh_per_yr``,
+        ``capacity_factor``, ``wind_speed_hub_m_per_s`` (mean over sites, NaN if none),
+        ``storage_power_mw`` and ``storage_energy_mwh``.
+    """
+    cell_km2 = grid.cell_m**2 / 1e6
+    elig = np.bincount(grid.district[grid.eligible], minlength=len(grid.adcodes) + 1)[1:]
+    base = pd.DataFrame({"district_adcode": grid.adcodes, "eligible_area_km2": elig * cell_km2})
+    names = districts.set_index(districts["adcode"].astype(str))
+    for col in ("name_zh", "name_en"):
+        base[col] = base["district_adcode"].map(names[col]) if col in names.columns else ""
+    g = sites.groupby("district_adcode")
+    agg = pd.DataFrame({
+        "n_turbines": g.size(),
+        "capacity_mw": g["capacity_mw"].sum(),
+        "energy_mwh_per_yr": g["energy_mwh_per_yr"].sum(),
+        "wind_speed_hub_m_per_s": g["wind_speed_hub_m_per_s"].mean(),
+    })
+    out = base.merge(agg, left_on="district_adcode", right_index=True, how="left")
+    out["n_turbines"] = out["n_turbines"].fillna(0).astype("int64")
+    for col in ("capacity_mw", "energy_mwh_per_yr"):
+        out[col] = out[col].fillna(0.0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["capacity_factor"] = np.where(out["capacity_mw"] > 0,
+                                          out["energy_mwh_per_yr"] / (out["capacity_mw"] * 8760.0),
+                                          np.nan)
+    out["storage_power_mw"] = out["capacity_mw"] * params.storage_ratio
+    out["storage_energy_mwh"] = out["storage_power_mw"] * params.storage_duration_h
+    cols = ["district_adcode", "name_zh", "name_en", "eligible_area_km2", "n_turbines",
+            "capacity_mw", "energy_mwh_per_yr", "capacity_factor", "wind_speed_hub_m_per_s",
+            "storage_power_mw", "storage_energy_mwh"]
+    return out[cols].reset_index(drop=True)
+
+
+def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams) -> pd.DataFrame:
+    """The city's technical potential against each ``wind_capacity_mw`` target.
+
+    For each target: potential [MW], whether it is met, the turbines needed, and the
+    net energy of the best sites (highest energy first) that reach the target, with
+    storage at ``storage_ratio`` of the target capacity.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        Output of :func:`site_energy`.
+    targets : DataFrame
+        The twin's ``targets`` table (``id``, ``metric``, ``value``, ``status``, ``tier``,
+        ``year``, ``is_governing``).
+    """
+    rated = float(wind.turbine_spec(params.turbine_type)["nominal_power_kw"]) / 1000.0
+    t = targets.loc[targets["metric"] == "wind_capacity_mw"]
+    best = np.sort(sites["energy_mwh_per_yr"].to_numpy(float))[::-1]
+    cum = np.concatenate([[0.0], np.cumsum(best)])
+    potential = float(len(sites) * rated)
+    rows = []
+    for _, r in t.iterrows():
+        target_mw = float(r["value"])
+        need = int(math.ceil(target_mw / rated - 1e-9))
+        have = min(need, len(best))
+        energy = float(cum[have])
+        rows.append({
+            "target_id": str(r["id"]), "status": str(r["status"]), "tier": str(r["tier"]),
+            "year": int(r["year"]) if pd.notna(r["year"]) else 0,
+            "is_governing": bool(r.get("is_governing", False)),
+            "target_mw": target_mw, "potential_mw": potential,
+            "meets_target": potential >= target_mw, "turbines_needed": need,
+            "best_sites_energy_mwh_per_yr": energy,
+            "best_sites_capacity_factor": energy / (have * rated * 8760.0) if have else np.nan,
+            "storage_ratio_pct": params.storage_ratio * 100.0,
+            "storage_power_mw": target_mw * params.storage_ratio,
+            "storage_energy_mwh": target_mw * params.storage_ratio * params.storage_duration_h,
+        })
+    cols = ["target_id", "status", "tier", "year", "is_governing", "target_mw", "potential_mw",
+            "meets_target", "turbines_needed", "best_sites_energy_mwh_per_yr",
+            "best_sites_capacity_factor", "storage_ratio_pct", "storage_power_mw",
+            "storage_energy_mwh"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ---------------------------------------------------------------------------------------
+# the engine contract: load (edge) and compute
+# ---------------------------------------------------------------------------------------
+def _airports_frame(city_id: str, crs: str) -> gpd.GeoDataFrame:
+    items = AIRPORTS.get(city_id, [])
+    return gpd.GeoDataFrame({"name": [a[0] for a in items]},
+                            geometry=gpd.points_from_xy([a[1] for a in items],
+                                                        [a[2] for a in items]),
+                            crs="EPSG:4326").to_crs(crs)
+
+
+@dataclass
+class WindInputs:
+    """Everything the wind screen reads from a built twin (see :func:`load`)."""
+
+    city_id: str
+    crs: str
+    weather_name: str
+    districts: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame
+    water: gpd.GeoDataFrame
+    landcover: gpd.GeoDataFrame
+    station: pd.DataFrame
+    targets: pd.DataFrame
+    dem_path: object = None
+    wind_raster: tuple | None = None
+    protected: gpd.GeoDataFrame | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame | None = None) -> WindInputs:
+    """Read the wind screen's inputs: layers, station wind, the DEM and wind-map paths, targets.
+
+    Parameters
+    ----------
+    protected : GeoDataFrame, optional
+        Extra protected areas (any CRS; reprojected).
+    """
+    import time
+
+    t0 = time.perf_counter()
+    city = source.city
+    crs = city.metric_crs
+    bounds = source.read_layer("boundaries")
+    districts = bounds.loc[bounds["level"] == "district"].reset_index(drop=True)
+    buildings = source.read_layer("buildings", columns=["use_class", "is_synthetic"])
+    roads = source.read_layer("roads", columns=["is_synthetic"])
+    water = source.read_layer("water", columns=["is_protected", "is_drinking_source", "is_synthetic"])
+    landcover = source.read_layer("landcover", columns=["lc_class", "is_synthetic"])
+    if protected is not None:
+        if protected.crs is None:
+            msg = "protected areas have no CRS; set one (e.g. EPSG:4326) before passing them"
+            raise SchemaError(msg)
+        protected = protected.to_crs(crs)
+    weather_path = source.weather_path(None)
+    station = wind.read_station_wind(weather_path)
+    dem = source.raster("dem")
+    ws = source.raster("wind_speed")
+    return WindInputs(city.id, crs, weather_path.name, districts, buildings, roads, water, landcover,
+                      station, source.table("targets"), dem[0] if dem else None, ws, protected,
+                      {"read": round(time.perf_counter() - t0, 3)})
+
+
+def compute(inputs: WindInputs, params: WindParams, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
+    """Exclusions, placement, energy and totals of the distributed-wind screen.
+
+    Results: ``wind_sites`` (points), ``wind_exclusions`` (polygons by reason and
+    district), ``wind_candidate_areas`` (named zones such as the Qiantang mudflats);
+    tables ``wind_districts`` and ``wind_targets``; metadata ``wind_screen``.
+    The DEM (slope) and the wind map are sampled from their files where given.
+    """
+    import time
+
+    step = progress or (lambda name: None)
+    timings: dict[str, float] = dict(inputs.timings)
+    t0 = time.perf_counter()
+
+    def lap(name):
+        timings[name] = round(time.perf_counter() - t0 - sum(v for k, v in timings.items()
+                                                             if k != "read"), 3)
+
+    crs = inputs.crs
+    districts, buildings, roads = inputs.districts, inputs.buildings, inputs.roads
+    water, landcover, station = inputs.water, inputs.landcover, inputs.station
+    step("wind: exclusions")
+    sources = exclusion_sources(buildings, roads, water, inputs.protected,
+                                _airports_frame(inputs.city_id, crs), landcover)
+    slope = None
+    notes = []
+    grid = eligibility_grid(districts, sources, params.setbacks_m, cell_m=params.cell_m)
+    if inputs.dem_path is not None:
+        slope = grid_slope_pct(inputs.dem_path, grid)
+        grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
+    else:
+        notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
+    exclusions = exclusion_polygons(grid, params.setbacks_m)
+    lap("exclusions")
+
+    step("wind: placement")
+    spec = wind.turbine_spec(params.turbine_type)
+    axis = wind.prevailing_direction_deg(station["wind_speed"], station["wind_direction"])
+    sites = place_turbines(grid, spec["rotor_diameter_m"], axis,
+                           spacing_along_d=params.spacing_along_d,
+                           spacing_across_d=params.spacing_across_d)
+    reason = screen_points(sites, sources, params.setbacks_m)
+    n_grid = len(sites)
+    sites = sites.loc[reason == ""].reset_index(drop=True)
+    joined = gpd.sjoin(sites, landcover[["lc_class", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated()]
+    sites["lc_class"] = joined["lc_class"].astype("str").fillna("").to_numpy()
+    zones = candidate_areas(inputs.city_id, crs)
+    sites["candidate_area"] = ""
+    for _, z in zones.iterrows():
+        inside = sites.within(z.geometry).to_numpy()
+        sites.loc[inside, "candidate_area"] = z["candidate_area"]
+    lap("placement")
+
+    step("wind: energy")
+    raster_mean = raster_height = None
+    if inputs.wind_raster is not None:
+        path, meta = inputs.wind_raster
+        raster_height = meta.get("height_m")
+        raster_mean = wind.sample_wind_raster(path, sites.geometry.x, sites.geometry.y, crs)
+    sites = site_energy(sites, station, params, raster_mean_m_per_s=raster_mean,
+                        raster_height_m=raster_height)
+    sites.insert(0, "site_id", [f"w{i:06d}" for i in range(len(sites))])
+    any_synth = any(bool(df["is_synthetic"].any()) for df in (buildings, roads, water, landcover))
+    sites["is_synthetic"] = any_synth | (sites["candidate_area"] != "")
+    est = ("station screening estimate" if raster_mean is None else "wind atlas raster")
+    sites["source"] = (f"carbon-twin wind screen: {params.turbine_type} power curve (windpowerlib "
+                       f"OEDB), {est}, weather {inputs.weather_name}")
+    lap("energy")
+
+    step("wind: totals")
+    totals = district_totals(sites, grid, districts, params)
+    targets = target_table(sites, inputs.targets, params)
+    exclusions["is_synthetic"] = any_synth
+    exclusions["source"] = f"carbon-twin wind screen on a {params.cell_m:g} m grid"
+    zones_out = zones.copy()
+    for col, fn in (("n_turbines", "size"), ("capacity_mw", "sum")):
+        s = (sites.groupby("candidate_area").size() if fn == "size"
+             else sites.groupby("candidate_area")["capacity_mw"].sum())
+        zones_out[col] = zones_out["candidate_area"].map(s).fillna(0)
+    zones_out["n_turbines"] = zones_out["n_turbines"].astype("int64")
+    cell_km2 = params.cell_m**2 / 1e6
+    elig_area = []
+    for g in zones_out.geometry:
+        from rasterio.features import rasterize
+
+        m = rasterize([(g, 1)], out_shape=grid.shape, transform=grid.transform, fill=0,
+                      dtype="uint8").astype(bool)
+        elig_area.append(float((m & grid.eligible).sum() * cell_km2))
+    zones_out["eligible_area_km2"] = elig_area
+    zones_out["area_km2"] = zones_out.area / 1e6
+    lap("totals")
+
+    hub_rho = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"],
+                                   params.hub_height_m)
+    meta = {
+        "turbine_type": params.turbine_type, "hub_height_m": params.hub_height_m,
+        "rotor_diameter_m": spec["rotor_diameter_m"], "rated_power_kw": spec["nominal_power_kw"],
+        "cell_m": params.cell_m, "spacing_d": [params.spacing_along_d, params.spacing_across_d],
+        "prevailing_axis_deg": round(axis, 1), "setbacks_m": params.setbacks_m,
+        "wake_loss": params.wake_loss, "availability": params.availability,
+        "storage_ratio": params.storage_ratio, "storage_duration_h": params.storage_duration_h,
+        "profile": params.profile, "station_roughness_m": params.station_roughness_m,
+        "blending_height_m": params.blending_height_m, "params": to_dict(params),
+        "station_mean_wind_10m_m_per_s": round(float(station["wind_speed"].mean()), 3),
+        "mean_air_density_hub_kg_per_m3": round(float(np.mean(hub_rho)), 4),
+        "resource": ("wind_speed raster" if raster_mean is not None
+                     else "station screening estimate (EPW 10 m wind extrapolated)"),
+        "n_lattice_points_eligible_on_grid": n_grid,
+        "n_removed_by_vector_check": int(n_grid - len(sites)),
+        "notes": notes, "timings_s": timings,
+    }
+    results = {"wind_sites": sites, "wind_exclusions": exclusions,
+               "wind_candidate_areas": zones_out}
+    tables = {"wind_districts": totals, "wind_targets": targets}
+    logger.info("wind screen of %s: %d sites, %.0f MW, %s", inputs.city_id, len(sites),
+                sites["capacity_mw"].sum(), timings)
+    return EngineResult(results, tables, {"wind_screen": meta})

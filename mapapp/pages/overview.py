@@ -1,0 +1,184 @@
+"""Overview: every tracked target of the city for a target year, as a progress chart.
+
+Bars are shares of each target: the reported baseline (for capacities, which add up)
+and what the twin computed (rooftop PV or wind potential, current coverage, sink
+stocks). Hover shows the target's source: seed document and line.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mapapp import data
+from mapapp import mapstyle as ms
+from mapapp.i18n import category, column, t, unit
+from mapapp.pages._common import Ctx, city_map, name_col, show_table
+from twin.config import SEEDS, load_city
+
+__all__ = ["progress_frame", "render"]
+
+#: Metric prefix -> engine whose command computes it.
+_ENGINE_OF = (("pv_", "pv"), ("park_pv", "pv"), ("wind_", "wind"), ("storage_", "wind"),
+              ("charging_", "coverage"), ("county_charging", "coverage"),
+              ("township_charging", "coverage"), ("highway_", "coverage"),
+              ("public_piles", "coverage"), ("bus_stop", "coverage"), ("green_space", "coverage"),
+              ("park_coverage", "coverage"), ("forest_", "sinks"), ("wetland_", "sinks"),
+              ("tea_garden", "sinks"))
+#: Metrics in which the twin's potential adds to the installed baseline.
+_ADDITIVE_UNITS = ("mw", "mwp", "gw", "kw", "kwp")
+
+
+def _engine(metric: str) -> str | None:
+    return next((e for p, e in _ENGINE_OF if metric.startswith(p)), None)
+
+
+def _seed_titles(source: str) -> str:
+    keys = [r.split(":")[0].strip() for r in str(source).split(";") if r.strip()]
+    return " | ".join(dict.fromkeys(SEEDS.get(k, k) for k in keys))
+
+
+def progress_frame(targets: pd.DataFrame, tracked: pd.DataFrame, year: int, lang: str,
+                   city: str, computed: set[str]) -> pd.DataFrame:
+    """Targets of ``year`` (and those without a year) beside what the engines computed.
+
+    Parameters
+    ----------
+    targets : DataFrame
+        :meth:`twin.config.CityConfig.targets_frame`.
+    tracked : DataFrame
+        :func:`mapapp.data.target_progress`.
+    year : int
+        Target year.
+    lang : str
+        Label language.
+    city : str
+        City id (for the commands).
+    computed : set of str
+        Engines whose tables exist.
+
+    Returns
+    -------
+    DataFrame
+        One row per governing target with ``baseline``, ``potential``, ``reach``, ``gap``,
+        ``share_pct``, ``state`` and the source.
+    """
+    tg = targets.loc[(targets["kind"] == "target") & targets["is_governing"]
+                     & ((targets["year"] == year) | targets["year"].isna())].copy()
+    tg = tg.merge(tracked, how="left", left_on="id", right_on="target_id")
+    tg["indicator"] = tg["indicator_zh" if lang == "zh" else "indicator_en"].astype(str)
+    tg["engine_cmd"] = tg["metric"].map(_engine)
+    additive = tg["unit"].isin(_ADDITIVE_UNITS).to_numpy()
+    base = tg["baseline_value"].astype(float).to_numpy(na_value=np.nan)
+    base = np.where(np.isnan(base), tg["baseline_engine"].astype(float).to_numpy(na_value=np.nan),
+                    base) if "baseline_engine" in tg else base
+    pot = tg["potential"].astype(float).to_numpy(na_value=np.nan)
+    value = tg["value"].astype(float).to_numpy(na_value=np.nan)
+    reach = np.where(additive, np.nan_to_num(base) + pot, pot)
+    le = (tg["comparator"] == "<=").to_numpy()
+    gap = np.where(le, reach - value, value - reach)
+    tg["baseline"], tg["potential"], tg["reach"], tg["gap"] = base, pot, reach, gap
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tg["share_pct"] = np.where(value > 0, 100.0 * reach / value, np.nan)
+        tg["base_pct"] = np.where(additive & (value > 0), 100.0 * np.nan_to_num(base) / value, 0.0)
+    tg["pot_pct"] = np.clip(np.nan_to_num(tg["share_pct"]) - tg["base_pct"], 0, None)
+    state = np.select([np.isfinite(gap) & (gap <= 0), np.isfinite(gap)], ["met", "gap"],
+                      default="not_computed")
+    # no engine for the metric, or its engine ran but does not track this target (e.g. a scope)
+    untracked = ~tg["engine_cmd"].map(lambda e: isinstance(e, str) and e not in computed
+                                      ).to_numpy(bool)
+    state = np.where(untracked & (state == "not_computed"), "not_tracked", state)
+    tg["state_key"] = state
+    tg["state"] = [t(f"state.{s}", lang) for s in state]
+    cmds = {e: data.command_for(e, city) for e in data.ENGINE_TABLES}
+    tg["command"] = [cmds[e] if isinstance(e, str) and e not in computed else ""
+                     for e in tg["engine_cmd"]]
+    tg["unit_label"] = tg["unit"].map(lambda u: unit(u, lang))
+    tg["status_label"] = tg["status"].map(lambda s: category(s, lang))
+    tg["source_title"] = tg["source"].map(_seed_titles)
+    tg["label"] = tg["id"] + " " + tg["indicator"].str.slice(0, 40)
+    return tg.reset_index(drop=True)
+
+
+def _chart(pf: pd.DataFrame, lang: str) -> alt.Chart:
+    long = pd.concat([
+        pf.assign(series=t("series.baseline", lang), pct=pf["base_pct"], order=0),
+        pf.assign(series=t("series.potential", lang), pct=pf["pot_pct"], order=1),
+    ], ignore_index=True)
+    long["pct"] = long["pct"].clip(upper=200)
+    tip = [alt.Tooltip("id:N", title=column("id", lang)),
+           alt.Tooltip("indicator:N", title=column("indicator", lang)),
+           alt.Tooltip("value:Q", title=column("target_value", lang), format=",.4g"),
+           alt.Tooltip("unit_label:N", title=column("unit", lang)),
+           alt.Tooltip("baseline:Q", title=column("baseline", lang), format=",.4g"),
+           alt.Tooltip("potential:Q", title=column("potential", lang), format=",.4g"),
+           alt.Tooltip("gap:Q", title=column("gap", lang), format=",.4g"),
+           alt.Tooltip("state:N", title=column("state", lang)),
+           alt.Tooltip("source:N", title=column("source", lang)),
+           alt.Tooltip("source_title:N", title=column("source_title", lang))]
+    y = alt.Y("label:N", sort=None, title=None)
+    bars = alt.Chart(long).mark_bar().encode(
+        x=alt.X("pct:Q", stack="zero", title=t("series.share", lang),
+                scale=alt.Scale(domain=[0, 200], clamp=True)),
+        y=y, order="order:Q",
+        color=alt.Color("series:N", title=None,
+                        scale=alt.Scale(range=["#b0b0b0", "#2a9d8f"]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=tip)
+    rule = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#d62728", strokeDash=[4, 3]
+                                                             ).encode(x="x:Q")
+    return (bars + rule).properties(height=max(120, 26 * len(pf)))
+
+
+def render(ctx: Ctx) -> None:
+    """The overview page."""
+    lang = ctx.lang
+    cfg = load_city(ctx.city)
+    have = set(data.tables(*ctx.key))
+    computed = {e for e, (_, names) in data.ENGINE_TABLES.items() if e != "build"
+                and any(n in have for n in names)}
+    st.subheader(t("ov.progress", lang, year=ctx.year))
+    st.caption(t("ov.progress_help", lang))
+    pf = progress_frame(cfg.targets_frame(), data.target_progress(*ctx.key), ctx.year, lang,
+                        ctx.city, computed)
+    if pf.empty:
+        st.info(t("ov.no_targets", lang, year=ctx.year))
+    else:
+        st.altair_chart(_chart(pf, lang), width="stretch")
+        for cmd in sorted({c for c in pf["command"] if c}):
+            st.info(t("app.not_computed", lang, cmd=cmd))
+        st.subheader(t("ov.targets_table", lang))
+        cols = ["id", "indicator", "comparator", "value", "unit_label", "year", "baseline",
+                "potential", "gap", "share_pct", "state", "status_label", "source",
+                "source_title", "command"]
+        out = pf[cols].rename(columns={"unit_label": "unit", "status_label": "status",
+                                       "value": "target_value"})
+        show_table(out.round({"baseline": 2, "potential": 2, "gap": 2, "share_pct": 1}), lang,
+                   key="ov_targets")
+
+    st.subheader(t("ov.buildings_per_district", lang))
+    shapes, dframe, _ = data.districts(*ctx.key)
+    counts = data.building_counts(*ctx.key)
+    d = dframe.merge(counts, on="adcode", how="left").fillna({"buildings": 0})
+    d["buildings"] = d["buildings"].astype(int)
+    nc = name_col(lang)
+    areas = shapes.merge(d[["adcode", "buildings"]], on="adcode", how="left").fillna({"buildings": 0})
+    areas["fill"] = ms.ramp(areas["buildings"].to_numpy(float), 0,
+                            max(float(d["buildings"].max()), 1.0), palette="blues", alpha=170).tolist()
+    areas["key"] = areas["adcode"]
+    label = column("buildings", lang)
+    areas["tip"] = [f"{n}\n{label}: {int(b):,}" for n, b in zip(areas[nc], areas["buildings"],
+                                                                 strict=True)]
+    city_map(ctx, areas, key="ov_map")
+    show_table(d[[nc, "adcode", "buildings"]].rename(columns={nc: "district"}), lang,
+               key="ov_districts")
+
+    with st.expander(t("ov.layers", lang)):
+        lay = data.layers_table(*ctx.key)
+        lay = lay.assign(synthetic_share=(lay["n_synthetic"] / lay["n_rows"].clip(lower=1)).round(3))
+        show_table(lay[["name", "kind", "n_rows", "synthetic_share", "source"]]
+                   .rename(columns={"name": "layer"}), lang, key="ov_layers")
+    attr = "; ".join(str(v) for v in data.meta(*ctx.key).get("attribution", {}).values())
+    st.caption(t("app.synthetic_note", lang, attr=attr))

@@ -1,0 +1,183 @@
+"""The ``twin`` command: a thin shell over the kernel's tools.
+
+Each command parses its options, calls one library function, and prints.
+Errors of the project (:class:`~twin.errors.TwinError`) are shown as one line
+with exit status 2, never as a stack trace (``-v`` shows logs; ``-vv`` debug).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from twin.errors import TwinError
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = max(logging.DEBUG, logging.WARNING - 10 * verbosity)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _cities():
+    from twin.config import available_cities
+
+    return available_cities()
+
+
+def _city_option(multiple=False, required=False):
+    help_ = "City preset (repeatable; default: all)." if multiple else "City preset."
+    return click.option("--city", "city", multiple=multiple, required=required,
+                        type=click.Choice(_cities()), help=help_)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or debug details (-vv).")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="TWIN_HOME", help="Folder holding built twins [env TWIN_HOME; ./twin-data].")
+@click.pass_context
+def cli(ctx, verbose, home):
+    """carbon-twin: a geospatial digital twin for Hangzhou and Huzhou."""
+    _configure_logging(verbose)
+    ctx.obj = {"home": home}
+
+
+@cli.command()
+@_city_option(multiple=True)
+@click.option("--scale", default="demo", show_default=True,
+              help="'demo', 'full' (about 2 million buildings for Hangzhou), a fraction or a count.")
+@click.option("--seed", type=int, default=None, help="Generator seed (default: the demo seed).")
+@click.pass_context
+def demo(ctx, city, scale, seed):
+    """Build the embedded twin (real data + flagged synthetic layers)."""
+    from tqdm import tqdm
+
+    from shell.demo import DEFAULT_SEED, build_city
+
+    cities = list(city) or _cities()
+    for cid in cities:
+        steps = 6
+        with tqdm(total=steps, desc=cid, unit="step", file=sys.stderr,
+                  bar_format="{desc}: {n}/{total} {bar} {postfix}") as bar:
+            def progress(name, bar=bar):
+                if bar.n or name != "boundaries":
+                    bar.update(1)
+                bar.set_postfix_str(name)
+
+            store = build_city(cid, home=ctx.obj["home"], scale=scale,
+                               seed=DEFAULT_SEED if seed is None else seed, progress=progress)
+            bar.update(steps - bar.n)
+        click.echo(f"built {cid}: {store.catalog_path}")
+
+
+@cli.command()
+@_city_option(multiple=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def info(ctx, city, as_json):
+    """Describe built twins: catalog file, layers (rows, CRS, synthetic share) and targets."""
+    from shell.info import describe_twins
+
+    cities = list(city) or _cities()
+    doc = describe_twins(cities, home=ctx.obj["home"])
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, default=str))
+        return
+    from shell.info import format_info
+
+    click.echo(format_info(doc))
+
+
+@cli.command(name="import")
+@click.argument("layer")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_city_option(required=True)
+@click.option("--crs", default=None, help="CRS of a file that declares none, e.g. EPSG:4326.")
+@click.option("--gcj02", is_flag=True,
+              help="The file is in GCJ-02 (Amap/Gaode) lon/lat: convert to WGS84 first.")
+@click.option("--rename", multiple=True, metavar="SRC=DEST",
+              help="Rename an input column to a schema column (repeatable).")
+@click.option("--gpkg-layer", default=None, help="Layer inside a GeoPackage.")
+@click.option("--height", "height_m", type=float, default=None,
+              help="Height above ground of a wind_speed raster [m].")
+@click.option("--scheme", default=None, help="Class scheme of a landcover_raster (e.g. modis_igbp).")
+@click.pass_context
+def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme):
+    """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
+
+    LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
+    service_areas, bus_stops, green_space, boundaries) or a raster (wind_speed,
+    landcover_raster, dem). Buildings may also come from CityJSON (*.city.json).
+    """
+    from shell.importer import import_layer
+
+    mapping = {}
+    for item in rename:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not SRC=DEST", param_hint="--rename")
+        src, dest = item.split("=", 1)
+        mapping[src.strip()] = dest.strip()
+    report = import_layer(city, layer, file, home=ctx.obj["home"], crs=crs, gcj02=gcj02,
+                          rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme)
+    click.echo(report.summary())
+    for ident, reason in report.repaired[:20]:
+        click.echo(f"  repaired {ident}: {reason}")
+    for ident, reason in report.rejected[:20]:
+        click.echo(f"  rejected {ident}: {reason}")
+    more = len(report.repaired) + len(report.rejected) - 40
+    if more > 0:
+        click.echo(f"  ... {more} more (see `twin info --json`, import_report)")
+
+
+@cli.command()
+@click.argument("layer", type=click.Choice(["buildings"]))
+@_city_option(required=True)
+@click.option("--format", "fmt", type=click.Choice(["cityjson", "gpkg", "parquet", "geojson"]),
+              required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--district", default=None, help="Only this district (adcode).")
+@click.pass_context
+def export(ctx, layer, city, fmt, out, district):
+    """Export a layer of a built twin (buildings: CityJSON 2.0, GeoPackage, GeoParquet, GeoJSON)."""
+    from shell.importer import export_layer
+
+    n = export_layer(city, layer, out, fmt=fmt, home=ctx.obj["home"], district=district)
+    click.echo(f"wrote {n} {layer} to {out}")
+
+
+def _register_engine_commands() -> None:
+    """Add the engine commands (``shell/commands``), whose options come from the engines' parameters."""
+    from shell.commands import build, coverage, pv, sinks, sites
+
+    for module in (pv, sites, sinks, coverage, build):
+        cli.add_command(module.command)
+
+
+_register_engine_commands()
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``twin`` console script."""
+    try:
+        cli.main(args=argv, prog_name="twin", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except TwinError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

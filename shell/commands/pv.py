@@ -1,0 +1,32 @@
+"""``twin pv``: rooftop PV potential on a built twin."""
+
+from __future__ import annotations
+
+import click
+
+from engines.registry import ROOFTOP
+from shell.commands._run import city_option, params_file_option, run_with_progress
+from shell.options import engine_options, params_from_options
+
+__all__ = ["command"]
+
+
+@click.command(name="pv")
+@city_option
+@params_file_option
+@engine_options([ROOFTOP])
+@click.pass_context
+def command(ctx, city, params_file, **options):
+    """Rooftop PV potential: facets, shading, pvlib-exact yield, totals against targets."""
+    params = params_from_options([ROOFTOP], options, params_file)[ROOFTOP.name]
+    res = run_with_progress(ctx, ROOFTOP, city, params)
+    tech = res.tables["pv_city"].set_index("scenario")
+    for s, row in tech.iterrows():
+        gwh = row["pv_yield_mwh_per_yr"] / 1000
+        click.echo(f"{s:<20} {row['pv_capacity_mw']:>10.1f} MW  {gwh:>10.1f} GWh/yr"
+                   f"  {row['specific_yield_kwh_per_kwp']:>6.0f} kWh/kWp")
+    gov = res.tables["pv_targets"]
+    gov = gov.loc[gov["is_governing"] & (gov["scenario"] == "technical")]
+    for r in gov.itertuples():
+        click.echo(f"target {r.target_id} ({r.year}): {r.target_mw:.0f} MW, needed beyond 2020: "
+                   f"{r.needed_mw:.0f} MW, rooftop technical potential {r.potential_mw:.0f} MW")

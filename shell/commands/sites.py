@@ -1,0 +1,76 @@
+"""``twin sites``: the screens of centralised and distributed generation sites on a built twin.
+
+Two screens, each an engine of :mod:`engines.registry`: ``pv`` (water-surface and
+ground PV, :mod:`engines.pv.sites`) and ``wind`` (distributed wind,
+:mod:`engines.wind.screen`). Their options are their parameters'; ``--storage-hours``
+sets both.
+"""
+
+from __future__ import annotations
+
+import click
+
+from engines.registry import PV_SITES, WIND
+from shell.commands._run import city_option, params_file_option, run_with_progress
+from shell.options import engine_options, params_from_options
+
+__all__ = ["SCREENS", "command"]
+
+#: Screen name -> its engine, in the order they run.
+SCREENS = {"pv": PV_SITES, "wind": WIND}
+
+
+def wind_lines(res) -> list[str]:
+    """Summary lines of a wind screen's result."""
+    meta, sites = res.meta["wind_screen"], res.results["wind_sites"]
+    lines = [
+        f"wind: {len(sites):,} turbine sites ({meta['turbine_type']}, hub {meta['hub_height_m']:g} m), "
+        f"{sites['capacity_mw'].sum():,.0f} MW technical potential, "
+        f"mean CF {sites['capacity_factor'].mean():.1%}; resource: {meta['resource']}",
+    ]
+    if sites["is_screening_estimate"].any():
+        lines.append(f"  SCREENING ESTIMATE: station mean 10 m wind "
+                     f"{meta['station_mean_wind_10m_m_per_s']:.2f} m/s extrapolated to hub height; "
+                     "import a wind atlas raster (`twin import wind_speed`) for site values")
+    for _, r in res.tables["wind_targets"].iterrows():
+        lines.append(f"  {r['target_id']:<11} {r['status']:<6} {r['tier']:<7} {r['target_mw']:>5.0f} MW: "
+                     f"{'met' if r['meets_target'] else 'NOT met'} by potential; best "
+                     f"{r['turbines_needed']} sites give {r['best_sites_energy_mwh_per_yr']:,.0f} MWh/yr "
+                     f"(CF {r['best_sites_capacity_factor']:.1%}); storage {r['storage_power_mw']:g} MW"
+                     f" / {r['storage_energy_mwh']:g} MWh")
+    lines += [f"  note: {note}" for note in meta["notes"]]
+    return lines
+
+
+def pv_site_lines(res) -> list[str]:
+    """Summary lines of a water / ground PV screen's result."""
+    totals = res.tables["pv_sites_city"]
+    lines = [f"{r.kind + ' PV:':<12} {int(r.sites_count):>7,} sites  {r.capacity_mwp:>10,.1f} MWp  "
+             f"{r.pv_energy_mwh_per_yr / 1000:>9,.1f} GWh/yr  storage {r.storage_power_mw:,.1f} MW"
+             f" / {r.storage_energy_mwh:,.1f} MWh"
+             for r in totals.loc[totals["site_category"] == "all"].itertuples()]
+    lines.append("  technical potential before land-use approval; see pv_sites_targets for the PV targets")
+    return lines
+
+
+_LINES = {"pv": pv_site_lines, "wind": wind_lines}
+
+
+@click.command(name="sites")
+@city_option
+@click.option("--only", "only", multiple=True, type=click.Choice(list(SCREENS)),
+              help="Run only these screens (repeatable; default: all).")
+@params_file_option
+@engine_options(SCREENS.values())
+@click.pass_context
+def command(ctx, city, only, params_file, **options):
+    """Site screens (water-surface and ground PV, distributed wind): exclusions, energy, targets."""
+    names = list(only) or list(SCREENS)
+    params = params_from_options([SCREENS[n] for n in names], options, params_file)
+    lines: list[str] = []
+    for name in names:
+        spec = SCREENS[name]
+        res = run_with_progress(ctx, spec, city, params[spec.name])
+        lines += _LINES[name](res)
+    for line in lines:
+        click.echo(line)

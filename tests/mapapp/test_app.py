@@ -1,0 +1,315 @@
+"""The map app on a built twin, a half-built one and a missing one (streamlit AppTest, no browser).
+
+The module twin is a copy of the session fixture's twins with rooftop PV computed for
+Huzhou and small wind, sinks and coverage results written in the engines' current
+column layout, so every page renders real catalog rows; Hangzhou has no engine
+results, so its engine pages must say which command computes them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from streamlit.testing.v1 import AppTest
+
+from mapapp.i18n import LABELS, t
+from mapapp.pages import PAGES
+from tests.conftest import REPO
+from twin.store import TwinStore
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture(scope="module")
+def app_home(twin_home, tmp_path_factory):
+    from engines.registry import ENGINES
+    from shell.runners import run_engine
+
+    home = tmp_path_factory.mktemp("app-home")
+    for city in ("huzhou", "hangzhou"):
+        shutil.copytree(twin_home / city, home / city)
+    # the real engines, so every page is tested on what they actually write
+    for name in ENGINES:
+        run_engine(name, "huzhou", home=home)
+    return home
+
+
+@pytest.fixture
+def app_env(app_home, monkeypatch):
+    monkeypatch.setenv("TWIN_HOME", str(app_home))
+    return app_home
+
+
+def _app(page: str = "overview", city: str = "huzhou", **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["page"] = page
+    at.query_params["city"] = city
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _city_map(at: AppTest) -> dict:
+    """The data of the page's SVG city map (see mapapp.pages._svgmap)."""
+    import json
+
+    (el,) = [e for e in at.get("bidi_component") if e.proto.component_name == "carbon_twin_svg_map"]
+    return json.loads(el.proto.json)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.mark.parametrize("page,label", [(p, label) for p, label, _ in PAGES])
+def test_every_page_runs_with_its_widgets(app_env, page, label):
+    at = _app(page)
+    _ok(at)
+    assert at.title[0].value == t("app.title", "en")
+    assert at.header[0].value == t(label, "en")
+    assert at.sidebar.radio(key="page").value == page
+    if page in ("overview", "pv"):  # aggregates at city zoom: the SVG district map
+        assert _city_map(at)["svg"].count('class="area"') >= 5, "a district map"
+    if page in ("wind", "sinks", "charging"):
+        assert at.get("deck_gl_json_chart"), "a map"
+    assert not [i.value for i in at.info if "Not computed yet" in i.value] or page == "overview"
+
+
+def test_overview_tracks_targets_with_sources(app_env):
+    at = _app("overview")
+    _ok(at)
+    targets = at.dataframe[0].value
+    assert "PV-Z1" in set(targets["Target id"])
+    row = targets.set_index("Target id").loc["PV-Z1"]
+    assert row["Twin"] > 0 and row["Source (seed:line)"].startswith("003:")
+    assert targets.set_index("Target id").loc["K-Z1", "State"] == "met"
+    at.sidebar.radio(key="year").set_value(2030).run()
+    _ok(at)
+    assert "PV-Z2" in set(at.dataframe[0].value["Target id"])
+
+
+def test_pv_filter_changes_table_and_map(app_env):
+    at = _app("pv")
+    _ok(at)
+    at.selectbox(key="pv_district").set_value("330502").run()
+    _ok(at)
+    n0 = len(at.dataframe[0].value)
+    assert n0 > 0
+    import json
+
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    buildings = next(la for la in deck["layers"] if la["id"] == "buildings")
+    assert len(buildings["data"]) == n0 and buildings["extruded"]
+    at.slider(key="pv_min_kwp").set_value(20.0).run()
+    _ok(at)
+    table = at.dataframe[0].value
+    assert 0 < len(table) < n0
+    assert (table["Capacity [kWp]"] >= 20.0 - 0.05).all()
+    assert "Synthetic" in table.columns  # synthetic buildings stay flagged where shown
+    assert any("are synthetic" in c.value for c in at.caption)
+    assert table["Capacity [kWp]"].is_monotonic_decreasing
+
+
+def test_pv_city_map_shows_every_district_with_totals_and_legend(app_env):
+    at = _app("pv")
+    _ok(at)
+    m = _city_map(at)
+    store = TwinStore("huzhou", app_env)
+    districts = store.read_layer("boundaries").query("level == 'district'")
+    keys = set(re.findall(r'data-key="(\d+)"', m["svg"]))
+    assert keys == set(districts["adcode"])
+    totals = store.table("pv_districts").query("scenario == 'technical'")
+    first = totals.sort_values("district_adcode").iloc[0]
+    assert f"{first['pv_capacity_mw']:,.1f}" in m["svg"]  # the tooltip carries the totals
+    assert m["pickable"] and m["legend_title"] and len(m["legend"]) == 5
+    assert m["legend"][0][1].startswith("#")
+    # the district totals table is sent only when its expander is opened
+    assert not [d for d in at.dataframe if "District" in d.value.columns]
+    at.session_state["pv_district_totals"] = True
+    at.run()
+    _ok(at)
+    (table,) = [d.value for d in at.dataframe if "District" in d.value.columns]
+    assert len(table) == len(keys)
+
+
+def test_pv_filters_button_counts_the_active_filters(app_env):
+    at = _app("pv")
+    assert "Filters (0 active)" in str([e.proto for e in at.get("popover")])
+    at.slider(key="pv_min_sy").set_value(100.0).run()
+    at.multiselect(key="pv_roof").unselect("flat").run()
+    at.run()  # the label is read from the session before the widgets
+    _ok(at)
+    assert "Filters (2 active)" in str([e.proto for e in at.get("popover")])
+
+
+def test_pv_empty_selection_is_handled(app_env):
+    at = _app("pv")
+    top = at.slider(key="pv_min_kwp").max
+    at.slider(key="pv_min_kwp").set_value(top).run()
+    at.slider(key="pv_min_sy").set_value(at.slider(key="pv_min_sy").max).run()
+    _ok(at)
+    assert len(at.dataframe[-1].value) == 0
+    assert any(t("app.no_selection", "en") == i.value for i in at.info)
+
+
+def test_language_switch_changes_labels(app_env):
+    at = _app("pv")
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    _ok(at)
+    assert at.title[0].value == t("app.title", "zh")
+    assert at.header[0].value == "光伏选址"
+    assert at.selectbox(key="pv_district").label == "区县"
+    assert "装机容量 [kWp]" in at.dataframe[-1].value.columns
+
+
+def test_inspector_shows_a_building_and_refuses_unknown_ids(app_env):
+    at = _app("inspector")
+    _ok(at)
+    assert any(t("in.none", "en") in i.value for i in at.info)
+    bid = TwinStore("huzhou", app_env).connect().execute(
+        "SELECT building_id FROM pv_buildings ORDER BY pv_capacity_kwp DESC LIMIT 1").fetchone()[0]
+    at.text_input(key="in_building").input(bid).run()
+    _ok(at)
+    assert {s.value for s in at.subheader} >= {t("in.facets", "en"), t("in.monthly", "en")}
+    assert len(at.get("vega_lite_chart")) == 2  # monthly bars, polar horizon
+    at.text_input(key="in_building").input("x' OR 1=1; DROP TABLE pv_buildings; --").run()
+    _ok(at)
+    assert "is not in this twin" in at.warning[0].value
+
+
+def test_engine_pages_say_which_command_computes_them(app_env):
+    for page, cmd in (("wind", "twin sites --city hangzhou --only wind"),
+                      ("sinks", "twin sinks --city hangzhou"),
+                      ("charging", "twin coverage --city hangzhou"),
+                      ("pv", "twin pv --city hangzhou")):
+        at = _app(page, city="hangzhou")
+        _ok(at)
+        assert any(cmd in i.value for i in at.info), (page, [i.value for i in at.info])
+
+
+def test_missing_twin_says_how_to_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIN_HOME", str(tmp_path))
+    at = _app("pv")
+    _ok(at)
+    assert "twin demo --city huzhou" in at.warning[0].value
+
+
+def test_half_built_twin_says_how_to_rebuild(twin_home, tmp_path, monkeypatch):
+    bounds = TwinStore("huzhou", twin_home).read_layer("boundaries")
+    TwinStore("huzhou", tmp_path).commit(layers={"boundaries": bounds})
+    monkeypatch.setenv("TWIN_HOME", str(tmp_path))
+    at = _app("overview")
+    _ok(at)
+    assert "buildings" in at.warning[0].value and "twin demo --city huzhou" in at.warning[0].value
+
+
+def test_export_formats(app_env):
+    from mapapp import data as app_data
+
+    home, v = str(app_env), app_data.catalog_version(str(app_env), "huzhou")
+    ids = list(TwinStore("huzhou", app_env).read_layer("pv_buildings")["building_id"].iloc[:5])
+    csv = app_data.export_bytes(home, "huzhou", v, ids, "csv").decode()
+    assert len(csv.strip().splitlines()) == 6 and "POLYGON" in csv
+    gpkg = tmp = app_env / "x.gpkg"
+    tmp.write_bytes(app_data.export_bytes(home, "huzhou", v, ids, "gpkg"))
+    g = gpd.read_file(gpkg)
+    assert len(g) == 5 and g.crs.to_epsg() == 4549 and g["is_synthetic"].all()
+    gj = gpd.read_file(app_data.export_bytes(home, "huzhou", v, ids, "geojson").decode())
+    assert len(gj) == 5 and gj.crs.to_epsg() == 4326
+    assert set(gj["building_id"]) == set(ids)
+    with pytest.raises(Exception, match="does not read a table"):
+        app_data.table(home, "huzhou", v, "_layers; DROP TABLE buildings")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_label_exists_in_both_languages(lang):
+    assert all(entry.get(lang) for entry in LABELS.values())
+
+
+def test_every_label_used_is_defined():
+    sources = [REPO / "app.py", *sorted((REPO / "mapapp" / "pages").glob("*.py"))]
+    used = set()
+    for path in sources:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_]+)["']""", path.read_text("utf-8")))
+        used |= set(re.findall(r"""["']((?:page|pv|pv_sites)\.[a-z_]+)["']""", path.read_text("utf-8")))
+    assert len(used) > 40
+    missing = sorted(u for u in used if u not in LABELS and not u.startswith("pv_sites."))
+    assert not missing
+
+
+def test_progress_frame_gap_and_state():
+    from mapapp.pages.overview import progress_frame
+
+    targets = pd.DataFrame({
+        "id": ["A", "B", "C", "D"], "kind": "target", "is_governing": True,
+        "year": pd.array([2025, 2025, 2025, 2030], dtype="Int64"),
+        "metric": ["pv_capacity_mw", "charging_circle_coverage_pct", "green_building_2star_share_pct",
+                   "pv_capacity_mw"],
+        "value": [100.0, 100.0, 40.0, 10.0], "unit": ["mw", "pct", "pct", "mw"],
+        "comparator": [">=", ">=", ">=", ">="], "baseline_value": [20.0, np.nan, np.nan, np.nan],
+        "indicator_en": ["a", "b", "c", "d"], "indicator_zh": ["甲", "乙", "丙", "丁"],
+        "status": "final", "source": ["002:1", "002:2", "002:3", "002:4"]})
+    tracked = pd.DataFrame({"target_id": ["A", "B"], "potential": [50.0, 100.0],
+                            "baseline_engine": [np.nan, np.nan], "engine": ["pv", "coverage"]})
+    pf = progress_frame(targets, tracked, 2025, "en", "huzhou", {"pv", "coverage"}).set_index("id")
+    assert list(pf.index) == ["A", "B", "C"]
+    assert pf.loc["A", "reach"] == 70.0 and pf.loc["A", "gap"] == 30.0  # capacity adds to baseline
+    assert pf.loc["A", "state_key"] == "gap" and pf.loc["B", "state_key"] == "met"
+    assert pf.loc["C", "state_key"] == "not_tracked"
+    assert "杭州" in pf.loc["A", "source_title"]
+    none = progress_frame(targets, tracked.iloc[:0], 2025, "en", "huzhou", set()).set_index("id")
+    assert none.loc["A", "state_key"] == "not_computed"
+    assert none.loc["A", "command"] == "twin pv --city huzhou"
+
+
+def test_svg_map_draws_escaped_areas_water_and_lines():
+    from mapapp.mapstyle import svg_map
+
+    ring = [[120.0, 30.0], [120.2, 30.0], [120.2, 30.2], [120.0, 30.2], [120.0, 30.0]]
+    hole = [[120.05, 30.05], [120.1, 30.05], [120.1, 30.1], [120.05, 30.05]]
+    areas = pd.DataFrame({"polygon": [[ring, hole], ring], "fill": [[10, 20, 30, 255]] * 2,
+                          "key": ["330502", '"><script>'], "tip": ["A\n1.0", "<b>x</b>"]})
+    segs = pd.DataFrame({"from_lonlat": [[120.0, 30.0]], "to_lonlat": [[120.2, 30.2]]})
+    svg = svg_map(areas, (120.0, 30.0, 120.2, 30.2), water=areas[["polygon"]].iloc[1:],
+                  lines=[(segs, (1, 2, 3, 255), 1.5)], width=200, height=100)
+    assert svg.count('class="area"') == 2 and 'class="water"' in svg and 'class="line"' in svg
+    assert "<script>" not in svg and "<b>" not in svg and "&lt;b&gt;" in svg
+    assert svg.count("M") - svg.count("M", svg.index('class="water"')) == 3  # ring, hole, ring
+    xy = np.array([[int(v) for v in p.split(",")]
+                   for p in re.findall(r"-?\d+,-?\d+", svg.split('data-width')[1])])
+    assert xy[:, 0].min() >= 0 and xy[:, 0].max() <= 2000 and xy[:, 1].max() <= 1000
+    top = re.search(r'd="M(-?\d+),(-?\d+)', svg)
+    assert int(top.group(2)) > 500  # y points down: the southern edge is at the bottom
+
+
+def test_geometry_packing_keeps_every_part():
+    from mapapp.data import _pack
+
+    geoms = np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+                      shapely.box(5, 5, 6, 6)], dtype=object)
+    out = _pack(pd.DataFrame({"k": ["a", "b"]}), geoms)
+    assert list(out["k"]) == ["a", "a", "b"] and all(len(p) == 5 for p in out["polygon"])
+    pts = _pack(pd.DataFrame({"k": [1, 2]}), shapely.points([[1, 2], [3, 4]]))
+    assert list(pts["lon"]) == [1, 3] and list(pts["lat"]) == [2, 4]
+    ring = shapely.box(0, 0, 10, 10).difference(shapely.box(4, 4, 6, 6))  # a courtyard
+    holed = _pack(pd.DataFrame({"k": ["c", "d"]}),
+                  np.array([ring, shapely.box(20, 0, 21, 1)], dtype=object))
+    assert [len(r) for r in holed["polygon"][0]] == [5, 5] and len(holed["polygon"][1]) == 5
+
+
+def test_segments_of_lines_for_the_line_layer():
+    from mapapp.data import _segments
+
+    lines = np.array([shapely.LineString([(0, 0), (1, 0), (1, 1)]),
+                      shapely.MultiLineString([[(5, 5), (6, 5)], [(7, 7), (7, 7), (8, 8)]])],
+                     dtype=object)
+    seg = _segments(lines)
+    assert seg["from_lonlat"].tolist() == [[0, 0], [1, 0], [5, 5], [7, 7]]
+    assert seg["to_lonlat"].tolist() == [[1, 0], [1, 1], [6, 5], [8, 8]]  # none across parts
+    assert len(_segments(np.array([], dtype=object))) == 0

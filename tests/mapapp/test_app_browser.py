@@ -1,0 +1,129 @@
+"""The map app in a real headless Chromium: city map, a filter, a district in 3D, language, screenshot.
+
+Skips only when the system browser (Debian ``chromium``) is missing; ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: apt-get install chromium chromium-driver"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(twin_home, tmp_path_factory):
+    from shell.runners import run_engine
+
+    home = tmp_path_factory.mktemp("browser-home")
+    shutil.copytree(twin_home / "huzhou", home / "huzhou")
+    run_engine("pv", "huzhou", home=home, params={"shading": False})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "TWIN_HOME": str(home), "PYTHONPATH": str(REPO)}
+    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless",
+         "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail("streamlit did not start: "
+                                + (home / "streamlit.log").read_text(errors="replace")[-2000:])
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def _idle(page):
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+
+
+def test_map_filter_language_screenshot(server, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(f"{server}/?page=pv&city=huzhou")
+        # city zoom: the SVG district map and the city's ranked table
+        page.wait_for_selector(".ctmap svg path.area", timeout=120_000)
+        page.get_by_text("Ranked sites (").first.wait_for(timeout=120_000)
+        _idle(page)
+        area = page.locator(".ctmap svg path.area").last  # drawn last: nothing covers it
+        box = area.bounding_box()
+        assert box and box["width"] > 20 and box["height"] > 20, "district shapes are drawn"
+        area.hover(force=True)  # whichever district is under its box's centre
+        tip = page.locator(".ctmap .tip")
+        tip.wait_for(state="visible", timeout=10_000)
+        assert "Capacity [MW]" in tip.inner_text()
+        before = page.get_by_text("Ranked sites (").first.inner_text()
+        # filter (in the filters' popover): minimum specific yield 0 -> its maximum
+        page.get_by_role("button", name=re.compile(r"^Filters \(")).first.click()
+        slider = page.get_by_role("slider").nth(1)
+        slider.wait_for(timeout=30_000)
+        slider.focus()
+        slider.press("End")
+        page.wait_for_function(
+            f"() => !document.body.innerText.includes({before!r})", timeout=90_000)
+        _idle(page)
+        after = page.get_by_text("Ranked sites (").first.inner_text()
+        assert after != before
+        slider.press("Home")
+        page.wait_for_function(
+            f"() => document.body.innerText.includes({before!r})", timeout=90_000)
+        _idle(page)
+        page.keyboard.press("Escape")
+        # a click on a district opens its buildings on the 3D map
+        page.locator(".ctmap svg path.area").last.click(force=True)
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=120_000)
+        _idle(page)
+        assert page.get_by_role("button", name=re.compile(r"^Filters \(")).count()
+        # language switch
+        page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+        page.get_by_text("碳达峰数字孪生").first.wait_for(timeout=90_000)
+        page.get_by_text("光伏选址").first.wait_for(timeout=90_000)
+        _idle(page)
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=90_000)
+        page.wait_for_timeout(1000)
+        png = page.screenshot(path=str(tmp_path / "app.png"))
+        canvas_png = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first.screenshot()
+        browser.close()
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    assert img.shape[0] > 100 and img.std() > 10, "screenshot is blank"
+    canvas = np.asarray(Image.open(io.BytesIO(canvas_png)).convert("L"), dtype=float)
+    assert canvas.std() > 2, "the map canvas drew nothing"

@@ -1,0 +1,136 @@
+"""The house rules of DESIGN.md, checked on the source: one-way imports, no cycles, no private reach-ins."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+PACKAGES = ("twin", "layers", "engines", "synth", "shell", "mapapp")
+
+#: package -> the project packages it may import (DESIGN.md, "The rooms").
+ALLOWED = {
+    "twin": {"twin"},
+    "layers": {"twin", "layers"},
+    "engines": {"twin", "layers", "engines"},
+    "synth": {"twin", "layers", "synth"},
+    "shell": {"twin", "layers", "engines", "synth", "shell"},
+    "mapapp": {"twin", "engines", "mapapp"},
+}
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _sources() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            out[_module_name(path)] = path
+    out["app"] = REPO / "app.py"
+    return out
+
+
+SOURCES = _sources()
+
+
+def _imports(path: Path, name: str) -> list[tuple[str, list[str], int]]:
+    """``(module, imported names, line)`` of every import in a file, at any depth."""
+    tree = ast.parse(path.read_text("utf-8"))
+    pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, [], node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level:
+                base = pkg.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join([*base, mod] if mod else base)
+            out.append((mod, [a.name for a in node.names], node.lineno))
+    return out
+
+
+def _resolve(mod: str, names: list[str]) -> list[str]:
+    """The project modules an import statement loads."""
+    found = []
+    if mod in SOURCES:
+        found.append(mod)
+    for n in names:
+        if f"{mod}.{n}" in SOURCES:
+            found.append(f"{mod}.{n}")
+    return found
+
+
+GRAPH = {name: sorted({m for mod, names, _ in _imports(path, name) for m in _resolve(mod, names)} - {name})
+         for name, path in SOURCES.items()}
+
+
+def test_every_package_imports_only_what_it_stands_on():
+    bad = []
+    for name, path in SOURCES.items():
+        top = name.split(".")[0]
+        if top == "app":
+            continue
+        for mod, _, line in _imports(path, name):
+            target = mod.split(".")[0]
+            if target in PACKAGES and target not in ALLOWED[top]:
+                bad.append(f"{path.relative_to(REPO)}:{line} imports {mod}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycle():
+    import networkx as nx
+
+    g = nx.DiGraph([(a, b) for a, deps in GRAPH.items() for b in deps])
+    # a package's __init__ importing its own submodules is not a cycle of the design
+    cycles = [c for c in nx.simple_cycles(g)
+              if not all(m == c[0] or m.startswith(c[0] + ".") or c[0].startswith(m + ".") for m in c)]
+    assert not cycles, cycles[:5]
+
+
+@pytest.mark.parametrize("library,allowed", [
+    ("streamlit", ("mapapp", "app")),
+    ("duckdb", ("twin.store",)),
+    ("click", ("shell",)),
+    ("dask", ("shell.batch",)),
+])
+def test_heavy_libraries_stay_in_their_rooms(library, allowed):
+    bad = []
+    for name, path in SOURCES.items():
+        if name == allowed or any(name == a or name.startswith(a + ".") for a in allowed):
+            continue
+        for mod, _, line in _imports(path, name):
+            if mod.split(".")[0] == library:
+                bad.append(f"{path.relative_to(REPO)}:{line} imports {mod}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_private_names_imported_across_modules():
+    bad = []
+    for name, path in SOURCES.items():
+        for mod, names, line in _imports(path, name):
+            if mod.split(".")[0] in PACKAGES and mod != name:
+                bad += [f"{path.relative_to(REPO)}:{line} imports {mod}.{n}" for n in names
+                        if n.startswith("_") and not n.startswith("__") and f"{mod}.{n}" not in SOURCES]
+    assert not bad, "\n".join(bad)
+
+
+def test_engines_are_listed_once_and_complete():
+    from engines.registry import ENGINES, STAGES
+
+    assert len(STAGES) == len(set(STAGES))
+    outputs = [n for e in ENGINES.values() for n in (*e.results, *e.tables)]
+    assert len(outputs) == len(set(outputs)), "two engines claim one output"
+    for e in ENGINES.values():
+        assert e.params.__dataclass_params__.frozen
+        e.params()  # defaults are valid
