@@ -154,9 +154,9 @@ def export(ctx, layer, city, fmt, out, district):
 
 def _register_engine_commands() -> None:
     """Add the engine commands (``shell/commands``), whose options come from the engines' parameters."""
-    from shell.commands import build, coverage, pv, sinks, sites
+    from shell.commands import build, coverage, pv, sinks, sites, validate
 
-    for module in (pv, sites, sinks, coverage, build):
+    for module in (pv, sites, sinks, coverage, build, validate):
         cli.add_command(module.command)
 
 
@@ -166,7 +166,7 @@ _register_engine_commands()
 def main(argv=None) -> int:
     """Entry point of the ``twin`` console script."""
     try:
-        cli.main(args=argv, prog_name="twin", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="twin", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
@@ -176,7 +176,7 @@ def main(argv=None) -> int:
     except TwinError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

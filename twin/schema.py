@@ -61,6 +61,7 @@ UNITS: dict[str, str] = {
     "kwh_per_kwp": "kilowatt-hour per kilowatt-peak",
     "kwh_per_m2": "kilowatt-hour per square metre",
     "mwp_per_km2": "megawatt-peak per square kilometre",
+    "w_per_m2": "watt per square metre (capacity density)",
     "h": "hour",
     "kwh_per_yr": "kilowatt-hour per year",
     "mwh_per_yr": "megawatt-hour per year",

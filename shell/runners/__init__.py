@@ -27,7 +27,7 @@ from twin.errors import ConfigError
 from twin.params import from_mapping
 from twin.store import TwinStore
 
-__all__ = ["BUILDING_BATCH_ROWS", "StoreSource", "commit_result", "json_safe", "run_engine"]
+__all__ = ["BUILDING_BATCH_ROWS", "StoreSource", "commit_result", "json_safe", "run_engine", "validate_city"]
 
 logger = logging.getLogger(__name__)
 
@@ -151,3 +151,19 @@ def json_safe(obj):
         return obj.item()
     return obj
 
+
+
+def validate_city(city_id: str, *, home=None, checks_path=None, commit: bool = True) -> EngineResult:
+    """Hold the built twin of ``city_id`` against the real city (:mod:`engines.validation`).
+
+    Commits the ``validation`` table (and its counts in ``_meta``) unless ``commit`` is false.
+    """
+    from engines import validation
+
+    city = load_city(city_id)
+    store = TwinStore(city.id, home)
+    data = validation.load(StoreSource(store, city), validation.read_checks(checks_path))
+    result = validation.compute(data)
+    if commit:
+        commit_result(store, result)
+    return result
