@@ -68,12 +68,14 @@ def test_wind_full_load_hours_band_edges(flh, verdict):
 def test_draft_only_candidate_areas_do_not_count_for_wind():
     sites = pd.DataFrame({"capacity_factor": [0.2, 0.9], "capacity_mw": [2.5, 2.5],
                           "candidate_area": ["", "qiantang_mudflats"], "is_synthetic": [True, True]})
-    row = v.compute(_inputs(wind_sites=sites)).tables["validation"].set_index("id").loc["V-wind-full-load-hours"]
+    table = v.compute(_inputs(wind_sites=sites)).tables["validation"].set_index("id")
+    row = table.loc["V-wind-full-load-hours"]
     assert row["twin_value"] == pytest.approx(0.2 * 8760)
 
 
 def test_roof_yield_uses_only_well_oriented_unshaded_facets():
-    f = pd.DataFrame({"surface_tilt": [20.0, 20.0, 60.0, 20.0], "surface_azimuth": [180.0, 90.0, 180.0, 180.0],
+    f = pd.DataFrame({"surface_tilt": [20.0, 20.0, 60.0, 20.0],
+                      "surface_azimuth": [180.0, 90.0, 180.0, 180.0],
                       "shading_loss_fraction": [0.0, 0.0, 0.0, 0.3],
                       "specific_yield_kwh_per_kwp": [1100.0, 900.0, 800.0, 700.0], "pdc0_kw": [1.0] * 4,
                       "roof_area_m2": [10.0] * 4, "is_viable": [True] * 4, "is_synthetic": [False] * 4})
