@@ -295,7 +295,9 @@ def validate_weather(
     """Check an hourly weather frame for the PV engine; optionally repair small faults.
 
     Checks: a tz-aware, sorted, regular hourly :class:`~pandas.DatetimeIndex` of
-    8760 or 8784 rows (a full year, no gaps or duplicates); the columns
+    8760 or 8784 rows (a full year, no gaps or duplicates; a typical year whose months
+    come from several years, as :func:`pvlib.iotools.read_tmy3` returns it, is first
+    put onto one calendar year, like pvlib's ``coerce_year``); the columns
     :data:`REQUIRED_COLUMNS`; no NaN; no negative irradiance or wind speed;
     ``dhi <= ghi``.
 
@@ -354,12 +356,18 @@ def validate_weather(
         msg = (f"weather has {len(df)} rows; the engine needs one full hourly year "
                "(8760 or 8784 rows). Fill missing hours or use a typical-year file")
         raise SchemaError(msg)
+    if len(set(idx.year)) > 1 and not idx.is_monotonic_increasing:
+        # a typical year (TMY3 as pvlib's read_tmy3 returns it): months from several years.
+        # Put it onto one calendar year, as pvlib's coerce_year does, then check the hours.
+        df = _coerce_to_one_year(df, "weather (a typical year with months from several years)")
+        idx = df.index
     step = np.asarray(idx[1:] - idx[:-1])
     bad = np.flatnonzero(step != np.timedelta64(1, "h"))
     if bad.size:
         where = listing([f"{idx[i]} -> {idx[i + 1]}" for i in bad], 5)
         msg = (f"weather index is not a regular hourly series (gap, duplicate or unsorted) at: "
-               f"{where}; sort it and fill the missing hours")
+               f"{where}; sort it by time and fill the missing hours (a typical year whose months "
+               "come from several years is put onto one year by itself)")
         raise SchemaError(msg)
 
     work = df

@@ -759,7 +759,7 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
     opts = _check_options({**DEFAULTS, **model})
     hcols, has_alb = _check_facets(facets)
     _check_location(location)
-    validate_weather(weather)
+    weather, _ = validate_weather(weather)  # a typical year with mixed years comes back on one year
 
     nsec = len(hcols)
     if has_alb and "albedo" in weather.columns:

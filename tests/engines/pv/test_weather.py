@@ -204,3 +204,26 @@ def test_repair_leaves_long_gaps_and_large_negatives_as_errors(cswd):
     df.iloc[2, df.columns.get_loc("dhi")] = -50.0
     with pytest.raises(SchemaError, match="'dhi' is negative"):
         validate_weather(df, repair=True)
+
+
+def test_a_tmy3_year_as_pvlib_reads_it_runs_through_the_public_api():
+    """A TMY's months come from different years; the engine puts them onto one year (as
+    pvlib's coerce_year does) instead of refusing the file."""
+    from engines.pv.yield_ import simulate_facets
+
+    raw, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
+    assert len(set(raw.index.year)) > 1 and not raw.index.is_monotonic_increasing
+    checked, _ = validate_weather(raw)
+    assert set(checked.index.year) == {TYPICAL_YEAR} and checked.index.is_monotonic_increasing
+    loc = location_from_meta(meta)
+    facets = pd.DataFrame({"surface_tilt": [20.0, 35.0], "surface_azimuth": [180.0, 135.0],
+                           "pdc0_kw": [1.0, 2.0]})
+    assert len(simulate_facets(facets, raw, loc)) == 2  # accepted as read
+    checked.index = checked.index - pd.Timedelta(hours=1)  # TMY3 labels interval ends; the engine starts
+    got = simulate_facets(facets, checked, loc)
+    ours, _ = read_tmy3_csv(TMY3)
+    want = simulate_facets(facets, ours, loc)
+    # within 3 %: pvlib's raw frame keeps the file's albedo and pressure as they are, our reader
+    # keeps albedo only where every value is valid and converts pressure to Pa
+    np.testing.assert_allclose(got["specific_yield_kwh_per_kwp"], want["specific_yield_kwh_per_kwp"],
+                               rtol=0.03)
