@@ -21,7 +21,8 @@ import rasterio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synth import generator  # noqa: E402
+import synth.city  # noqa: E402
+from synth import generate_city  # noqa: E402
 
 BOUNDARIES = ROOT / "data/real/boundaries/hangzhou_huzhou_admin_amap_wgs84.geojson"
 MODIS = ROOT / "data/real/landcover/mcd12c1_2019_igbp_hangzhou_huzhou.tif"
@@ -54,24 +55,26 @@ def load_hangzhou():
 
 
 class _Timer:
-    """Wrap the private generation steps to time them."""
+    """Wrap the generation steps that synth.city calls, to time them."""
 
-    STEPS = ("_big_water", "_pools", "_settlements", "_townships", "_ponds", "_green",
-             "_buildings", "_roads", "_points", "_landcover", "_finish")
+    STEPS = ("big_water", "candidate_pools", "settlements", "townships", "green_space",
+             "plan_links", "buildings", "ponds", "roads", "points", "landcover", "water_layer",
+             "green_layer")
 
     def __init__(self):
         self.times = {}
 
     def install(self):
         for name in self.STEPS:
-            orig = getattr(generator._Ctx, name)
+            orig = getattr(synth.city, name)
 
-            def wrapped(self_, _orig=orig, _name=name):
+            def wrapped(*args, _orig=orig, _name=name, **kw):
                 t0 = time.perf_counter()
-                _orig(self_)
-                self.times[_name.strip("_")] = round(time.perf_counter() - t0, 3)
+                out = _orig(*args, **kw)
+                self.times[_name] = round(time.perf_counter() - t0, 3)
+                return out
 
-            setattr(generator._Ctx, name, wrapped)
+            setattr(synth.city, name, wrapped)
 
 
 def main():
@@ -84,8 +87,8 @@ def main():
     timer = _Timer()
     timer.install()
     t0 = time.perf_counter()
-    layers = generator.generate_city(d, codes, transform, crs, cmap, n_buildings=n,
-                                     seed=args.seed, city_id="hangzhou")
+    layers = generate_city(d, codes, transform, crs, cmap, n_buildings=n, seed=args.seed,
+                           city_id="hangzhou")
     total = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {

@@ -2,8 +2,8 @@
 
 Usage: ``python benchmarks/water_pv.py [--quick] [--ponds N]``.
 
-The water layer is the generator's (:mod:`synth.generator`): its big water (lakes, West
-Lake, Qiantang River, Grand Canal, mountain reservoirs; ``_Ctx._big_water``) plus
+The water layer is the generator's (:mod:`synth.water`): its big water (lakes, West
+Lake, Qiantang River, Grand Canal, mountain reservoirs; :func:`synth.water.big_water`) plus
 fishery-pond fields made the way the generator makes them (clusters of 4-16 x 4-12
 rectangular ponds of 60-200 m x 40-150 m with 6-12 m dykes, 5 % pit-ponds) on
 non-forest, non-water MODIS cells of the four aquaculture districts, until the
@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from engines.pv.water import district_totals, load_site_params, screen_water, site_yield  # noqa: E402
 from engines.pv.weather import read_epw  # noqa: E402
-from synth import generator as G  # noqa: E402
+from synth.context import locate, make_context, rect_coords, source_string  # noqa: E402
+from synth.water import big_water as generator_big_water  # noqa: E402
 from twin.config import load_city  # noqa: E402
 
 # benchmarks/generator.py's district table, loaded by path
@@ -61,17 +62,12 @@ POND_CODES = (9, 11, 12, 13, 14)
 def big_water(seed: int):
     """The generator's big water of Hangzhou, and its district polygons."""
     d, codes, transform, crs, cmap = load_hangzhou()
-    d = d.sort_values("adcode").reset_index(drop=True)
-    geoms = shapely.make_valid(np.asarray(d.geometry.values, dtype=object))
-    geoms = np.array([G._polygonal(g) for g in geoms], dtype=object)
-    city = shapely.union_all(geoms)
-    grid = G._Grid(codes, transform, crs, cmap, city.bounds)
-    ctx = G._Ctx(d, geoms, city, grid, seed, "hangzhou", None, 2_000_000)
-    ctx._big_water()
-    return d, geoms, grid, ctx
+    ctx = make_context(d, codes, transform, crs, cmap, n_buildings=2_000_000, seed=seed,
+                       city_id="hangzhou")
+    return ctx.d, ctx.geoms, ctx.grid, generator_big_water(ctx)
 
 
-def pond_fields(d, geoms, grid, ctx, n_ponds: int, seed: int):
+def pond_fields(d, geoms, grid, water, n_ponds: int, seed: int):
     """Pond polygons, district index and pit flag, about ``n_ponds`` of them."""
     rng = np.random.default_rng([seed, 4])
     aq = [k for k, a in enumerate(d["adcode"]) if a in AQUACULTURE]
@@ -108,10 +104,10 @@ def pond_fields(d, geoms, grid, ctx, n_ponds: int, seed: int):
         py = y0 + lu * np.sin(th) + lv * np.cos(th)
         wj = pw * rng.uniform(0.85, 1.0, lu.size)
         hj = ph * rng.uniform(0.85, 1.0, lu.size)
-        polys = shapely.polygons(G._rect_coords(px, py, wj, hj, np.full(lu.size, th)))
+        polys = shapely.polygons(rect_coords(px, py, wj, hj, np.full(lu.size, th)))
         ok = shapely.contains(geoms[k], polys) & np.isin(grid.code_at(px, py), POND_CODES)
-        if len(ctx.water_polys):
-            a_, _ = ctx.water_tree.query(polys, predicate="intersects")
+        if len(water.polys):
+            a_, _ = water.tree.query(polys, predicate="intersects")
             ok[a_] = False
         polys = polys[ok][: n_ponds - got]
         if len(polys) < 8:
@@ -127,13 +123,13 @@ def pond_fields(d, geoms, grid, ctx, n_ponds: int, seed: int):
 
 
 def water_layer(n_ponds: int, seed: int) -> gpd.GeoDataFrame:
-    d, geoms, grid, ctx = big_water(seed)
-    polys, dist, pit = pond_fields(d, geoms, grid, ctx, n_ponds, seed)
-    big = ctx.big_water
+    d, geoms, grid, water = big_water(seed)
+    polys, dist, pit = pond_fields(d, geoms, grid, water, n_ponds, seed)
+    big = water.rows
     geom = np.array([r[0] for r in big] + list(polys), dtype=object)
     adc = d["adcode"].astype(str).to_numpy()
     reps = shapely.point_on_surface(geom[: len(big)])
-    big_adc = G._locate(reps, geoms, adc) if len(big) else []
+    big_adc = locate(reps, geoms, adc) if len(big) else []
     n = len(geom)
     return gpd.GeoDataFrame({
         "water_id": [f"hangzhou-w-{i:06d}" for i in range(n)],
@@ -145,7 +141,7 @@ def water_layer(n_ponds: int, seed: int) -> gpd.GeoDataFrame:
         "district_adcode": list(big_adc) + adc[dist].tolist(),
         "township_code": [""] * n,
         "is_synthetic": True,
-        "source": G.source_string(seed) + " (ponds: benchmarks/water_pv.py)",
+        "source": source_string(seed) + " (ponds: benchmarks/water_pv.py)",
     }, geometry=geom, crs="EPSG:4549")
 
 

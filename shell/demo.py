@@ -2,7 +2,7 @@
 
 Reads the shipped real data (district boundaries, OSM footprints, the MODIS
 land-cover clip, the weather files), generates what no real source gives here
-with the seeded generator (:func:`synth.generator.generate_city`), validates
+with the seeded generator (:func:`synth.generate_city`), validates
 every layer through :func:`layers.conform.conform_layer`, and commits it all
 to the city's catalog in one atomic step (:meth:`twin.store.TwinStore.commit`).
 """
@@ -123,7 +123,7 @@ def build_city(
     TwinStore
         The committed twin.
     """
-    from synth.generator import generate_city
+    from synth import generate_city
 
     step = progress or (lambda name: None)
     t0 = time.perf_counter()

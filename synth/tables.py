@@ -1,4 +1,4 @@
-"""Private parameter tables of :mod:`synth.generator` (documented there).
+"""Parameter tables of the generator steps of :mod:`synth` (documented there).
 
 Building mixes
 --------------

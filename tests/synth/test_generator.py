@@ -1,4 +1,4 @@
-"""Tests of the seeded synthetic-city generator (synth.generator)."""
+"""Tests of the seeded synthetic-city generator (synth)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synth.generator import generate_city, source_string
-from synth.roads import node_segments
+from synth import generate_city, source_string
+from synth.network import node_segments
 from twin.errors import ConfigError, SchemaError
 from twin.schema import FIELDS, LAYERS, ROAD_CLASSES
 
