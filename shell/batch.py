@@ -652,6 +652,7 @@ def run_batch(
                                 "n_buildings": counts.get("pv_buildings", 0)}
             catalog_meta["pv"] = {"scenario": pv_params.scenario, "weather_file": inp.weather_name,
                                   "shading": pv_params.shading, "params": to_dict(pv_params),
+                                  "weather_check": inp.weather_check,
                                   "n_facets": stage_meta["pv"]["n_facets"],
                                   "n_buildings": stage_meta["pv"]["n_buildings"]}
     finally:

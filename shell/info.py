@@ -5,7 +5,7 @@ from __future__ import annotations
 from twin.config import load_city
 from twin.store import TwinStore
 
-__all__ = ["describe_twins", "format_info"]
+__all__ = ["describe_twins", "format_info", "weather_checks"]
 
 
 def describe_twins(cities: list[str], *, home=None) -> dict:
@@ -26,6 +26,7 @@ def describe_twins(cities: list[str], *, home=None) -> dict:
             "catalog": str(store.catalog_path),
             "built": store.exists(),
         }
+        entry["weather"] = weather_checks(city)
         targets = city.targets_frame()
         entry["targets"] = [
             {k: (None if _isna(v) else v) for k, v in row.items()}
@@ -61,6 +62,31 @@ def describe_twins(cities: list[str], *, home=None) -> dict:
     return doc
 
 
+def weather_checks(city) -> list[dict]:
+    """The solar-time and consistency checks of each of the city's weather files.
+
+    The default file first; each entry has ``file``, ``default`` and the fields of
+    :class:`engines.pv.solar_time.WeatherCheck` (offset, clearness, closure, night hours,
+    annual GHI, the correction a PV run applies and its status), or ``error``.
+    """
+    import pvlib
+
+    from engines.pv.solar_time import read_checked_weather
+    from twin.errors import TwinError
+
+    location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
+                                       altitude=city.altitude_m)
+    out = []
+    for path in city.weather_paths:
+        item: dict = {"file": path.name, "default": path == city.weather_path}
+        try:
+            item.update(read_checked_weather(path, location)[1].as_dict())
+        except TwinError as exc:
+            item["error"] = str(exc)
+        out.append(item)
+    return out
+
+
 def _isna(value) -> bool:
     try:
         import pandas as pd
@@ -88,6 +114,15 @@ def format_info(doc: dict) -> str:
             for r in e["rasters"]:
                 lines.append(f"  raster {r['name']:<11} {r['width']}x{r['height']}  {r['crs']}")
             lines.append(f"  weather: {e.get('weather_file')}")
+        for w in e.get("weather", []):
+            mark = "default " if w["default"] else ""
+            if "error" in w:
+                lines.append(f"  {mark}weather {w['file']}: refused: {w['error']}")
+                continue
+            fix = f", corrected by {w['shift_h']:+g} h" if w["shift_h"] else ""
+            lines.append(f"  {mark}weather {w['file']}: GHI {w['ghi_kwh_per_m2']:,.0f} kWh/m2, "
+                         f"{w['offset_h']:+.2f} h off the sun{fix}, closure {w['closure_ratio']:.3f}, "
+                         f"{w['night_hours']} night hours with irradiance")
         gov = [t for t in e["targets"] if t.get("is_governing")]
         lines.append(f"  targets: {len(e['targets'])} records, {len(gov)} governing")
         for t in gov:

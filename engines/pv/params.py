@@ -85,6 +85,9 @@ class RooftopParams(Params):
                           help="Installable-ratio scenario written on buildings (data/pv/scenarios.toml).")
     weather_file: str | None = param(None, cli="--weather",
                                      help="Weather file of the city (default: the config's first).")
+    weather_shift_h: float | None = param(None, unit="h", minimum=-3.0, maximum=3.0, cli="--weather-shift",
+                                          help="Correct the weather's time stamps by this much (default: "
+                                               "from the sun when unambiguous; 0 keeps them).")
     shading: bool = param(True, cli="--no-shading", cli_flag_value=False,
                           help="Skip horizon shading from neighbours.")
     radius_m: float = param(300.0, unit="m", minimum=0.0, cli="--shading-radius",
@@ -214,6 +217,9 @@ class PVSitesParams(Params):
 
     weather_file: str | None = param(None, cli="--weather",
                                      help="Weather file of the city (default: the config's first).")
+    weather_shift_h: float | None = param(None, unit="h", minimum=-3.0, maximum=3.0, cli="--weather-shift",
+                                          help="Correct the weather's time stamps by this much (default: "
+                                               "from the sun when unambiguous; 0 keeps them).")
     use_dem: bool = param(True, cli="--no-dem", cli_flag_value=False,
                           help="Do not exclude steep land even when the twin has a DEM.")
     site: SiteScreen = param(default_factory=default_site_screen)

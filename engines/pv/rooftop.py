@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -243,6 +243,8 @@ class RooftopInputs:
         The city's targets (:meth:`twin.config.CityConfig.targets_frame`).
     district_names : pandas.DataFrame
         ``district_adcode``, ``name_zh``, ``name_en``.
+    weather_check : dict
+        The weather's timing and consistency checks (:mod:`engines.pv.solar_time`).
     """
 
     buildings: gpd.GeoDataFrame | None
@@ -252,6 +254,7 @@ class RooftopInputs:
     scenarios: dict[str, Scenario]
     targets: pd.DataFrame
     district_names: pd.DataFrame
+    weather_check: dict = field(default_factory=dict)
 
 
 def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
@@ -263,7 +266,7 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
         ``params.scenario`` is not a shipped scenario.
     """
     from engines.pv.scenarios import load_scenarios
-    from engines.pv.weather import read_epw, validate_weather
+    from engines.pv.solar_time import read_checked_weather
 
     city = source.city
     scenarios = load_scenarios()
@@ -272,14 +275,13 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
                "(data/pv/scenarios.toml)")
         raise ConfigError(msg)
     path = source.weather_path(params.weather_file)
-    weather, _meta = read_epw(path)
-    validate_weather(weather)
     location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
                                        altitude=city.altitude_m, name=city.name_en)
+    weather, check = read_checked_weather(path, location, shift_h=params.weather_shift_h)
     names = source.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
     names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
     return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
-                         location, scenarios, city.targets_frame(), names)
+                         location, scenarios, city.targets_frame(), names, check.as_dict())
 
 
 def compute(inputs: RooftopInputs, params: RooftopParams, *,
@@ -304,6 +306,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     pb, fc = rooftop_rows(buildings, facets, per_building, params.scenario, inputs.scenarios)
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
                    "shading": params.shading, "params": to_dict(params),
+                   "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building)}}
     return EngineResult({"pv_buildings": pb, "pv_facets": fc}, tables, meta)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -75,6 +75,7 @@ class PVSitesInputs:
     protected_areas: gpd.GeoDataFrame | None = None
     basic_farmland: gpd.GeoDataFrame | None = None
     user_sites: gpd.GeoDataFrame | None = None
+    weather_check: dict = field(default_factory=dict)
 
 
 def read_slope(path, crs) -> tuple[np.ndarray, object]:
@@ -127,7 +128,7 @@ def load(source: TwinSource, params: PVSitesParams, *, user_sites=None, protecte
     protected_areas, basic_farmland : GeoDataFrame or path, optional
         Exclusion polygons (ecological red lines, permanent basic farmland).
     """
-    from engines.pv.weather import read_epw
+    from engines.pv.solar_time import read_checked_weather
 
     city = source.city
     weather_path = source.weather_path(params.weather_file)
@@ -139,9 +140,9 @@ def load(source: TwinSource, params: PVSitesParams, *, user_sites=None, protecte
     dem = source.raster("dem") if params.use_dem else None
     if dem is not None:
         slope, slope_tr = read_slope(dem[0], crs)
-    weather, _meta = read_epw(weather_path)
     location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
                                        altitude=city.altitude_m, name=city.name_en)
+    weather, check = read_checked_weather(weather_path, location, shift_h=params.weather_shift_h)
     return PVSitesInputs(
         water=wlayer, landcover=lc, districts=bounds.loc[bounds["level"] == "district"],
         weather=weather, weather_name=weather_path.name, location=location,
@@ -149,7 +150,7 @@ def load(source: TwinSource, params: PVSitesParams, *, user_sites=None, protecte
         slope_transform=slope_tr,
         protected_areas=_as_layer(protected_areas, "protected_areas", crs),
         basic_farmland=_as_layer(basic_farmland, "basic_farmland", crs),
-        user_sites=_as_layer(user_sites, "user_sites", crs))
+        user_sites=_as_layer(user_sites, "user_sites", crs), weather_check=check.as_dict())
 
 
 def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
@@ -218,7 +219,7 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
     # excluded ground candidates keep their original outline (the remainder may be empty)
     gexcl = gexcl.set_geometry(cand.geometry.loc[gexcl.index].to_numpy(), crs=crs)
     meta = {"pv_sites": {"weather_file": inputs.weather_name, "slope_from_dem": slope is not None,
-                         "params": to_dict(params),
+                         "params": to_dict(params), "weather_check": inputs.weather_check,
                          "n_water_bodies": len(wscreen), "n_water_sites": len(wsites),
                          "n_ground_candidates": len(gscreen), "n_ground_sites": len(gsites)}}
     results = {"water_pv_sites": wsites, "water_pv_exclusions": wexcl,

@@ -39,7 +39,7 @@ from engines.pv.weather import interval_middle
 from twin.errors import SchemaError
 
 __all__ = ["MAX_ABS_OFFSET_H", "OFFSET_OK_H", "WeatherCheck", "check_weather", "correct_time_shift",
-           "shift_weather"]
+           "read_checked_weather", "shift_weather"]
 
 #: An offset this small [h] needs no correction.
 OFFSET_OK_H = 0.25
@@ -249,3 +249,33 @@ def correct_time_shift(weather: pd.DataFrame, location: pvlib.location.Location,
     check = WeatherCheck(**{**asdict(after), "shift_h": float(shift_h), "status": "corrected",
                             "notes": [note, *after.notes]})
     return fixed, check
+
+
+def read_checked_weather(path, location: pvlib.location.Location, *,
+                         shift_h: float | None = None) -> tuple[pd.DataFrame, WeatherCheck]:
+    """Read an EPW (or TMY3 CSV) file, validate it and correct its time stamps where unambiguous.
+
+    The one door through which irradiance enters the PV engines.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.epw`` or TMY3 ``.csv`` file.
+    location : pvlib.location.Location
+    shift_h : float, optional
+        A correction to apply as given [h]; ``None`` chooses it from the sun
+        (:func:`correct_time_shift`), ``0`` keeps the file as it is.
+
+    Returns
+    -------
+    weather : pandas.DataFrame
+    check : WeatherCheck
+    """
+    from pathlib import Path
+
+    from engines.pv.weather import read_epw, read_tmy3_csv, validate_weather
+
+    path = Path(path)
+    weather, _meta = read_tmy3_csv(path) if path.suffix.lower() == ".csv" else read_epw(path)
+    weather, _ = validate_weather(weather)
+    return correct_time_shift(weather, location, shift_h=shift_h, name=path.name)

@@ -115,3 +115,20 @@ def test_a_south_roof_yields_what_zhejiang_plants_report(swera):
     # 20 deg south, PVWatts losses, on the time-consistent SWERA year: Zhejiang plants report
     # 1,100-1,200 kWh/kWp (data/validation/checks.toml, V-roof-specific-yield band 1,050-1,250)
     assert 1050.0 <= _yield(swera, 180.0) <= 1250.0
+
+
+def test_every_pv_run_records_its_weather_checks_and_twin_info_shows_them(twin_copy):
+    from shell.info import describe_twins
+    from shell.runners import run_engine
+
+    doc = describe_twins(["hangzhou"], home=twin_copy)
+    weather = {w["file"]: w for w in doc["cities"]["hangzhou"]["weather"]}
+    assert weather[SWERA.name]["default"] and weather[SWERA.name]["shift_h"] == 0.0
+    assert weather[CSWD.name]["shift_h"] == -1.0 and weather[CSWD.name]["status"] == "corrected"
+    res = run_engine("pv_sites", "hangzhou", home=twin_copy, commit=False,
+                     params={"weather_file": CSWD.name})
+    check = res.meta["pv_sites"]["weather_check"]
+    assert check["shift_h"] == -1.0 and "corrected by -1 h" in check["notes"][0]
+    kept = run_engine("pv_sites", "hangzhou", home=twin_copy, commit=False,
+                      params={"weather_file": CSWD.name, "weather_shift_h": 0.0})
+    assert kept.meta["pv_sites"]["weather_check"]["shift_h"] == 0.0
