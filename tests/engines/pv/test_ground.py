@@ -103,15 +103,24 @@ def test_too_small_and_setback():
 
 def test_landcover_candidates_follow_the_category_table():
     lc = gpd.GeoDataFrame({
-        "landcover_id": ["a", "b", "c", "d", "e", "f"],
+        "landcover_id": ["a", "b", "c", "d", "e", "f", "g"],
         "lc_class": ["tea_garden", "cropland", "evergreen_broadleaf_forest", "shrubland",
-                     "built_up", "bamboo_forest"],
+                     "built_up", "bamboo_forest", "grassland"],
         "district_adcode": "330127", "is_synthetic": True, "source": "test"},
-        geometry=[rect(i * 1000, 0, 500, 500) for i in range(6)], crs=CRS)
+        geometry=[rect(i * 1000, 0, 500, 500) for i in range(7)], crs=CRS)
     cand = landcover_candidates(lc)
     got = dict(zip(cand["landcover_id"], cand["site_category"], strict=True))
-    assert got == {"a": "tea_garden", "b": "farmland", "d": "forest_land"}
+    # by default no land a city would not give to PV: no cultivated land, no shrubland
+    # (counted as forest in Zhejiang), no arbor or bamboo forest
+    assert got == {"a": "tea_garden", "g": "forest_land"}
     assert cand["is_synthetic"].all()
+    # a scenario may open them, as parameters
+    opened = load_site_params(ground={"categories": {"farmland": {"lc_classes": ["cropland"]},
+                                                     "forest_land": {"lc_classes": ["shrubland",
+                                                                                     "grassland"]}}})
+    cand = landcover_candidates(lc, opened)
+    got = dict(zip(cand["landcover_id"], cand["site_category"], strict=True))
+    assert got == {"a": "tea_garden", "b": "farmland", "d": "forest_land", "g": "forest_land"}
 
 
 def test_user_layer_needs_known_categories():
