@@ -13,8 +13,9 @@ configuration files it reads (relative to ``data/``), and the command that runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from engines.coverage import city as coverage_engine
 from engines.coverage.params import CoverageParams
@@ -25,6 +26,7 @@ from engines.sinks import accounting as sinks_engine
 from engines.sinks.params import SinksParams
 from engines.wind import screen as wind_engine
 from engines.wind.screen import WindParams
+from twin.engine import EngineResult
 from twin.errors import ConfigError
 
 __all__ = ["COVERAGE", "ENGINES", "PV_SITES", "ROOFTOP", "SINKS", "STAGES", "WIND", "Engine", "engine",
@@ -63,8 +65,8 @@ class Engine:
     name: str
     title: str
     params: type
-    load: Callable
-    compute: Callable
+    load: Callable[..., Any]
+    compute: Callable[..., EngineResult]
     results: tuple[str, ...]
     tables: tuple[str, ...]
     meta_key: str
@@ -142,7 +144,7 @@ def engine(name: str) -> Engine:
         raise ConfigError(msg) from None
 
 
-def engines_for_stages(stages) -> list[Engine]:
+def engines_for_stages(stages: Iterable[str]) -> list[Engine]:
     """The engines computing ``stages`` (each once, in :data:`ENGINES` order).
 
     Raises

@@ -15,6 +15,7 @@ A check whose inputs the twin does not have yet (an engine not run) is
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,7 @@ class Check(Params):
         return f"band {self.reference_low:,.6g}-{self.reference_high:,.6g}"
 
 
-def read_checks(path=None) -> list[Check]:
+def read_checks(path: os.PathLike[str] | str | None = None) -> list[Check]:
     """The checks of ``path`` (default :data:`CHECKS_PATH`), validated; ids unique.
 
     Raises
@@ -267,7 +268,8 @@ CHECK_KINDS: dict[str, Callable[[Check, ValidationInputs], tuple[float, float, s
 }
 
 
-def compute(inputs: ValidationInputs, params: Any = None, *, progress=None) -> EngineResult:
+def compute(inputs: ValidationInputs, params: Any = None, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
     """Evaluate every check of the city: the ``validation`` table (one row per check).
 
     Returns

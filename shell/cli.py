@@ -1,6 +1,10 @@
-"""The ``twin`` command: a thin shell over the kernel's tools.
+"""The ``twin`` command: a thin shell over the kernel, the layers and the engines.
 
-Each command parses its options, calls one library function, and prints.
+Each command parses its options, calls one library function, and prints. ``demo``,
+``info``, ``import`` and ``export`` are defined here; the engine commands (``pv``,
+``sites``, ``sinks``, ``coverage`` and ``build``) come from :mod:`shell.commands`, their
+options made from the engines' parameter dataclasses (:mod:`shell.options`), and run
+an engine's ``load`` and ``compute`` and commit its result through :mod:`shell.runners`.
 Errors of the project (:class:`~twin.errors.TwinError`) are shown as one line
 with exit status 2, never as a stack trace (``-v`` shows logs; ``-vv`` debug).
 """

@@ -1,9 +1,10 @@
-"""carbon-twin kernel: city configs and targets, schema and units, CRS, catalog, CLI.
+"""carbon-twin kernel: city configs and targets, schema and units, parameters, engine contract, CRS, catalog.
 
-The kernel is the one place where names, units, coordinate systems and the
-on-disk layout of a built twin are declared. Engines (``engines.pv``,
-``sinks``, the compute half of ``layers``) import from here and never touch
-files; the IO adapters (``layers.io.files``, ``twin.store``) do.
+The kernel is the one place where names, units, coordinate systems, engine parameters
+(:mod:`twin.params`), the engine contract (:mod:`twin.engine`) and the on-disk layout of
+a built twin (:mod:`twin.store`, the only code that talks to DuckDB) are declared. Every
+other package (``layers``, ``engines``, ``synth``, ``shell``, ``mapapp``) stands on it;
+it imports none of them.
 """
 
 import logging

@@ -574,6 +574,7 @@ def load_city(name_or_path: str | os.PathLike) -> CityConfig:
         msg = (f"invalid city config {path} ({n} problem{'s' if n > 1 else ''}):\n"
                + "\n".join(f"  - {p}" for p in problems))
         raise ConfigError(msg)
+    assert cfg is not None  # no problems: _build returned a config
     logger.debug("loaded city %s: %d districts, %d targets", cfg.id, len(cfg.districts),
                  len(cfg.targets))
     return cfg
@@ -850,6 +851,7 @@ def _build(doc: dict, path: Path, problems: list[str]) -> CityConfig | None:
     access = _check_access(top.get("access", {}), targets, path, problems)
     if problems:
         return None
+    assert access is not None  # no problems: the [access] table was valid
     return CityConfig(
         id=city["id"], name_zh=city["name_zh"], name_en=city["name_en"], adcode=city["adcode"],
         metric_crs=city["metric_crs"], timezone=city["timezone"],

@@ -9,10 +9,14 @@ within centimetres of WGS84. GCJ-02 (Amap/Gaode) is never guessed: see
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 import pyproj
 
 from twin.errors import SchemaError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["METRIC_CRS", "parse_crs", "require_projected", "to_metric"]
 
@@ -22,7 +26,7 @@ logger = logging.getLogger(__name__)
 METRIC_CRS = "EPSG:4549"
 
 
-def parse_crs(value, *, what: str = "CRS") -> pyproj.CRS:
+def parse_crs(value: Any, *, what: str = "CRS") -> pyproj.CRS:
     """Parse ``value`` (``"EPSG:4549"``, ``4549``, WKT, a pyproj CRS) into a :class:`pyproj.CRS`.
 
     Raises
@@ -44,7 +48,7 @@ def parse_crs(value, *, what: str = "CRS") -> pyproj.CRS:
         raise SchemaError(msg) from None
 
 
-def require_projected(crs, *, what: str) -> pyproj.CRS:
+def require_projected(crs: Any, *, what: str) -> pyproj.CRS:
     """Return the CRS if it is projected in metres, else raise :class:`SchemaError`.
 
     Areas and distances in degrees are wrong; engines call this at their edge.
@@ -66,7 +70,7 @@ def require_projected(crs, *, what: str) -> pyproj.CRS:
     return crs
 
 
-def to_metric(gdf, crs=METRIC_CRS, *, what: str = "layer"):
+def to_metric(gdf: gpd.GeoDataFrame, crs: Any = METRIC_CRS, *, what: str = "layer") -> gpd.GeoDataFrame:
     """Reproject a GeoDataFrame to the metric CRS (a no-op when it is already there).
 
     Raises

@@ -7,6 +7,8 @@ Messages are built first and then raised (``msg = ...; raise X(msg)``); each
 names the file, the rows or columns, and the fix.
 """
 
+from collections.abc import Iterable
+
 __all__ = [
     "CRSWarning",
     "CatalogError",
@@ -19,7 +21,7 @@ __all__ = [
 ]
 
 
-def listing(values, limit: int = 10, *, quote: bool = False) -> str:
+def listing(values: Iterable[object], limit: int = 10, *, quote: bool = False) -> str:
     """The first ``limit`` values for an error message: ``"a, b, c (and 7 more)"``.
 
     ``quote`` shows each value with ``repr`` (useful for labels that may be blank).

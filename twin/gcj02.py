@@ -44,9 +44,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from twin.errors import DataWarning, SchemaError
@@ -73,8 +76,11 @@ CHINA_BOX = (73.66, 3.86, 135.05, 53.55)
 
 _TOLERANCE_DEG = 1e-9
 
+#: Longitude and latitude [°] as returned by the converters: floats for scalar input, else arrays.
+LonLat: TypeAlias = tuple[float, float] | tuple[np.ndarray, np.ndarray]
 
-def in_china(lon, lat):
+
+def in_china(lon: npt.ArrayLike, lat: npt.ArrayLike) -> np.ndarray:
     """Return True where GCJ-02 applies (strictly inside :data:`CHINA_BOX`).
 
     Parameters
@@ -92,7 +98,7 @@ def in_china(lon, lat):
     return (lon > lon0) & (lon < lon1) & (lat > lat0) & (lat < lat1)
 
 
-def _transform_lat(x, y):
+def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # x = lon - 105, y = lat - 35 [°]; returns an offset in "metres-like" units
     ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
     ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
@@ -101,7 +107,7 @@ def _transform_lat(x, y):
     return ret
 
 
-def _transform_lon(x, y):
+def _transform_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
     ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
     ret += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
@@ -109,7 +115,7 @@ def _transform_lon(x, y):
     return ret
 
 
-def _offset(lon, lat):
+def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 minus WGS84 [°] at the WGS84 point (lon, lat), ignoring the China box."""
     dlat = _transform_lat(lon - 105.0, lat - 35.0)
     dlon = _transform_lon(lon - 105.0, lat - 35.0)
@@ -121,13 +127,13 @@ def _offset(lon, lat):
     return dlon, dlat
 
 
-def _as_output(lon, lat, scalar):
+def _as_output(lon: np.ndarray, lat: np.ndarray, scalar: bool) -> LonLat:
     if scalar:
         return float(lon), float(lat)
     return lon, lat
 
 
-def wgs84_to_gcj02(lon, lat):
+def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> LonLat:
     """Convert WGS84 longitude/latitude to GCJ-02 (Amap/Gaode).
 
     Parameters
@@ -154,7 +160,8 @@ def wgs84_to_gcj02(lon, lat):
     return _as_output(out_lon, out_lat, scalar)
 
 
-def gcj02_to_wgs84(lon, lat, *, iterations: int = 10, tolerance_deg: float = _TOLERANCE_DEG):
+def gcj02_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, *, iterations: int = 10,
+                   tolerance_deg: float = _TOLERANCE_DEG) -> LonLat:
     """Convert GCJ-02 (Amap/Gaode) longitude/latitude to WGS84.
 
     Solves ``wgs84_to_gcj02(w) == g`` by fixed-point iteration, starting from
@@ -217,7 +224,7 @@ def gcj02_to_wgs84(lon, lat, *, iterations: int = 10, tolerance_deg: float = _TO
     return _as_output(out_lon, out_lat, scalar)
 
 
-def _check_lonlat(geoms, what: str) -> None:
+def _check_lonlat(geoms: Any, what: str) -> None:
     crs = getattr(geoms, "crs", None)
     if crs is not None and not crs.is_geographic:
         msg = (
@@ -240,7 +247,7 @@ def _check_lonlat(geoms, what: str) -> None:
         raise SchemaError(msg)
 
 
-def _apply(geoms, func, what: str):
+def _apply(geoms: Any, func: Callable[[np.ndarray, np.ndarray], LonLat], what: str) -> Any:
     def _xy(coords: np.ndarray) -> np.ndarray:
         out = coords.copy()
         out[:, 0], out[:, 1] = func(coords[:, 0], coords[:, 1])
@@ -257,7 +264,7 @@ def _apply(geoms, func, what: str):
     return shapely.transform(geoms, _xy, include_z=None)
 
 
-def geometry_gcj02_to_wgs84(geoms):
+def geometry_gcj02_to_wgs84(geoms: Any) -> Any:
     """Shift shapely geometries from GCJ-02 to WGS84 lon/lat.
 
     Parameters
@@ -281,7 +288,7 @@ def geometry_gcj02_to_wgs84(geoms):
     return _apply(geoms, gcj02_to_wgs84, "geometry_gcj02_to_wgs84")
 
 
-def geometry_wgs84_to_gcj02(geoms):
+def geometry_wgs84_to_gcj02(geoms: Any) -> Any:
     """Shift shapely geometries from WGS84 to GCJ-02 lon/lat (e.g. to overlay on Amap tiles).
 
     Parameters

@@ -81,16 +81,16 @@ class Params:
         validate(self)
 
 
-def _hints(cls) -> dict[str, Any]:
+def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def is_params_type(tp) -> bool:
+def is_params_type(tp: Any) -> bool:
     """Whether ``tp`` is a parameter dataclass."""
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
-def unwrap_optional(tp) -> tuple[Any, bool]:
+def unwrap_optional(tp: Any) -> tuple[Any, bool]:
     """``(inner, True)`` for an annotation ``X | None``; ``(tp, False)`` otherwise."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -100,7 +100,7 @@ def unwrap_optional(tp) -> tuple[Any, bool]:
     return tp, False
 
 
-def _type_name(tp) -> str:
+def _type_name(tp: Any) -> str:
     inner, opt = unwrap_optional(tp)
     name = getattr(inner, "__name__", str(inner)) if typing.get_origin(inner) is None else str(inner)
     return f"{name} or none" if opt else name
@@ -176,7 +176,7 @@ def _check_value(value: Any, f: dataclasses.Field, where: str, problems: list[st
                 problems.append(f"{where}: {v:g} must be <= {hi:g}{' ' + m['unit'] if m.get('unit') else ''}")
 
 
-def _build(cls, data: Mapping, where: str, problems: list[str]):
+def _build(cls: Any, data: Mapping, where: str, problems: list[str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = [k for k in data if k not in fields]
     if unknown:
@@ -211,7 +211,7 @@ def _build(cls, data: Mapping, where: str, problems: list[str]):
     return obj
 
 
-def _validate_into(obj, where: str, problems: list[str]) -> None:
+def _validate_into(obj: Any, where: str, problems: list[str]) -> None:
     hints = _hints(type(obj))
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
@@ -230,7 +230,7 @@ def _validate_into(obj, where: str, problems: list[str]) -> None:
         problems.extend(f"{where}: {p}" for p in found)
 
 
-def validate(obj, where: str | None = None) -> None:
+def validate(obj: Any, where: str | None = None) -> None:
     """Check a parameter instance; raise one :class:`ConfigError` naming every problem."""
     problems: list[str] = []
     _validate_into(obj, where or type(obj).__name__, problems)
@@ -265,9 +265,9 @@ def _merge(base: dict, over: Mapping) -> dict:
     return out
 
 
-def to_dict(obj) -> dict:
+def to_dict(obj: Any) -> dict:
     """JSON-safe dict of a parameter instance (tuples as lists), as recorded in a run's meta."""
-    def conv(v):
+    def conv(v: Any) -> Any:
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
             return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
         if isinstance(v, dict):

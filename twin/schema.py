@@ -179,7 +179,8 @@ class Field:
     maximum: float | None = None
 
 
-def _f(name, unit, dtype, description, allowed=None, minimum=None, maximum=None) -> Field:
+def _f(name: str, unit: str, dtype: str, description: str, allowed: tuple[str, ...] | None = None,
+       minimum: float | None = None, maximum: float | None = None) -> Field:
     if unit not in UNITS:
         msg = f"schema: field {name!r} uses unit {unit!r}, which is not declared in UNITS"
         raise ValueError(msg)

@@ -13,7 +13,7 @@ __all__ = ["bounded_dijkstra_many"]
 
 
 @njit(nogil=True, cache=True)
-def _push(hd, hn, size, d, x):
+def _push(hd: np.ndarray, hn: np.ndarray, size: int, d: float, x: int) -> int:
     i = size
     hd[i] = d
     hn[i] = x
@@ -28,7 +28,7 @@ def _push(hd, hn, size, d, x):
 
 
 @njit(nogil=True, cache=True)
-def _pop(hd, hn, size):
+def _pop(hd: np.ndarray, hn: np.ndarray, size: int) -> tuple[float, int, int]:
     d = hd[0]
     x = hn[0]
     size -= 1
@@ -51,7 +51,8 @@ def _pop(hd, hn, size):
 
 
 @njit(nogil=True, cache=True)
-def bounded_dijkstra_many(indptr, indices, data, sources, limit, record):
+def bounded_dijkstra_many(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, sources: np.ndarray,
+                          limit: float, record: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run one Dijkstra per source, bounded by ``limit``, and list the reached nodes.
 
     Parameters

@@ -31,11 +31,12 @@ References
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
@@ -75,7 +76,7 @@ class NearestSource(NamedTuple):
     source: np.ndarray
 
 
-def nearest_source_times(edges: pd.DataFrame, sources, cutoff_s: float | None = None, *,
+def nearest_source_times(edges: pd.DataFrame, sources: npt.ArrayLike, cutoff_s: float | None = None, *,
                          n_nodes: int | None = None, reverse: bool = False) -> NearestSource:
     """Shortest travel time from the nearest of many sources to every node.
 
@@ -139,7 +140,7 @@ def nearest_source_times(edges: pd.DataFrame, sources, cutoff_s: float | None = 
 # ---------------------------------------------------------------------------------------------
 
 
-def residents_from_buildings(buildings, floor_area_per_person_m2: dict | None = None
+def residents_from_buildings(buildings: pd.DataFrame, floor_area_per_person_m2: dict[str, float] | None = None
                              ) -> pd.Series:
     """Estimated residents of each building: residential floor area / area per person.
 
@@ -178,7 +179,7 @@ def residents_from_buildings(buildings, floor_area_per_person_m2: dict | None = 
 
 
 def demand_from_buildings(buildings: gpd.GeoDataFrame,
-                          floor_area_per_person_m2: dict | None = None) -> gpd.GeoDataFrame:
+                          floor_area_per_person_m2: dict[str, float] | None = None) -> gpd.GeoDataFrame:
     """Demand points: one per residential building (a point inside it) weighted by residents.
 
     Returns
@@ -216,7 +217,7 @@ def _representative_points(geom: np.ndarray) -> np.ndarray:
     return shapely.point_on_surface(geom)
 
 
-def _col(df, name, default):
+def _col(df: pd.DataFrame, name: str, default: object) -> np.ndarray:
     if name in df.columns:
         s = df[name]
         return s.fillna(default).to_numpy() if s.dtype != bool else s.to_numpy()
@@ -388,7 +389,8 @@ def _nearest_distance(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return d
 
 
-def _snap_edges(lines, xy, tree=None):
+def _snap_edges(lines: np.ndarray, xy: np.ndarray, tree: shapely.STRtree | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest line of each point: index, perpendicular distance [m], offset from start [m]."""
     tree = shapely.STRtree(lines) if tree is None else tree
     line = np.full(len(xy), -1, np.int64)
@@ -407,7 +409,7 @@ class _WalkGraph:
     Built once for any number of target layers (:func:`walking_coverages`).
     """
 
-    def __init__(self, net: RoadNetwork, dxy: np.ndarray):
+    def __init__(self, net: RoadNetwork, dxy: np.ndarray) -> None:
         we = walking_edges(net)
         half = len(we) // 2
         self.eu, self.ev, self.ew = (we[c].to_numpy() for c in ("u", "v", "time_s"))
@@ -417,16 +419,16 @@ class _WalkGraph:
                                                   axis=1))
         self.tree = shapely.STRtree(self.lines)
         self._dxy = dxy
-        self._demand = None
+        self._demand: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.eu)
 
-    def snap(self, xy):
+    def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest walking edge of each point (:func:`_snap_edges`)."""
         return _snap_edges(self.lines, xy, self.tree)
 
-    def demand(self):
+    def demand(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The snapping of the demand points (computed on first use, then kept)."""
         if self._demand is None:
             self._demand = self.snap(self._dxy)
@@ -491,7 +493,8 @@ def walking_coverage(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets:
                              access_spacing_m=access_spacing_m)
 
 
-def walking_coverages(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets: dict, *,
+def walking_coverages(net: RoadNetwork | None, demand: gpd.GeoDataFrame,
+                      targets: dict[str, tuple[gpd.GeoDataFrame, float]], *,
                       max_snap_m: float = 200.0, access_spacing_m: float = 50.0) -> pd.DataFrame:
     """:func:`walking_coverage` of several target layers, side by side.
 
@@ -579,7 +582,7 @@ def _walking_distance(graph: _WalkGraph | None, dxy: np.ndarray, targets: gpd.Ge
     return np.where(use_net, np.where(euclid == 0, 0.0, dist_net), euclid), use_net
 
 
-def coverage_share(covered, weight) -> float:
+def coverage_share(covered: npt.ArrayLike, weight: npt.ArrayLike) -> float:
     """Weighted share of covered demand in [0, 1] (NaN when the total weight is 0)."""
     covered = np.asarray(covered, bool)
     weight = np.asarray(weight, dtype="float64")
@@ -587,7 +590,7 @@ def coverage_share(covered, weight) -> float:
     return float(weight[covered].sum() / total) if total > 0 else float("nan")
 
 
-def isochrones(net: RoadNetwork, node_time_s: np.ndarray, thresholds_min, *,
+def isochrones(net: RoadNetwork, node_time_s: np.ndarray, thresholds_min: Iterable[float], *,
                buffer_m: float = 100.0) -> gpd.GeoDataFrame:
     """Coverage polygons for the map: buffered road edges reachable within each threshold.
 

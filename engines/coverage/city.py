@@ -14,10 +14,13 @@ and :func:`compute` are the engine's contract (:mod:`twin.engine`). The results:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -30,9 +33,10 @@ from engines.coverage.access import (
     nearest_source_times,
     walking_coverages,
 )
-from engines.coverage.network import build_network, component_report, snap_points
+from engines.coverage.network import RoadNetwork, build_network, component_report, snap_points
 from engines.coverage.params import CoverageParams
 from engines.coverage.siting import candidate_grid, coverage_matrix, greedy_max_cover
+from twin.config import CityConfig, Target
 from twin.engine import EngineResult, TwinSource
 from twin.errors import SchemaError
 from twin.params import to_dict
@@ -44,7 +48,7 @@ logger = logging.getLogger(__name__)
 _LEVELS = ("city", "district", "township")
 
 
-def _unique(gdf, col, layer):
+def _unique(gdf: pd.DataFrame, col: str, layer: str) -> None:
     if col not in gdf.columns:
         msg = f"{layer}: missing id column {col!r}"
         raise SchemaError(msg)
@@ -55,7 +59,8 @@ def _unique(gdf, col, layer):
         raise SchemaError(msg)
 
 
-def _issues_for(frame, id_col, layer, issue, mask, distance=None, message=""):
+def _issues_for(frame: pd.DataFrame, id_col: str, layer: str, issue: str, mask: np.ndarray,
+                distance: np.ndarray | None = None, message: str = "") -> list[dict[str, Any]]:
     if not np.any(mask):
         return []
     ids = frame[id_col].astype(str).to_numpy()[mask]
@@ -67,7 +72,7 @@ def _issues_for(frame, id_col, layer, issue, mask, distance=None, message=""):
              "message": message} for i, dd in zip(ids, d, strict=True)]
 
 
-def _groups(df) -> dict:
+def _groups(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The city / district / township of each row of ``df``, for :func:`_share_rows`.
 
     Level -> (integer code of each row, -1 where missing; the values, sorted, one per
@@ -81,7 +86,8 @@ def _groups(df) -> dict:
     return groups
 
 
-def _share_rows(groups, covered, weight, mask=None, **meta):
+def _share_rows(groups: dict[str, tuple[np.ndarray, np.ndarray]], covered: npt.ArrayLike,
+                weight: npt.ArrayLike, mask: np.ndarray | None = None, **meta: Any) -> list[dict[str, Any]]:
     """Weighted covered share per city / district / township as rows.
 
     ``groups`` from :func:`_groups`; ``mask`` (bool, optional) selects the rows of the
@@ -106,15 +112,17 @@ def _share_rows(groups, covered, weight, mask=None, **meta):
     return rows
 
 
-def plan_thresholds(config) -> dict[str, float]:
+def plan_thresholds(config: CityConfig) -> dict[str, float]:
     """The access thresholds of the city's config under the engine's names (see ``[access]``)."""
     a = config.access
     return {"urban_threshold_min": a.charging_urban_min, "rural_threshold_min": a.charging_rural_min,
             "bus_stop_m": a.bus_stop_m, "green_space_m": a.green_space_m, "park_m": a.park_m}
 
 
-def compute_city_coverage(layers: dict, config, *, progress=None, candidates=None,
-                          params: CoverageParams | None = None) -> dict:
+def compute_city_coverage(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
+                          progress: Callable[[str], None] | None = None,
+                          candidates: gpd.GeoDataFrame | None = None,
+                          params: CoverageParams | None = None) -> dict[str, Any]:
     """Compute every coverage metric of one city.
 
     Parameters
@@ -141,8 +149,9 @@ def compute_city_coverage(layers: dict, config, *, progress=None, candidates=Non
     return _compute(dict(layers), config, progress=progress, candidates=candidates, params=params)
 
 
-def _compute(layers: dict, config, *, progress=None, candidates=None,
-             params: CoverageParams | None = None) -> dict:
+def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
+             progress: Callable[[str], None] | None = None, candidates: gpd.GeoDataFrame | None = None,
+             params: CoverageParams | None = None) -> dict[str, Any]:
     """:func:`compute_city_coverage`, taking the ``roads`` and ``buildings`` out of ``layers``.
 
     They are dropped once used (the network and the demand points are built), so a
@@ -271,7 +280,8 @@ def _compute(layers: dict, config, *, progress=None, candidates=None,
     return {"results": results, "tables": tables, "meta": meta}
 
 
-def _admin(stations, sa, bnd, charger_m):
+def _admin(stations: gpd.GeoDataFrame, sa: gpd.GeoDataFrame, bnd: gpd.GeoDataFrame, charger_m: float
+           ) -> tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame]:
     """Stations and piles per district and township; service areas with chargers."""
     rows = []
     piles = pd.to_numeric(stations["piles"], errors="coerce").fillna(0).astype(np.int64)
@@ -317,7 +327,7 @@ def _admin(stations, sa, bnd, charger_m):
     rural_piles = int(piles[~stations["is_urban"].to_numpy(bool)].sum())
     d = admin[admin["level"] == "district"]
     t = admin[admin["level"] == "township"]
-    def pct(s):
+    def pct(s: pd.Series) -> float:
         return (100.0 * s.mean() if len(s) else float("nan"))
     admin_rows = [
         {"metric": "county_charging_station_coverage_pct", "level": "city", "code": "city",
@@ -352,7 +362,8 @@ def _admin(stations, sa, bnd, charger_m):
     return admin, admin_rows, sa_rows
 
 
-def _summary(config, out, cells, admin_rows, p):
+def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+             admin_rows: list[dict[str, Any]], p: dict[str, Any]) -> pd.DataFrame:
     rows = []
     res = out["residents_count"].to_numpy()
     urban = out["is_urban"].to_numpy(bool)
@@ -378,7 +389,9 @@ def _summary(config, out, cells, admin_rows, p):
                                   ("green_space", "green_space_coverage_pct", "green_space_m"),
                                   ("park", "park_coverage_pct", "park_m")):
         targets = config.targets_for(metric=metric, kind="target")
-        thrs = {p[thr_key]} | {t.threshold for t in targets if t.threshold_unit == "m"}
+        # a threshold_unit comes with its threshold (checked when the config is loaded)
+        thrs = {p[thr_key]} | {t.threshold for t in targets
+                               if t.threshold_unit == "m" and t.threshold is not None}
         dist = out[f"{name}_distance_m"].to_numpy()
         net_share = (out[f"{name}_method"] == "network").mean() if len(out) else float("nan")
         for thr in sorted(thrs):
@@ -436,7 +449,9 @@ def _summary(config, out, cells, admin_rows, p):
     return df
 
 
-def _siting(net, out, sa, tb, bnd, user, charging_targets, p, issues):
+def _siting(net: RoadNetwork, out: gpd.GeoDataFrame, sa: gpd.GeoDataFrame, tb: gpd.GeoDataFrame,
+            bnd: gpd.GeoDataFrame, user: gpd.GeoDataFrame | None, charging_targets: list[Target],
+            p: dict[str, Any], issues: list[dict[str, Any]]) -> tuple[gpd.GeoDataFrame, int | None, float]:
     """Suggested stations; ``tb`` are the transport buildings (candidates)."""
     cands = []
     if len(sa):
@@ -509,8 +524,8 @@ def _siting(net, out, sa, tb, bnd, user, charging_targets, p, issues):
 class CoverageInputs:
     """Everything coverage reads from a built twin (see :func:`load`)."""
 
-    config: object
-    layers: dict = field(default_factory=dict)
+    config: CityConfig
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     candidates: gpd.GeoDataFrame | None = None
 
 
@@ -522,7 +537,7 @@ _BUILDING_COLUMNS = ["building_id", "use_class", "gross_floor_area_m2", "footpri
 
 
 def load(source: TwinSource, params: CoverageParams, *, candidates: gpd.GeoDataFrame | None = None,
-         progress=None) -> CoverageInputs:
+         progress: Callable[[str], None] | None = None) -> CoverageInputs:
     """Read coverage's layers; buildings as representative points (a full-scale city has millions).
 
     Coverage uses a building's location only through its representative point (demand
@@ -536,7 +551,8 @@ def load(source: TwinSource, params: CoverageParams, *, candidates: gpd.GeoDataF
     return CoverageInputs(source.city, layers, candidates)
 
 
-def compute(inputs: CoverageInputs, params: CoverageParams, *, progress=None) -> EngineResult:
+def compute(inputs: CoverageInputs, params: CoverageParams, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
     """Every coverage metric of the city (:func:`compute_city_coverage`).
 
     The inputs' roads and buildings are dropped from ``inputs.layers`` once used, so a

@@ -20,7 +20,9 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,9 @@ from scipy.spatial import cKDTree
 
 from layers.roads import DEFAULT_SPEED_KMH
 from twin.errors import SchemaError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "csr_graph",
@@ -79,7 +84,7 @@ class RoadNetwork:
         return len(self.nodes_xy)
 
 
-def _speeds(roads, speeds_kmh) -> np.ndarray:
+def _speeds(roads: pd.DataFrame, speeds_kmh: dict[str, float] | None) -> np.ndarray:
     table = {**DEFAULT_SPEED_KMH, **(speeds_kmh or {})}
     given = (pd.to_numeric(roads["speed_kmh"], errors="coerce")
              if "speed_kmh" in roads.columns else pd.Series(np.nan, index=roads.index))
@@ -103,7 +108,7 @@ def _speeds(roads, speeds_kmh) -> np.ndarray:
     return speed.to_numpy()
 
 
-def build_network(roads, *, speeds_kmh: dict | None = None,
+def build_network(roads: gpd.GeoDataFrame, *, speeds_kmh: dict[str, float] | None = None,
                   node_precision_m: float = 0.01) -> RoadNetwork:
     """Build the directed drive graph of a roads layer.
 
@@ -218,7 +223,7 @@ def component_report(net: RoadNetwork) -> pd.DataFrame:
                          "is_largest": np.arange(len(n_nodes)) == 0})
 
 
-def walking_edges(net: RoadNetwork, *, excluded=WALK_EXCLUDED_CLASSES) -> pd.DataFrame:
+def walking_edges(net: RoadNetwork, *, excluded: Collection[str] = WALK_EXCLUDED_CLASSES) -> pd.DataFrame:
     """Undirected walking edges of a road graph, cost = length [m].
 
     Returns
@@ -266,7 +271,8 @@ def snap_points(net: RoadNetwork, xy: np.ndarray, *, nodes: np.ndarray | None = 
     return cand[i].astype(np.int64), np.asarray(d, dtype="float64")
 
 
-def edge_arrays(edges: pd.DataFrame, n_nodes: int | None = None):
+def edge_arrays(edges: pd.DataFrame, n_nodes: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Validated ``u``, ``v`` (int64), ``time_s`` (float64) of an edge table and the node count."""
     missing = [c for c in ("u", "v", "time_s") if c not in edges.columns]
     if missing:
@@ -298,7 +304,7 @@ def edge_arrays(edges: pd.DataFrame, n_nodes: int | None = None):
     return u, v, w, n
 
 
-def csr_graph(u, v, w, n):
+def csr_graph(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
     """CSR adjacency keeping the fastest of parallel edges (scipy would sum them)."""
     key = u * np.int64(n) + v
     order = np.argsort(key, kind="stable")

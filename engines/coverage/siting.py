@@ -22,12 +22,14 @@ import heapq
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, sparray, spmatrix
 
 from engines.coverage._dijkstra import bounded_dijkstra_many
 from engines.coverage.network import csr_graph, edge_arrays
@@ -38,7 +40,8 @@ __all__ = ["candidate_grid", "coverage_matrix", "greedy_max_cover"]
 logger = logging.getLogger(__name__)
 
 
-def coverage_matrix(edges: pd.DataFrame, candidate_nodes, demand_nodes, demand_threshold_s, *,
+def coverage_matrix(edges: pd.DataFrame, candidate_nodes: npt.ArrayLike, demand_nodes: npt.ArrayLike,
+                    demand_threshold_s: npt.ArrayLike, *,
                     n_nodes: int | None = None, reverse: bool = True, n_threads: int | None = None
                     ) -> csr_matrix:
     """Which demand points each candidate covers.
@@ -91,7 +94,7 @@ def coverage_matrix(edges: pd.DataFrame, candidate_nodes, demand_nodes, demand_t
     chunks = [c for c in np.array_split(cand, max(1, min(n_threads * 4, len(cand)))) if len(c)]
     offsets = np.cumsum([0] + [len(c) for c in chunks])
 
-    def work(i):
+    def work(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, node, cost = bounded_dijkstra_many(g.indptr, g.indices, g.data, chunks[i], limit, record)
         return r + offsets[i], node, cost
 
@@ -121,7 +124,8 @@ def coverage_matrix(edges: pd.DataFrame, candidate_nodes, demand_nodes, demand_t
     return m
 
 
-def greedy_max_cover(matrix, weight, *, k: int, covered=None, target_share: float | None = None,
+def greedy_max_cover(matrix: spmatrix | sparray | npt.ArrayLike, weight: npt.ArrayLike, *, k: int,
+                     covered: npt.ArrayLike | None = None, target_share: float | None = None,
                      k_max: int | None = None) -> tuple[pd.DataFrame, int | None]:
     """Pick candidates one by one, each covering the most uncovered demand weight.
 
@@ -168,7 +172,7 @@ def greedy_max_cover(matrix, weight, *, k: int, covered=None, target_share: floa
            else np.asarray(covered, bool).ravel().copy())
     total = w.sum()
     done = w[cov].sum()
-    def share(x):
+    def share(x: float) -> float:
         return (x / total if total > 0 else float("nan"))
     need = None
     if target_share is not None and total > 0 and share(done) >= target_share - 1e-12:
@@ -181,7 +185,7 @@ def greedy_max_cover(matrix, weight, *, k: int, covered=None, target_share: floa
     heap = [(-g, c) for c, g in enumerate(gains) if g > 0]
     heapq.heapify(heap)
     fresh = np.ones(n_cand, np.int64)  # initial gains are exact at step 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     step = 1
     indptr, indices = m.indptr, m.indices
     while heap and len(rows) < limit:

@@ -1,4 +1,8 @@
-"""Rooftop and water-surface PV potential: weather, facet yield (and, later, facets/shading)."""
+"""PV potential: rooftop (roof facets, horizon shading, facet yield, scenarios), water and ground sites.
+
+The package exports the weather readers and the facet yield model; the engines are
+:mod:`engines.pv.rooftop` and :mod:`engines.pv.sites`.
+"""
 
 from engines.pv.weather import (
     interval_middle,

@@ -84,6 +84,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import pandas as pd
@@ -91,6 +93,9 @@ import shapely
 
 from twin.errors import ConfigError, SchemaError
 from twin.schema import ROOF_TYPES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "FACET_COLUMNS",
@@ -133,7 +138,15 @@ _EMPTY_DTYPES = {
 }
 
 
-def row_spacing(tilt_deg, latitude_deg, row_depth_m=1.0):
+@overload
+def row_spacing(tilt_deg: float, latitude_deg: float, row_depth_m: float = 1.0) -> tuple[float, float]: ...
+@overload
+def row_spacing(tilt_deg: float | Sequence[float] | np.ndarray, latitude_deg: float, row_depth_m: float = 1.0
+                ) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]: ...
+
+
+def row_spacing(tilt_deg: float | Sequence[float] | np.ndarray, latitude_deg: float, row_depth_m: float = 1.0
+                ) -> tuple[float, float] | tuple[np.ndarray, np.ndarray]:
     r"""Row pitch and ground coverage ratio that keep the winter-solstice noon sun unshaded.
 
     Rows of depth ``L`` (module slant length) tilted at ``β`` cast a shadow of
@@ -188,7 +201,8 @@ def row_spacing(tilt_deg, latitude_deg, row_depth_m=1.0):
     return pitch, gcr
 
 
-def check_buildings(buildings, where: str, required=("building_id", "height_m")):
+def check_buildings(buildings: gpd.GeoDataFrame, where: str,
+                    required: Iterable[str] = ("building_id", "height_m")) -> None:
     """Raise :class:`SchemaError` unless ``buildings`` suit roof and shading work (CRS, columns, values)."""
     if not hasattr(buildings, "geometry") or not hasattr(buildings, "crs"):
         msg = f"{where}: expected a GeoDataFrame of buildings (twin.schema layer 'buildings')"
@@ -229,7 +243,8 @@ def check_buildings(buildings, where: str, required=("building_id", "height_m"))
         raise SchemaError(msg)
 
 
-def building_heights(buildings, default_height_m, storey_height_m):
+def building_heights(buildings: pd.DataFrame, default_height_m: float, storey_height_m: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Return (heights [m], defaulted flag): NaN heights from floors × storey or the default."""
     h = buildings["height_m"].to_numpy(dtype="float64", na_value=np.nan).copy()
     defaulted = np.isnan(h)
@@ -246,7 +261,7 @@ def building_heights(buildings, default_height_m, storey_height_m):
     return h, defaulted
 
 
-def _layer_latitude(buildings) -> float:
+def _layer_latitude(buildings: gpd.GeoDataFrame) -> float:
     """Latitude [°] of the centre of the layer's bounds."""
     from pyproj import Transformer
 
@@ -256,13 +271,13 @@ def _layer_latitude(buildings) -> float:
     return float(lat)
 
 
-def _azimuth_deg(vx, vy):
+def _azimuth_deg(vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
     """Azimuth of a plan vector, clockwise from north, in [0, 360) [°]."""
     az = np.round(np.degrees(np.arctan2(vx, vy)), 9) % 360.0
     return np.where(az >= 360.0, 0.0, az)
 
 
-def _azimuth_excluded(az, rng):
+def _azimuth_excluded(az: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:
     if rng is None:
         return np.zeros(len(az), dtype=bool)
     lo, hi = (float(v) % 360.0 for v in rng)
@@ -271,7 +286,8 @@ def _azimuth_excluded(az, rng):
     return (az >= lo) & (az <= hi)
 
 
-def _flat_facets(gdf, heights, hdef, rtdef, lat, p):
+def _flat_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray, rtdef: np.ndarray, lat: float,
+                 p: dict[str, float]) -> pd.DataFrame:
     geom = gdf.geometry.values
     roof = shapely.area(geom)
     inner = shapely.buffer(geom, -p["flat_setback_m"], join_style="mitre")
@@ -296,7 +312,7 @@ def _flat_facets(gdf, heights, hdef, rtdef, lat, p):
     })
 
 
-def _rectangles(geom):
+def _rectangles(geom: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Centre, unit long axis u, unit short axis v, long side L and short side W [m].
 
     Facet k of a gable roof: 0 on the side of ``v`` (southern), 1 opposite; of a hip
@@ -326,7 +342,8 @@ def _rectangles(geom):
     return centre, u, v, big, small
 
 
-def _pitched_facets(gdf, heights, hdef, kind, p):
+def _pitched_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray, kind: str,
+                    p: dict[str, float]) -> pd.DataFrame:
     """Gable (2 facets) or hip (4 facets) roofs, vectorised over buildings."""
     geom = gdf.geometry.values
     n = len(gdf)
@@ -390,23 +407,23 @@ def _pitched_facets(gdf, heights, hdef, kind, p):
 
 
 def roof_facets(
-    buildings,
+    buildings: gpd.GeoDataFrame,
     *,
-    latitude_deg=None,
-    flat_tilt_deg=20.0,
-    flat_azimuth_deg=180.0,
-    flat_setback_m=1.0,
-    obstacle_fraction=0.15,
-    roof_pitch_deg=25.0,
-    pitched_setback_m=0.5,
-    obstacle_fraction_pitched=0.0,
-    exclude_azimuth_range=(315.0, 45.0),
-    min_installable_area_m2=10.0,
-    module_power_density_kw_per_m2=0.20,
-    default_height_m=10.0,
-    storey_height_m=3.0,
-    keep_excluded=False,
-):
+    latitude_deg: float | None = None,
+    flat_tilt_deg: float = 20.0,
+    flat_azimuth_deg: float = 180.0,
+    flat_setback_m: float = 1.0,
+    obstacle_fraction: float = 0.15,
+    roof_pitch_deg: float = 25.0,
+    pitched_setback_m: float = 0.5,
+    obstacle_fraction_pitched: float = 0.0,
+    exclude_azimuth_range: tuple[float, float] | None = (315.0, 45.0),
+    min_installable_area_m2: float = 10.0,
+    module_power_density_kw_per_m2: float = 0.20,
+    default_height_m: float = 10.0,
+    storey_height_m: float = 3.0,
+    keep_excluded: bool = False,
+) -> pd.DataFrame:
     """Split every building's roof into PV facets with installable area and capacity.
 
     Pure function: no IO. Vectorised over buildings (numpy and shapely array
@@ -535,6 +552,7 @@ def roof_facets(
 
     parts = []
     if is_flat.any():
+        assert lat is not None  # set above when there are flat roofs
         sel = np.flatnonzero(is_flat)
         parts.append(_flat_facets(buildings.iloc[sel], heights[sel], hdef[sel],
                                   rt[sel] == "unknown", lat, params))

@@ -45,6 +45,8 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -58,6 +60,9 @@ from engines.pv.water import (
     mounting_gcr,
 )
 from twin.errors import SchemaError, listing
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["GROUND_REMOVALS", "landcover_candidates", "screen_ground", "user_candidates"]
 
@@ -93,7 +98,7 @@ def landcover_candidates(landcover: gpd.GeoDataFrame, params: dict | None = None
     """
     p = params if params is not None else load_site_params()
     cats = p["ground"].get("categories", {})
-    cls_to_cat = {}
+    cls_to_cat: dict[str, str] = {}
     for cat, cp in cats.items():
         for c in cp.get("lc_classes", []):
             if c in cls_to_cat:
@@ -216,12 +221,13 @@ def _remove(geom: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return out, removed
 
 
-def _poly_part(g):
+def _poly_part(g: shapely.Geometry) -> shapely.Geometry:
     parts = [q for q in shapely.get_parts(g) if shapely.get_type_id(q) in (3, 6)]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def _steep_share(geom: np.ndarray, slope_deg: np.ndarray, transform, max_slope_deg: float):
+def _steep_share(geom: np.ndarray, slope_deg: np.ndarray, transform: Affine, max_slope_deg: float
+                 ) -> np.ndarray:
     """Share of each geometry's grid cells (by centre) steeper than ``max_slope_deg``."""
     from rasterio.features import rasterize
 
@@ -246,7 +252,7 @@ def screen_ground(candidates: gpd.GeoDataFrame, *, latitude_deg: float,
                   landcover: gpd.GeoDataFrame | None = None,
                   protected_areas: gpd.GeoDataFrame | None = None,
                   basic_farmland: gpd.GeoDataFrame | None = None,
-                  slope_deg: np.ndarray | None = None, slope_transform=None,
+                  slope_deg: np.ndarray | None = None, slope_transform: Affine | None = None,
                   repair: bool = True) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Screen candidate ground sites: exclusions, setback, slope, minimum area, capacity.
 
@@ -294,7 +300,8 @@ def screen_ground(candidates: gpd.GeoDataFrame, *, latitude_deg: float,
     geom = geom0.copy()
     removed = {}
 
-    def polys(gdf, where, mask=None):
+    def polys(gdf: gpd.GeoDataFrame | None, where: str,
+              mask: Callable[[gpd.GeoDataFrame], np.ndarray] | None = None) -> np.ndarray:
         if gdf is None:
             return np.empty(0, dtype=object)
         g = align_crs(gdf, crs, where)
@@ -305,7 +312,7 @@ def screen_ground(candidates: gpd.GeoDataFrame, *, latitude_deg: float,
 
     excl = [str(c) for c in gp.get("exclude_lc_classes", [])]
 
-    def lc_mask(classes):
+    def lc_mask(classes: list[str]) -> Callable[[gpd.GeoDataFrame], np.ndarray]:
         return lambda g: g["lc_class"].astype(str).isin(classes).to_numpy()
 
     water_lc = [c for c in excl if c in _WATER_LC]

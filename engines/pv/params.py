@@ -194,7 +194,8 @@ class SiteScreen(Params):
         """Mountings are known, and every site kind names one of them."""
         out = [f"mountings.{m}: not a known mounting; use one of {', '.join(MOUNTINGS)}"
                for m in self.mountings if m not in MOUNTINGS]
-        kinds = [(f"water.types.{k}", v) for k, v in self.water.types.items()]
+        kinds: list[tuple[str, WaterType | GroundCategory]] = [
+            (f"water.types.{k}", v) for k, v in self.water.types.items()]
         kinds += [(f"ground.categories.{k}", v) for k, v in self.ground.categories.items()]
         out += [f"{where}: mounting={v.mounting!r} is not one of {sorted(self.mountings)} per mounting table"
                 for where, v in kinds if v.mounting not in self.mountings]

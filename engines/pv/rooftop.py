@@ -14,7 +14,7 @@ default flat-roof tilt facing south (Project Sunroof data explorer methodology,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -42,7 +42,8 @@ VIABLE_FRACTION_OF_REFERENCE = 0.75
 _MONTHS = [f"ac_kwh_{m:02d}" for m in range(1, 13)]
 
 
-def _reference_yield(weather, location, flat_tilt_deg: float, model: dict) -> float:
+def _reference_yield(weather: pd.DataFrame, location: pvlib.location.Location, flat_tilt_deg: float,
+                     model: dict) -> float:
     ref = pd.DataFrame({"surface_tilt": [flat_tilt_deg], "surface_azimuth": [180.0], "pdc0_kw": [1.0]})
     return float(simulate_facets(ref, weather, location, **model)["specific_yield_kwh_per_kwp"].iloc[0])
 
@@ -125,7 +126,7 @@ def rooftop_potential(
     return facets, per_building
 
 
-def _per_building(facets: pd.DataFrame, scenarios) -> pd.DataFrame:
+def _per_building(facets: pd.DataFrame, scenarios: Iterable[str]) -> pd.DataFrame:
     viable = facets["is_viable"].to_numpy()
     kwp = facets["pdc0_kw"].to_numpy() * viable
     kwh = facets["ac_kwh"].to_numpy() * viable
@@ -154,7 +155,8 @@ def _per_building(facets: pd.DataFrame, scenarios) -> pd.DataFrame:
     return out.drop(columns="_unshaded_kwh")
 
 
-def aggregate(per_building: pd.DataFrame, keys: pd.DataFrame, by: list[str], scenarios) -> pd.DataFrame:
+def aggregate(per_building: pd.DataFrame, keys: pd.DataFrame, by: list[str],
+              scenarios: Collection[str]) -> pd.DataFrame:
     """Sum per-building results by administrative unit, in MW and MWh.
 
     Parameters
@@ -165,6 +167,8 @@ def aggregate(per_building: pd.DataFrame, keys: pd.DataFrame, by: list[str], sce
         ``building_id`` and the grouping columns (``district_adcode``, ...).
     by : list of str
         Grouping columns; an empty list gives the city total.
+    scenarios : collection of str
+        Scenario names (their ``adopted_*_<scenario>`` columns are summed too).
     """
     df = keys.set_index("building_id")[by].join(per_building, how="inner") if by else per_building.copy()
     df["is_viable_roof"] = df["n_viable_facets"] > 0
@@ -297,6 +301,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     """
     step = progress or (lambda name: None)
     buildings = inputs.buildings
+    assert buildings is not None, "compute needs the buildings: load(..., buildings=True)"
     facets, per_building = rooftop_potential(buildings, inputs.weather, inputs.location, inputs.scenarios,
                                              shading=params.shading, radius_m=params.radius_m,
                                              progress=step, model=params.options())
@@ -335,7 +340,7 @@ def rooftop_tables(inputs: RooftopInputs, params: RooftopParams, keys: pd.DataFr
 
 
 def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building: pd.DataFrame,
-                 primary: str, scenarios) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+                 primary: str, scenarios: Iterable[str]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The ``pv_buildings`` and ``pv_facets`` layers: one row per building and facet (pure).
 
     Every row depends only on its own building, so rows of any subset of buildings

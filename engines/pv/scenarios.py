@@ -34,6 +34,7 @@ References
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,21 +103,21 @@ class Scenario:
     rules: tuple[Rule, ...]
 
 
-def _ratio(value, where):
+def _ratio(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         msg = f"{where}: ratio {value!r} must be a number in [0, 1] (50 % is 0.5)"
         raise ConfigError(msg)
     return float(value)
 
 
-def _flag(value, where):
+def _flag(value: object, where: str) -> bool:
     if not isinstance(value, bool):
         msg = f"{where}: {value!r} must be true or false"
         raise ConfigError(msg)
     return value
 
 
-def _parse_rule(raw, where) -> Rule:
+def _parse_rule(raw: object, where: str) -> Rule:
     if not isinstance(raw, dict):
         msg = f"{where}: a rule must be a table"
         raise ConfigError(msg)
@@ -150,7 +151,7 @@ def _parse_rule(raw, where) -> Rule:
                 flags["is_public_institution"], note)
 
 
-def load_scenarios(path=None) -> dict[str, Scenario]:
+def load_scenarios(path: os.PathLike[str] | str | None = None) -> dict[str, Scenario]:
     """Read and validate a scenario file.
 
     Parameters
@@ -224,7 +225,7 @@ def load_scenarios(path=None) -> dict[str, Scenario]:
     return out
 
 
-def apply_scenario(facets, buildings, scenario: Scenario) -> pd.Series:
+def apply_scenario(facets: pd.DataFrame, buildings: pd.DataFrame, scenario: Scenario) -> pd.Series:
     """Adopted share of each facet's installable area under a scenario.
 
     Pure function. Multiply by ``installable_area_m2``, ``module_area_m2`` or

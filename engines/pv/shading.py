@@ -41,15 +41,22 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
 from engines.pv.facets import building_heights, check_buildings
 from twin.errors import ConfigError, SchemaError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from affine import Affine
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -96,7 +103,7 @@ class Obstacles:
         return len(self.height_m)
 
 
-def obstacles_from_polygons(polygons, height_m) -> Obstacles:
+def obstacles_from_polygons(polygons: npt.ArrayLike, height_m: npt.ArrayLike) -> Obstacles:
     """Pack footprint polygons and heights into :class:`Obstacles`.
 
     Parameters
@@ -153,9 +160,12 @@ def horizon_columns(n_sectors: int = 36) -> list[str]:
 
 
 @nb.njit(parallel=True, cache=True)
-def _horizon_kernel(px, py, pz, own, order, edges, edge_start, heights, bbox, ocx, ocy, orad,
-                    cell_start, cell_items, x0, y0, cell, nx, ny, off_i, off_j, radius,
-                    n_sectors, bsin, bcos, out):  # pragma: no cover - compiled
+def _horizon_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
+                    edges: np.ndarray, edge_start: np.ndarray, heights: np.ndarray, bbox: np.ndarray,
+                    ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray, cell_start: np.ndarray,
+                    cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
+                    off_i: np.ndarray, off_j: np.ndarray, radius: float, n_sectors: int, bsin: np.ndarray,
+                    bcos: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     w = 2.0 * math.pi / n_sectors
     half = 0.5 * w
     r2 = radius * radius
@@ -270,8 +280,9 @@ def _horizon_kernel(px, py, pz, own, order, edges, edge_start, heights, bbox, oc
 
 
 @nb.njit(parallel=True, cache=True)
-def _dem_kernel(px, py, pz, dem, inv, radius, step, n_sectors, rays, curv,
-                out):  # pragma: no cover - compiled
+def _dem_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, dem: np.ndarray, inv: np.ndarray,
+                radius: float, step: float, n_sectors: int, rays: int, curv: float,
+                out: np.ndarray) -> None:  # pragma: no cover - compiled
     nrow, ncol = dem.shape
     w = 2.0 * math.pi / n_sectors
     for i in nb.prange(px.shape[0]):
@@ -309,7 +320,7 @@ def _dem_kernel(px, py, pz, dem, inv, radius, step, n_sectors, rays, curv,
 # --------------------------------------------------------------------------- public API
 
 
-def _as_points(points_xyz, where):
+def _as_points(points_xyz: npt.ArrayLike, where: str) -> np.ndarray:
     p = np.asarray(points_xyz, dtype="float64")
     if p.ndim != 2 or p.shape[1] != 3:
         msg = f"{where}: points_xyz must have shape (n, 3) [m], got {p.shape}"
@@ -322,14 +333,15 @@ def _as_points(points_xyz, where):
     return p
 
 
-def _sector_boundaries(n_sectors):
+def _sector_boundaries(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     w = 2.0 * math.pi / n_sectors
     ang = np.arange(n_sectors) * w - 0.5 * w  # lower boundary of each sector
     return np.sin(ang), np.cos(ang)
 
 
-def horizon_profiles(points_xyz, obstacles: Obstacles, *, n_sectors=36, radius_m=300.0,
-                     exclude=None, cell_m=None):
+def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_sectors: int = 36,
+                     radius_m: float = 300.0, exclude: npt.ArrayLike | None = None,
+                     cell_m: float | None = None) -> np.ndarray:
     """Horizon elevation angles of points among LOD1 blocks, per azimuth sector.
 
     Parameters
@@ -399,6 +411,8 @@ def horizon_profiles(points_xyz, obstacles: Obstacles, *, n_sectors=36, radius_m
     # blocks are binned by bbox centre: search radius + the largest half-diagonal
     reach = radius_m + float(orad.max())
     r = int(math.ceil(reach / cell)) + 1
+    di: np.ndarray
+    dj: np.ndarray
     di, dj = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
     di = di.ravel()
     dj = dj.ravel()
@@ -420,7 +434,7 @@ def horizon_profiles(points_xyz, obstacles: Obstacles, *, n_sectors=36, radius_m
     return out
 
 
-def _affine_coefficients(transform):
+def _affine_coefficients(transform: Affine | Sequence[float]) -> tuple[float, ...]:
     """(a, b, c, d, e, f) of an affine.Affine or a 6-sequence in that order."""
     if hasattr(transform, "a") and hasattr(transform, "f"):
         return tuple(float(getattr(transform, k)) for k in "abcdef")
@@ -431,9 +445,10 @@ def _affine_coefficients(transform):
     return vals[:6]
 
 
-def horizon_from_dem(points_xyz, dem, transform, *, n_sectors=36, radius_m=5000.0,
-                     step_m=None, rays_per_sector=3,
-                     refraction_coefficient=REFRACTION_COEFFICIENT):
+def horizon_from_dem(points_xyz: npt.ArrayLike, dem: npt.ArrayLike, transform: Affine | Sequence[float], *,
+                     n_sectors: int = 36, radius_m: float = 5000.0, step_m: float | None = None,
+                     rays_per_sector: int = 3,
+                     refraction_coefficient: float = REFRACTION_COEFFICIENT) -> np.ndarray:
     """Terrain horizon of points from a DEM, by ray marching in every sector.
 
     Parameters
@@ -503,9 +518,10 @@ def horizon_from_dem(points_xyz, dem, transform, *, n_sectors=36, radius_m=5000.
     return out
 
 
-def facet_horizons(facets, buildings, *, n_sectors=36, radius_m=300.0, dem=None,
-                   dem_transform=None, dem_radius_m=5000.0, default_height_m=10.0,
-                   storey_height_m=3.0):
+def facet_horizons(facets: pd.DataFrame, buildings: gpd.GeoDataFrame, *, n_sectors: int = 36,
+                   radius_m: float = 300.0, dem: npt.ArrayLike | None = None,
+                   dem_transform: Affine | Sequence[float] | None = None, dem_radius_m: float = 5000.0,
+                   default_height_m: float = 10.0, storey_height_m: float = 3.0) -> pd.DataFrame:
     """Horizon columns for roof facets: neighbouring buildings, and terrain if a DEM is given.
 
     Parameters

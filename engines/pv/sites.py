@@ -22,8 +22,10 @@ PV in Chinese statistics is the DC nameplate, so MWp is set beside MW directly.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +38,9 @@ from engines.pv.water import district_totals, screen_water, site_yield
 from twin.engine import EngineResult, TwinSource
 from twin.errors import SchemaError
 from twin.params import to_dict
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["STEPS", "PVSitesInputs", "compute", "load", "pv_sites_targets", "read_slope"]
 
@@ -71,14 +76,14 @@ class PVSitesInputs:
     latitude_deg: float
     targets: pd.DataFrame
     slope_deg: np.ndarray | None = None
-    slope_transform: object = None
+    slope_transform: Affine | None = None
     protected_areas: gpd.GeoDataFrame | None = None
     basic_farmland: gpd.GeoDataFrame | None = None
     user_sites: gpd.GeoDataFrame | None = None
     weather_check: dict = field(default_factory=dict)
 
 
-def read_slope(path, crs) -> tuple[np.ndarray, object]:
+def read_slope(path: os.PathLike[str] | str, crs: Any) -> tuple[np.ndarray, Affine]:
     """Slope [°] of a DEM file, reprojected to ``crs``, and its transform.
 
     The DEM is warped (bilinear) to ``crs`` at its own resolution; nodata stays NaN (never
@@ -101,21 +106,26 @@ def read_slope(path, crs) -> tuple[np.ndarray, object]:
     return np.degrees(np.arctan(np.hypot(gx, gy))), transform
 
 
-def _as_layer(obj, where: str, crs):
+def _as_layer(obj: gpd.GeoDataFrame | os.PathLike[str] | str | None, where: str, crs: Any
+              ) -> gpd.GeoDataFrame | None:
     if obj is None:
         return None
-    if not isinstance(obj, gpd.GeoDataFrame):
+    if isinstance(obj, gpd.GeoDataFrame):
+        layer = obj
+    else:
         from layers.io.files import read_vector
 
-        obj = read_vector(obj)
-    if obj.crs is None:
+        layer = read_vector(obj)
+    if layer.crs is None:
         msg = f"{where}: the layer has no CRS; give it one"
         raise SchemaError(msg)
-    return obj.to_crs(crs) if obj.crs != crs else obj
+    return layer.to_crs(crs) if layer.crs != crs else layer
 
 
-def load(source: TwinSource, params: PVSitesParams, *, user_sites=None, protected_areas=None,
-         basic_farmland=None) -> PVSitesInputs:
+def load(source: TwinSource, params: PVSitesParams, *,
+         user_sites: gpd.GeoDataFrame | os.PathLike[str] | str | None = None,
+         protected_areas: gpd.GeoDataFrame | os.PathLike[str] | str | None = None,
+         basic_farmland: gpd.GeoDataFrame | os.PathLike[str] | str | None = None) -> PVSitesInputs:
     """Read the site screens' inputs from a built twin.
 
     Parameters
@@ -231,7 +241,7 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
 
 
 def pv_sites_targets(city_totals: pd.DataFrame, targets: pd.DataFrame,
-                     storage: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     storage: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Centralised PV potential beside the PV capacity targets, and the storage it must carry.
 
     Parameters

@@ -29,6 +29,7 @@ References
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -251,7 +252,7 @@ def correct_time_shift(weather: pd.DataFrame, location: pvlib.location.Location,
     return fixed, check
 
 
-def read_checked_weather(path, location: pvlib.location.Location, *,
+def read_checked_weather(path: os.PathLike[str] | str, location: pvlib.location.Location, *,
                          shift_h: float | None = None) -> tuple[pd.DataFrame, WeatherCheck]:
     """Read an EPW (or TMY3 CSV) file, validate it and correct its time stamps where unambiguous.
 

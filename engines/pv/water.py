@@ -69,11 +69,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import warnings
 from pathlib import Path
+from typing import Any, overload
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pvlib
 import shapely
@@ -121,7 +124,8 @@ _TYPE_REASON = {"lake": "large_lake", "river": "river_or_channel", "canal": "riv
 # parameters
 # ----------------------------------------------------------------------------------------
 
-def load_site_params(path=None, **overrides) -> dict:
+def load_site_params(path: os.PathLike[str] | str | None = None, **overrides: dict[str, Any]
+                     ) -> dict[str, Any]:
     """Read and check the site-screen parameters (:class:`engines.pv.params.SiteScreen`).
 
     Parameters
@@ -208,7 +212,8 @@ def mounting_gcr(tilt_deg: float, latitude_deg: float, gcr_max: float = 1.0) -> 
     return float(min(gcr, gcr_max))
 
 
-def storage_for(capacity_mwp, ratio: float = 0.10, duration_h: float = 2.0):
+def storage_for(capacity_mwp: npt.ArrayLike, ratio: float = 0.10, duration_h: float = 2.0
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Storage that a centralised PV capacity must carry (S-H1).
 
     Parameters
@@ -233,7 +238,8 @@ def storage_for(capacity_mwp, ratio: float = 0.10, duration_h: float = 2.0):
 # geometry checks
 # ----------------------------------------------------------------------------------------
 
-def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bool = True):
+def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bool = True
+                   ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Check polygon geometries; repair invalid ones (reported) or raise.
 
     Parameters
@@ -324,7 +330,7 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
     return out, repairs
 
 
-def _polygonal(g):
+def _polygonal(g: shapely.Geometry | None) -> shapely.Geometry | None:
     """The polygonal part of a geometry (None if it has none)."""
     if g is None or g.is_empty:
         return None
@@ -352,7 +358,7 @@ def _clusters(geoms: np.ndarray, distance: float) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _touching(geoms: np.ndarray, others) -> np.ndarray:
+def _touching(geoms: np.ndarray, others: gpd.GeoDataFrame | None) -> np.ndarray:
     """True where a geometry intersects any geometry of ``others`` (a GeoDataFrame or None)."""
     hit = np.zeros(len(geoms), dtype=bool)
     if others is None or len(others) == 0 or len(geoms) == 0:
@@ -363,7 +369,13 @@ def _touching(geoms: np.ndarray, others) -> np.ndarray:
     return hit
 
 
-def align_crs(other, crs, where: str):
+@overload
+def align_crs(other: None, crs: Any, where: str) -> None: ...
+@overload
+def align_crs(other: gpd.GeoDataFrame, crs: Any, where: str) -> gpd.GeoDataFrame: ...
+
+
+def align_crs(other: gpd.GeoDataFrame | None, crs: Any, where: str) -> gpd.GeoDataFrame | None:
     """``other`` (a GeoDataFrame or ``None``) in ``crs``; a layer without a CRS is a :class:`SchemaError`."""
     if other is None:
         return None
@@ -428,7 +440,7 @@ def screen_water(water: gpd.GeoDataFrame, *, latitude_deg: float, params: dict |
     geom = np.asarray(water.geometry.to_numpy(), dtype=object)
     area = shapely.area(geom) if n else np.zeros(0)
 
-    def flag(col):
+    def flag(col: str) -> np.ndarray:
         if col not in water.columns:
             return np.zeros(n, dtype=bool)
         return water[col].fillna(False).astype(bool).to_numpy()
@@ -437,7 +449,7 @@ def screen_water(water: gpd.GeoDataFrame, *, latitude_deg: float, params: dict |
                                                                    "protected_areas"))
     reason = np.full(n, "", dtype=object)
 
-    def put(mask, why):
+    def put(mask: np.ndarray, why: str) -> None:
         reason[(reason == "") & mask] = why
 
     put(protected, "protected_area")
@@ -517,7 +529,7 @@ def screen_water(water: gpd.GeoDataFrame, *, latitude_deg: float, params: dict |
 # ----------------------------------------------------------------------------------------
 
 def site_yield(sites: pd.DataFrame, weather: pd.DataFrame, location: pvlib.location.Location,
-               params: dict | None = None, **model) -> pd.DataFrame:
+               params: dict | None = None, **model: Any) -> pd.DataFrame:
     """Annual energy of PV sites from the rooftop yield engine, one facet per class.
 
     Sites sharing ``mounting``, ``surface_tilt``, ``surface_azimuth`` and ``albedo``

@@ -127,7 +127,7 @@ def location_from_meta(meta: dict) -> pvlib.location.Location:
     return pvlib.location.Location(lat, lon, tz=tz, altitude=alt, name=name)
 
 
-def _coerce_to_one_year(df: pd.DataFrame, path) -> pd.DataFrame:
+def _coerce_to_one_year(df: pd.DataFrame, path: os.PathLike[str] | str) -> pd.DataFrame:
     """Put a typical-year frame (months from several years) onto one calendar year."""
     years = df.index.year
     if (years == years[0]).all() and df.index.is_monotonic_increasing:
@@ -149,7 +149,7 @@ def _coerce_to_one_year(df: pd.DataFrame, path) -> pd.DataFrame:
     return out.sort_index()
 
 
-def _finish(df: pd.DataFrame, path, *, pressure_factor: float = 1.0) -> pd.DataFrame:
+def _finish(df: pd.DataFrame, path: os.PathLike[str] | str, *, pressure_factor: float = 1.0) -> pd.DataFrame:
     """Select and name the kept columns; drop an invalid albedo column."""
     cols = [c for c in (*REQUIRED_COLUMNS, "pressure", "albedo") if c in df.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in cols]
@@ -169,7 +169,7 @@ def _finish(df: pd.DataFrame, path, *, pressure_factor: float = 1.0) -> pd.DataF
     return out
 
 
-def read_epw(path, *, coerce_year: int | None = None) -> tuple[pd.DataFrame, dict]:
+def read_epw(path: os.PathLike[str] | str, *, coerce_year: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Read an EnergyPlus EPW weather file into a pvlib-named hourly frame.
 
     Parameters
@@ -227,7 +227,8 @@ def read_epw(path, *, coerce_year: int | None = None) -> tuple[pd.DataFrame, dic
     return df, meta
 
 
-def read_tmy3_csv(path, *, coerce_year: int | None = None) -> tuple[pd.DataFrame, dict]:
+def read_tmy3_csv(path: os.PathLike[str] | str, *, coerce_year: int | None = None
+                  ) -> tuple[pd.DataFrame, dict]:
     """Read a TMY3-format CSV (as :func:`pvlib.iotools.read_tmy3`) into a pvlib-named frame.
 
     Parameters
@@ -373,7 +374,8 @@ def validate_weather(
     work = df
     records = []
 
-    def _record(col, mask, repair_name, before, after):
+    def _record(col: str, mask: np.ndarray, repair_name: str, before: np.ndarray, after: np.ndarray
+                ) -> None:
         for t, b, a in zip(idx[mask], before[mask], after[mask], strict=True):
             records.append((t, col, repair_name, float(b), float(a)))
 

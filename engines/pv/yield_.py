@@ -88,9 +88,12 @@ import logging
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
 import numba
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pvlib
 from pvlib import irradiance as pvirr
@@ -161,7 +164,8 @@ _HORIZON_RE = re.compile(rf"^{HORIZON_PREFIX}(\d{{3}})$")
 # ----------------------------------------------------------------------------------------
 
 @numba.njit(cache=True, parallel=True)
-def _svf_kernel(tilt_deg, azim_deg, hz_deg, samples):  # pragma: no cover - compiled
+def _svf_kernel(tilt_deg: np.ndarray, azim_deg: np.ndarray, hz_deg: np.ndarray,
+                samples: int) -> np.ndarray:  # pragma: no cover - compiled
     n, nsec = hz_deg.shape
     out = np.ones(n)
     width = 2.0 * np.pi / nsec
@@ -217,11 +221,12 @@ def _svf_kernel(tilt_deg, azim_deg, hz_deg, samples):  # pragma: no cover - comp
 # semantics and changes results by a few ULP at most. ``error_model='numpy'`` removes
 # Python's zero-division checks (the one division is guarded). Indices are unsigned so
 # that numba emits no negative-index wraparound code, which would prevent vectorisation.
-_JIT = {"cache": True, "fastmath": {"reassoc"}, "error_model": "numpy"}
+_JIT: dict[str, Any] = {"cache": True, "fastmath": {"reassoc"}, "error_model": "numpy"}
 
 
 @numba.njit(inline="always", **_JIT)
-def _dc_ac(eff, poa, tah, kth, gamma, lossfac, dcac, eta_ratio, pac0n):  # pragma: no cover
+def _dc_ac(eff: float, poa: float, tah: float, kth: float, gamma: float, lossfac: float, dcac: float,
+           eta_ratio: float, pac0n: float) -> tuple[float, float]:  # pragma: no cover
     """PVWatts DC (after losses) and PVWatts inverter AC, both per kW of module pdc0."""
     tc = tah + poa * kth
     dc = eff * 0.001 * (1.0 + gamma * (tc - 25.0)) * lossfac
@@ -232,8 +237,12 @@ def _dc_ac(eff, poa, tah, kth, gamma, lossfac, dcac, eta_ratio, pac0n):  # pragm
 
 
 @numba.njit(inline="always", **_JIT)
-def _open_hour(h, cbi, pci, psi, opc, sbi, gfi, cz, sx, sy, dni, d1, d2, d3, gref, ta, kt,
-               iam_tab, ntab, lossfac, gamma, dcac, eta_ratio, pac0n):  # pragma: no cover
+def _open_hour(h: int, cbi: float, pci: float, psi: float, opc: float, sbi: float, gfi: float,
+               cz: np.ndarray, sx: np.ndarray, sy: np.ndarray, dni: np.ndarray, d1: np.ndarray,
+               d2: np.ndarray, d3: np.ndarray, gref: np.ndarray, ta: np.ndarray, kt: np.ndarray,
+               iam_tab: np.ndarray, ntab: int, lossfac: float, gamma: float, dcac: float,
+               eta_ratio: float, pac0n: float
+               ) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
     """One facet-hour without horizon: the terms the shaded case reuses, DC, AC, POA."""
     c = cbi * cz[h] + pci * sy[h] + psi * sx[h]  # cos(aoi), as pvlib's aoi_projection
     c = min(max(c, -1.0), 1.0)
@@ -253,9 +262,12 @@ def _open_hour(h, cbi, pci, psi, opc, sbi, gfi, cz, sx, sy, dni, d1, d2, d3, gre
 
 
 @numba.njit(parallel=True, **_JIT)
-def _kernel_open(cb, sb, pc, ps, gf, cz, sx, sy, dni, d1, d2, d3, gref, ta, kt, mstart,
-                 iam_tab, lossfac, gamma, dcac, eta_ratio, pac0n,
-                 out_acm, out_dc, out_poa):  # pragma: no cover - compiled
+def _kernel_open(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarray, gf: np.ndarray,
+                 cz: np.ndarray, sx: np.ndarray, sy: np.ndarray, dni: np.ndarray, d1: np.ndarray,
+                 d2: np.ndarray, d3: np.ndarray, gref: np.ndarray, ta: np.ndarray, kt: np.ndarray,
+                 mstart: np.ndarray, iam_tab: np.ndarray, lossfac: float, gamma: float, dcac: float,
+                 eta_ratio: float, pac0n: float, out_acm: np.ndarray, out_dc: np.ndarray,
+                 out_poa: np.ndarray) -> None:  # pragma: no cover - compiled
     """Monthly AC, annual DC and POA sums per kW of pdc0 without horizon, a facet a task.
 
     Hour arrays hold the daylight hours in time order; month ``mo`` is the hour range
@@ -286,9 +298,13 @@ def _kernel_open(cb, sb, pc, ps, gf, cz, sx, sy, dni, d1, d2, d3, gref, ta, kt, 
 
 
 @numba.njit(parallel=True, **_JIT)
-def _kernel_shaded(cb, sb, pc, ps, gf, rsv, hz, cz, sx, sy, dni, d1, d2, d3, gref, ta, kt,
-                   elev, sector, mstart, iam_tab, lossfac, gamma, dcac, eta_ratio, pac0n,
-                   out_acm, out_dc, out_poa, out_ac0):  # pragma: no cover - compiled
+def _kernel_shaded(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarray, gf: np.ndarray,
+                   rsv: np.ndarray, hz: np.ndarray, cz: np.ndarray, sx: np.ndarray, sy: np.ndarray,
+                   dni: np.ndarray, d1: np.ndarray, d2: np.ndarray, d3: np.ndarray, gref: np.ndarray,
+                   ta: np.ndarray, kt: np.ndarray, elev: np.ndarray, sector: np.ndarray,
+                   mstart: np.ndarray, iam_tab: np.ndarray, lossfac: float, gamma: float, dcac: float,
+                   eta_ratio: float, pac0n: float, out_acm: np.ndarray, out_dc: np.ndarray,
+                   out_poa: np.ndarray, out_ac0: np.ndarray) -> None:  # pragma: no cover - compiled
     """Sums as :func:`_kernel_open` under a horizon, plus the unshaded annual AC.
 
     ``hz`` is (n, N) with values <= 0 set to -1e9; ``rsv`` the sky-view ratios.
@@ -333,7 +349,7 @@ def _kernel_shaded(cb, sb, pc, ps, gf, rsv, hz, cz, sx, sy, dni, d1, d2, d3, gre
 # inputs
 # ----------------------------------------------------------------------------------------
 
-def horizon_columns(columns) -> tuple[list[str], np.ndarray]:
+def horizon_columns(columns: Iterable[str]) -> tuple[list[str], np.ndarray]:
     """Find and check the horizon profile columns of a facets frame.
 
     Parameters
@@ -377,7 +393,8 @@ def horizon_columns(columns) -> tuple[list[str], np.ndarray]:
     return [c for _, c in found], np.arange(n) * 360.0 / n
 
 
-def sky_view_ratio(surface_tilt, surface_azimuth, horizon_elev_deg) -> np.ndarray:
+def sky_view_ratio(surface_tilt: npt.ArrayLike, surface_azimuth: npt.ArrayLike,
+                   horizon_elev_deg: npt.ArrayLike) -> np.ndarray:
     """Isotropic sky view of tilted facets under a horizon, relative to an open horizon.
 
     Parameters
@@ -421,7 +438,8 @@ def _iam_table(aoi_model: str) -> np.ndarray:
     return np.append(tab, tab[-1])
 
 
-def _temperature_factor(model, params, wind_speed) -> tuple[np.ndarray, dict]:
+def _temperature_factor(model: str, params: str | dict[str, float] | None, wind_speed: np.ndarray
+                        ) -> tuple[np.ndarray, dict[str, float]]:
     """Per-hour k such that T_cell = T_air + k * POA (both pvlib models are linear in POA)."""
     table = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS
     if model == "sapm":
@@ -433,7 +451,7 @@ def _temperature_factor(model, params, wind_speed) -> tuple[np.ndarray, dict]:
                        f"use one of {sorted(table['sapm'])} or a dict with a, b, deltaT")
                 raise ConfigError(msg)
             params = table["sapm"][params]
-        need = ("a", "b", "deltaT")
+        need: tuple[str, ...] = ("a", "b", "deltaT")
     else:
         if params is None:
             params = {"u0": 25.0, "u1": 6.84}
@@ -450,7 +468,8 @@ def _temperature_factor(model, params, wind_speed) -> tuple[np.ndarray, dict]:
     return k, p
 
 
-def _sky_terms(model, dhi, dni, dni_extra, cz, zenith_deg, airmass):
+def _sky_terms(model: str, dhi: np.ndarray, dni: np.ndarray, dni_extra: np.ndarray, cz: np.ndarray,
+               zenith_deg: np.ndarray, airmass: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-hour D1, D2, D3 with sky diffuse = max(D1 (1+cos b) + D2 max(cos aoi,0) + D3 sin b, 0).
 
     Mirrors pvlib.irradiance.isotropic / haydavies / perez (allsitescomposite1990).
@@ -482,11 +501,12 @@ def _sky_terms(model, dhi, dni, dni_extra, cz, zenith_deg, airmass):
     return d1, d2, d3
 
 
-_SUN_CACHE: OrderedDict = OrderedDict()
+_SUN_CACHE: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 _SUN_CACHE_SIZE = 8
 
 
-def _sun(times, location, pressure, temp_air):
+def _sun(times: pd.DatetimeIndex, location: pvlib.location.Location, pressure: np.ndarray | None,
+         temp_air: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Apparent zenith, azimuth [°], relative airmass and dni_extra [W/m²] at ``times``.
 
     The same calls as ModelChain makes; memoised on the inputs' bytes, because solar
@@ -514,8 +534,10 @@ def _sun(times, location, pressure, temp_air):
     return out
 
 
-def _hourly_inputs(weather, location, *, label, transposition_model, temperature_model,
-                   temperature_model_parameters, albedo, nsec):
+def _hourly_inputs(weather: pd.DataFrame, location: pvlib.location.Location, *, label: str,
+                   transposition_model: str, temperature_model: str,
+                   temperature_model_parameters: str | dict[str, float] | None, albedo: float | None,
+                   nsec: int) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
     """Per-hour arrays for the daylight hours (see _yield_kernel)."""
     times = interval_middle(weather.index) if label == "start" else weather.index
     months = (weather.index if label == "start" else weather.index - pd.Timedelta("30min")).month
@@ -593,7 +615,7 @@ def _check_options(opts: dict) -> dict:
     return opts
 
 
-def _check_facets(facets) -> tuple[list[str], bool]:
+def _check_facets(facets: pd.DataFrame) -> tuple[list[str], bool]:
     if not isinstance(facets, pd.DataFrame):
         msg = f"facets must be a pandas DataFrame, got {type(facets).__name__}"
         raise SchemaError(msg)
@@ -641,7 +663,7 @@ def _check_facets(facets) -> tuple[list[str], bool]:
     return hcols, has_alb
 
 
-def _check_location(location) -> None:
+def _check_location(location: pvlib.location.Location) -> None:
     if not isinstance(location, pvlib.location.Location):
         msg = (f"location must be a pvlib.location.Location, got {type(location).__name__}; "
                "e.g. engines.pv.weather.location_from_meta(meta)")
@@ -658,7 +680,7 @@ def _check_location(location) -> None:
 # ----------------------------------------------------------------------------------------
 
 def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
-                    location: pvlib.location.Location, **model) -> pd.DataFrame:
+                    location: pvlib.location.Location, **model: Any) -> pd.DataFrame:
     """Annual (and monthly) PV energy of many fixed facets, with optional horizon shading.
 
     Per facet and hour this is pvlib's ModelChain with ``dc_model='pvwatts'``,

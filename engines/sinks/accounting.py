@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,18 +33,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from engines.sinks.factors import read_factors
+from engines.sinks.factors import FactorSet, read_factors
 from engines.sinks.indicators import (
     WETLAND_CLASSES,
+    ExtraRows,
     compute_indicators,
     ledger_from_class_areas,
     ledger_from_patches,
 )
 from engines.sinks.params import SinksParams
-from engines.sinks.raster import class_areas, zonal_class_counts
+from engines.sinks.raster import ZonalCounts, class_areas, zonal_class_counts
 from engines.sinks.rates import gain_loss, stock_difference
 from engines.sinks.scenarios import apply_scenario, compare_indicators, read_scenario
 from engines.sinks.stocks import patch_stocks
+from twin.config import CityConfig
 from twin.engine import EngineResult, TwinSource
 from twin.errors import DataWarning, SchemaError
 from twin.params import to_dict
@@ -52,7 +55,7 @@ __all__ = ["STEPS", "SinksInputs", "account_patches", "compute", "load", "raster
 
 logger = logging.getLogger(__name__)
 
-#: Progress steps reported by :func:`run_sinks`.
+#: Progress steps reported by :func:`compute`.
 STEPS = ("polygons", "raster", "scenario")
 
 _PATCH_COLS = ["landcover_id", "lc_class", "district_adcode", "township_code", "area_m2",
@@ -121,7 +124,8 @@ def _protected_area(lc: gpd.GeoDataFrame, water: gpd.GeoDataFrame | None) -> np.
     return out
 
 
-def account_patches(lc: gpd.GeoDataFrame, factors, water=None) -> gpd.GeoDataFrame:
+def account_patches(lc: gpd.GeoDataFrame, factors: FactorSet, water: gpd.GeoDataFrame | None = None
+                    ) -> gpd.GeoDataFrame:
     """Stocks and gain-loss removals of every land-cover patch (the ``sink_patches`` layer).
 
     Parameters
@@ -148,8 +152,9 @@ def account_patches(lc: gpd.GeoDataFrame, factors, water=None) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(res, geometry=lc.geometry.to_numpy(), crs=lc.crs)
 
 
-def raster_ledger(raster_path, townships: gpd.GeoDataFrame, class_table: dict, factors, *,
-                  threads: int = 2, progress=None):
+def raster_ledger(raster_path: str | Path, townships: gpd.GeoDataFrame, class_table: dict[int, str],
+                  factors: FactorSet, *, threads: int = 2, progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, ZonalCounts]:
     """Zonal raster accounting per township -> (ledger, township areas, unknown codes, counts).
 
     The township area is its mapped raster area (classified + unknown pixels; nodata excluded).
@@ -175,8 +180,8 @@ def raster_ledger(raster_path, townships: gpd.GeoDataFrame, class_table: dict, f
 
 
 def _stock_difference_rows(now: pd.DataFrame, before: pd.DataFrame, years: float,
-                           city_code: str) -> dict:
-    extra = {}
+                           city_code: str) -> ExtraRows:
+    extra: ExtraRows = {}
     for level, key in (("city", None), ("district", "district_adcode"), ("township", "township_code")):
         cols = ["carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c"]
         if key is None:
@@ -201,13 +206,13 @@ def _stock_difference_rows(now: pd.DataFrame, before: pd.DataFrame, years: float
 class SinksInputs:
     """Everything the sink accounting reads from a built twin (see :func:`load`)."""
 
-    config: object
-    factors: object
+    config: CityConfig
+    factors: FactorSet
     boundaries: gpd.GeoDataFrame
     landcover: gpd.GeoDataFrame
     water: gpd.GeoDataFrame | None
-    raster: tuple | None
-    class_table: dict | None
+    raster: tuple[Path, dict] | None
+    class_table: dict[int, str] | None
     previous_raster: str | None
     scenario: gpd.GeoDataFrame | None
     scenario_name: str | None
@@ -239,7 +244,8 @@ def load(source: TwinSource, params: SinksParams, *, threads: int = 2) -> SinksI
                        Path(params.sink_scenario).stem if params.sink_scenario else None, threads)
 
 
-def compute(inputs: SinksInputs, params: SinksParams, *, progress=None) -> EngineResult:
+def compute(inputs: SinksInputs, params: SinksParams, *,
+            progress: Callable[[str], None] | None = None) -> EngineResult:
     """Stocks, removals and indicators of the polygons (and the raster, and a scenario).
 
     Returns
@@ -249,7 +255,7 @@ def compute(inputs: SinksInputs, params: SinksParams, *, progress=None) -> Engin
         present ``sink_unmapped_classes`` and ``sink_scenario``; meta ``sinks``. The
         land-cover rasters are read window by window from their files.
     """
-    def step(name):
+    def step(name: str) -> None:
         if progress is not None:
             progress(name)
 
@@ -273,8 +279,9 @@ def compute(inputs: SinksInputs, params: SinksParams, *, progress=None) -> Engin
     if inputs.raster is not None:
         rpath = inputs.raster[0]
         table = inputs.class_table
+        assert table is not None  # load reads the class table with the raster
 
-        def win_progress(done, total):
+        def win_progress(done: int, total: int) -> None:
             step(f"raster {done}/{total}")
 
         r_ledger, mapped, unknown, _ = raster_ledger(rpath, townships, table, factors,
@@ -284,6 +291,7 @@ def compute(inputs: SinksInputs, params: SinksParams, *, progress=None) -> Engin
         rz.loc[tmask, "zone_area_m2"] = rz.loc[tmask, "adcode"].map(mapped).fillna(0.0)
         extra = None
         if inputs.previous_raster is not None:
+            assert params.years is not None  # SinksParams.problems: a previous epoch needs years
             p_ledger, _, p_unknown, _ = raster_ledger(inputs.previous_raster, townships, table,
                                                       factors, threads=threads)
             city_code = str(zones.loc[zones["level"] == "city", "adcode"].iloc[0])

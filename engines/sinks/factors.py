@@ -38,6 +38,7 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,7 @@ def validate_factor_table(df: pd.DataFrame, key: list[str], *, name: str,
         raise ConfigError(msg)
     problems = []
     out = df.copy()
+    i: int | np.integer  # row numbers below come from numpy and from enumerate
     for b in BOUNDS:
         num = pd.to_numeric(out[b].str.strip(), errors="coerce")
         for i in np.flatnonzero(num.isna().to_numpy()):
@@ -172,7 +174,7 @@ def validate_factor_table(df: pd.DataFrame, key: list[str], *, name: str,
     return out
 
 
-def _check_classes(values, name: str, column: str) -> list[str]:
+def _check_classes(values: Iterable[str], name: str, column: str) -> list[str]:
     return [f"{column} {v!r} is not a twin class" for v in sorted(set(values) - set(LANDCOVER_CLASSES))]
 
 

@@ -38,6 +38,8 @@ References
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -45,12 +47,14 @@ import pandas as pd
 from engines.sinks.factors import FOREST_CLASSES, VOLUME_CLASSES, FactorSet
 from engines.sinks.rates import gain_loss
 from engines.sinks.stocks import CO2_PER_C, M2_PER_MU, patch_stocks
+from twin.config import CityConfig
 from twin.errors import SchemaError
 
 __all__ = [
     "INDICATORS",
     "LEDGER_COLUMNS",
     "WETLAND_CLASSES",
+    "ExtraRows",
     "compute_indicators",
     "ledger_from_class_areas",
     "ledger_from_patches",
@@ -83,6 +87,9 @@ INDICATORS = {
     "carbon_stock_t_co2": ("t_co2", ""),
     "co2_uptake_t_per_yr": ("t_per_yr", "gain_loss"),
 }
+#: Extra indicator rows of :func:`compute_indicators`:
+#: ``{(level, adcode): {indicator: (value, low, high, note, method)}}``.
+ExtraRows: TypeAlias = dict[tuple[str, str], dict[str, tuple[Any, ...]]]
 _NOTES = {
     "tea_garden_area_mu": "all tea-garden area; the target counts demonstration bases only",
     "forest_coverage_pct": "forest = *_forest classes incl. bamboo; shrubland x special_shrubland_share",
@@ -163,7 +170,7 @@ def zone_values(ledger: pd.DataFrame, zone_area_m2: float, *,
         raise SchemaError(msg)
     by = ledger.groupby("lc_class")["area_m2"].sum()
 
-    def area(classes):
+    def area(classes: Iterable[str]) -> float:
         return float(by.reindex(list(classes)).fillna(0.0).sum())
 
     forest = area(FOREST_CLASSES) + special_shrubland_share * area(["shrubland"])
@@ -204,7 +211,7 @@ def zone_values(ledger: pd.DataFrame, zone_area_m2: float, *,
     }
 
 
-def _target_rows(city, metric: str, scope: str) -> list[dict]:
+def _target_rows(city: CityConfig | None, metric: str, scope: str) -> list[dict]:
     if city is None:
         return [{}]
     from twin.metrics import METRICS
@@ -230,9 +237,9 @@ def _target_rows(city, metric: str, scope: str) -> list[dict]:
     return rows or [base]
 
 
-def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city=None, *,
+def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConfig | None = None, *,
                        input_kind: str = "polygons", special_shrubland_share: float = 0.0,
-                       extra: dict | None = None) -> pd.DataFrame:
+                       extra: ExtraRows | None = None) -> pd.DataFrame:
     """Indicators for every township, district and the city, beside targets and baselines.
 
     Parameters

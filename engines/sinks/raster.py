@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numba
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyproj
 import rasterio
@@ -40,6 +43,9 @@ import shapely
 
 from twin.errors import SchemaError, SourceError
 from twin.schema import LANDCOVER_CLASSES
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["ZonalCounts", "class_areas", "pixel_area_rows_m2", "zonal_class_counts"]
 
@@ -73,7 +79,7 @@ class ZonalCounts:
 
 
 @numba.njit(nogil=True, cache=True)
-def _count_u8(cls, zone, counts):  # pragma: no cover - compiled
+def _count_u8(cls: np.ndarray, zone: np.ndarray, counts: np.ndarray) -> None:  # pragma: no cover - compiled
     nr, nc = cls.shape
     for r in range(nr):
         for c in range(nc):
@@ -83,7 +89,8 @@ def _count_u8(cls, zone, counts):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, cache=True)
-def _count_u8_rows(cls, zone, row_area, counts, areas):  # pragma: no cover - compiled
+def _count_u8_rows(cls: np.ndarray, zone: np.ndarray, row_area: np.ndarray, counts: np.ndarray,
+                   areas: np.ndarray) -> None:  # pragma: no cover - compiled
     nr, nc = cls.shape
     for r in range(nr):
         w = row_area[r]
@@ -95,7 +102,7 @@ def _count_u8_rows(cls, zone, row_area, counts, areas):  # pragma: no cover - co
                 areas[z, v] += w
 
 
-def pixel_area_rows_m2(transform, height: int, crs) -> np.ndarray:
+def pixel_area_rows_m2(transform: Affine, height: int, crs: Any) -> np.ndarray:
     """Area of one pixel in each row [m²].
 
     Parameters
@@ -129,7 +136,8 @@ def pixel_area_rows_m2(transform, height: int, crs) -> np.ndarray:
     return np.full(height, abs(transform.a * transform.e) * unit * unit)
 
 
-def _strip_windows(src, bounds, rows_per_window):
+def _strip_windows(src: rasterio.io.DatasetReader, bounds: np.ndarray, rows_per_window: int
+                   ) -> list[rasterio.windows.Window]:
     win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
     r0 = max(0, int(np.floor(win.row_off)))
     c0 = max(0, int(np.floor(win.col_off)))
@@ -149,7 +157,7 @@ def zonal_class_counts(
     *,
     rows_per_window: int = 512,
     threads: int = 2,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ZonalCounts:
     """Count pixels and area per zone and class code, reading the raster window by window.
 
@@ -222,7 +230,8 @@ def zonal_class_counts(
     lock = threading.Lock()
     done = [0]
 
-    def work(win):
+    def work(win: rasterio.windows.Window) -> pd.DataFrame:
+        areas: np.ndarray | None
         if not hasattr(local, "src"):
             local.src = rasterio.open(raster_path)
         ds = local.src
@@ -238,6 +247,7 @@ def zonal_class_counts(
         if direct:
             counts = np.zeros((nz + 1, 256), dtype=np.int64)
             if geographic:
+                assert row_area is not None  # computed above for a geographic raster
                 areas = np.zeros((nz + 1, 256))
                 _count_u8_rows(cls, zone, row_area, counts, areas)
             else:
@@ -251,6 +261,7 @@ def zonal_class_counts(
             counts = np.bincount(key, minlength=(nz + 1) * len(codes)).reshape(nz + 1, len(codes))
             areas = None
             if geographic:
+                assert row_area is not None  # computed above for a geographic raster
                 ra = np.broadcast_to(row_area[:, None], cls.shape)[m]
                 areas = np.bincount(key, weights=ra, minlength=(nz + 1) * len(codes))
                 areas = areas.reshape(nz + 1, len(codes))
@@ -284,7 +295,7 @@ def zonal_class_counts(
     return ZonalCounts(tab, rcrs.to_string(), mean_area, geographic, len(windows))
 
 
-def _sparse(counts, areas, codes) -> pd.DataFrame:
+def _sparse(counts: np.ndarray, areas: np.ndarray | None, codes: npt.ArrayLike) -> pd.DataFrame:
     z, k = np.nonzero(counts)
     return pd.DataFrame({
         "zone_i": z.astype(np.int64), "code": np.asarray(codes)[k].astype(np.int64),
@@ -293,7 +304,8 @@ def _sparse(counts, areas, codes) -> pd.DataFrame:
     })
 
 
-def class_areas(counts: pd.DataFrame, class_table: dict[int, str]):
+def class_areas(counts: pd.DataFrame, class_table: dict[int, str]
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Map class codes to twin classes; report codes the table does not know.
 
     Parameters

@@ -100,7 +100,9 @@ def gain_loss(patches: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
         ["co2_uptake_t_per_yr", "co2_uptake_low_t_per_yr", "co2_uptake_high_t_per_yr"]]
 
 
-def stock_difference(stock_before_t_c, stock_after_t_c, years: float):
+def stock_difference(stock_before_t_c: float | np.ndarray | pd.Series,
+                     stock_after_t_c: float | np.ndarray | pd.Series,
+                     years: float) -> float | np.ndarray | pd.Series:
     """Annual CO2 removal from two carbon stocks (stock-difference method).
 
     Parameters

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 ACTIONS = ("afforestation", "tending", "wetland_restoration", "conversion")
 
 
-def read_scenario(path: str | Path, crs="EPSG:4549") -> gpd.GeoDataFrame:
+def read_scenario(path: str | Path, crs: Any = "EPSG:4549") -> gpd.GeoDataFrame:
     """Read and validate a scenario file, in ``crs`` (reprojected when the file differs).
 
     Raises
@@ -59,7 +60,8 @@ def read_scenario(path: str | Path, crs="EPSG:4549") -> gpd.GeoDataFrame:
     return validate_scenario(gdf, crs=crs, name=str(path))
 
 
-def validate_scenario(gdf: gpd.GeoDataFrame, *, crs="EPSG:4549", name: str = "scenario"):
+def validate_scenario(gdf: gpd.GeoDataFrame, *, crs: Any = "EPSG:4549", name: str = "scenario"
+                      ) -> gpd.GeoDataFrame:
     """Check a scenario frame and fill defaults; return it in ``crs``.
 
     Raises
@@ -77,6 +79,7 @@ def validate_scenario(gdf: gpd.GeoDataFrame, *, crs="EPSG:4549", name: str = "sc
     gdf = gdf.to_crs(crs).reset_index(drop=True)
     n = len(gdf)
     problems = []
+    i: int | np.integer  # row numbers below come from numpy and from range
     act = gdf["action"].fillna("").astype(str).str.strip()
     for i in np.flatnonzero(~act.isin(ACTIONS).to_numpy()):
         problems.append(f"row {i}: action {act.iloc[i]!r} not in {ACTIONS}")
@@ -116,7 +119,7 @@ def validate_scenario(gdf: gpd.GeoDataFrame, *, crs="EPSG:4549", name: str = "sc
     return out
 
 
-def _change(row: pd.Series, act) -> dict | None:
+def _change(row: pd.Series, act: Any) -> dict | None:
     """New attributes for a patch under one action, or None when nothing changes."""
     lc = row["lc_class"]
     if act.action == "afforestation":

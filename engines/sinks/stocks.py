@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from engines.sinks.factors import BOUNDS, FOREST_CLASSES, POOLS, VOLUME_CLASSES, FactorSet
@@ -45,7 +46,9 @@ M2_PER_HA = 10_000.0
 M2_PER_MU = 10_000.0 / 15.0
 
 
-def volume_to_carbon(volume_m3_per_ha, *, bef, wood_density, root_shoot, carbon_fraction):
+def volume_to_carbon(volume_m3_per_ha: npt.ArrayLike, *, bef: float | np.ndarray,
+                     wood_density: float | np.ndarray, root_shoot: float | np.ndarray,
+                     carbon_fraction: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Biomass carbon density from growing-stock volume.
 
     Parameters

@@ -57,8 +57,10 @@ import math
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from twin.errors import ConfigError, DataWarning, SchemaError, SourceError
@@ -149,7 +151,7 @@ def _oedb() -> pd.DataFrame:
     return _OEDB
 
 
-def _parse_hub_heights(text) -> tuple[float, ...]:
+def _parse_hub_heights(text: object) -> tuple[float, ...]:
     if not isinstance(text, str):
         return ()
     out = []
@@ -303,7 +305,7 @@ def _library_curve(turbine_type: str) -> tuple[np.ndarray, np.ndarray]:
     return ws, p
 
 
-def power_curve(turbine_type) -> pd.DataFrame:
+def power_curve(turbine_type: str | pd.DataFrame) -> pd.DataFrame:
     """The validated power curve of a library turbine (or of a given curve).
 
     Parameters
@@ -325,7 +327,7 @@ def power_curve(turbine_type) -> pd.DataFrame:
     return pd.DataFrame({"wind_speed": ws.copy(), "value": p.copy()})
 
 
-def check_wind_speed(wind_speed, name: str = "wind_speed") -> np.ndarray:
+def check_wind_speed(wind_speed: npt.ArrayLike, name: str = "wind_speed") -> np.ndarray:
     """Return wind speeds as a float array, or raise naming the bad rows.
 
     Raises
@@ -349,7 +351,8 @@ def check_wind_speed(wind_speed, name: str = "wind_speed") -> np.ndarray:
     return values
 
 
-def turbine_power_w(curve_wind_speed, curve_power_w, wind_speed, air_density=None) -> np.ndarray:
+def turbine_power_w(curve_wind_speed: npt.ArrayLike, curve_power_w: npt.ArrayLike, wind_speed: npt.ArrayLike,
+                    air_density: npt.ArrayLike | None = None) -> np.ndarray:
     """Electrical power [W] of one turbine for each wind speed, as windpowerlib computes it.
 
     Linear interpolation in the power curve, zero below the first and above the last
@@ -389,7 +392,7 @@ def turbine_power_w(curve_wind_speed, curve_power_w, wind_speed, air_density=Non
     return out
 
 
-def _hours_per_step(wind_speed) -> float:
+def _hours_per_step(wind_speed: npt.ArrayLike) -> float:
     index = getattr(wind_speed, "index", None)
     if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return 1.0
@@ -400,7 +403,8 @@ def _hours_per_step(wind_speed) -> float:
     return float(seconds[0]) / 3600.0
 
 
-def turbine_energy_kwh(turbine_type, wind_speed_hub, air_density=None) -> float:
+def turbine_energy_kwh(turbine_type: str | pd.DataFrame, wind_speed_hub: npt.ArrayLike,
+                       air_density: npt.ArrayLike | None = None) -> float:
     """Energy [kWh] of one turbine over a wind series, before wake and availability losses.
 
     Parameters
@@ -442,7 +446,8 @@ def turbine_energy_kwh(turbine_type, wind_speed_hub, air_density=None) -> float:
     return float(p.sum() * _hours_per_step(wind_speed_hub) / 1000.0)
 
 
-def energy_for_mean_speeds(turbine_type, wind_speed_hub, mean_speeds, air_density=None,
+def energy_for_mean_speeds(turbine_type: str | pd.DataFrame, wind_speed_hub: npt.ArrayLike,
+                           mean_speeds: npt.ArrayLike, air_density: npt.ArrayLike | None = None,
                            *, step: float = 0.02) -> np.ndarray:
     """Gross energy [kWh] when the hourly series is scaled to each of ``mean_speeds``.
 
@@ -537,8 +542,8 @@ def read_station_wind(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def air_density_hub(pressure_pa, temp_air_c, hub_height_m: float, *,
-                    pressure_height_m: float = 0.0, temperature_height_m: float = 2.0):
+def air_density_hub(pressure_pa: npt.ArrayLike, temp_air_c: npt.ArrayLike, hub_height_m: float, *,
+                    pressure_height_m: float = 0.0, temperature_height_m: float = 2.0) -> np.ndarray:
     """Air density at hub height [kg/m³], as windpowerlib's ModelChain computes it.
 
     Temperature is carried to hub height with the ISA lapse rate (-6.5 K/km,
@@ -563,7 +568,7 @@ def air_density_hub(pressure_pa, temp_air_c, hub_height_m: float, *,
                               t_hub)
 
 
-def roughness_length_m(lc_class) -> np.ndarray:
+def roughness_length_m(lc_class: npt.ArrayLike) -> np.ndarray:
     """Roughness length [m] for land-cover classes (:data:`ROUGHNESS_LENGTH_M`).
 
     Unknown or empty classes get the open-terrain value 0.03 m and are logged.
@@ -577,7 +582,7 @@ def roughness_length_m(lc_class) -> np.ndarray:
     return z0.fillna(0.03).to_numpy(float)
 
 
-def _profile_ratio(z_to, z_from, z0, profile: str):
+def _profile_ratio(z_to: float, z_from: float, z0: npt.ArrayLike, profile: str) -> np.ndarray:
     z0 = np.asarray(z0, float)
     if profile == "log":
         return np.log(z_to / z0) / np.log(z_from / z0)
@@ -589,7 +594,7 @@ def _profile_ratio(z_to, z_from, z0, profile: str):
     raise ConfigError(msg)
 
 
-def extrapolate_wind(wind_speed, hub_height_m: float, site_roughness_m, *,
+def extrapolate_wind(wind_speed: npt.ArrayLike, hub_height_m: float, site_roughness_m: npt.ArrayLike, *,
                      measurement_height_m: float = 10.0,
                      station_roughness_m: float = STATION_ROUGHNESS_M,
                      blending_height_m: float = BLENDING_HEIGHT_M,
@@ -634,7 +639,7 @@ def extrapolate_wind(wind_speed, hub_height_m: float, site_roughness_m, *,
     return np.outer(down, v * up)
 
 
-def fit_weibull(wind_speed) -> tuple[float, float]:
+def fit_weibull(wind_speed: npt.ArrayLike) -> tuple[float, float]:
     """Weibull shape ``k`` [-] and scale ``c`` [m/s] of hourly wind speeds.
 
     Maximum-likelihood fit (``scipy.stats.weibull_min``, location 0) to the non-calm
@@ -652,7 +657,7 @@ def fit_weibull(wind_speed) -> tuple[float, float]:
     return float(k), float(c)
 
 
-def prevailing_direction_deg(wind_speed, wind_direction) -> float:
+def prevailing_direction_deg(wind_speed: npt.ArrayLike, wind_direction: npt.ArrayLike) -> float:
     """Energy-weighted prevailing wind axis [°, 0-180, clockwise from north].
 
     The axial mean of the directions weighted by ``v³`` (wind power density); used to
@@ -667,7 +672,7 @@ def prevailing_direction_deg(wind_speed, wind_direction) -> float:
     return float(np.rad2deg(ang) % 180.0)
 
 
-def sample_wind_raster(path: str | Path, x, y, crs) -> np.ndarray:
+def sample_wind_raster(path: str | Path, x: npt.ArrayLike, y: npt.ArrayLike, crs: Any) -> np.ndarray:
     """Mean wind speed [m/s] of a raster at points; NaN where the raster has no data.
 
     Points given in ``crs`` are transformed to the raster's CRS (the raster itself is
@@ -705,7 +710,7 @@ def sample_wind_raster(path: str | Path, x, y, crs) -> np.ndarray:
         rows, cols = rasterio.transform.rowcol(src.transform, x, y)
         rows, cols = np.asarray(rows), np.asarray(cols)
         inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-        out = np.full(x.shape, np.nan)
+        out = np.full(np.shape(x), np.nan)
         if inside.any():
             band = src.read(1, masked=True)
             vals = band[rows[inside], cols[inside]]

@@ -1,7 +1,8 @@
 """Distributed-wind siting: exclusions with setbacks, turbine placement, energy, district totals.
 
-The screen, step by step (pure functions; :func:`run_wind` is the only one that
-touches a twin):
+The screen, step by step (pure functions). Under the engine contract of
+:mod:`twin.engine`, :func:`load` is the only one that reads the twin (layers, station
+wind, the paths of the DEM and of a wind map, targets) and :func:`compute` runs the steps:
 
 1. :func:`exclusion_sources` gathers the geometries behind each exclusion reason
    (:data:`REASONS`) from the twin's layers.
@@ -34,7 +35,7 @@ Setbacks [m], by reason (:data:`SETBACKS_M`):
   land-cover patch of class ``water``).
 * ``protected_area`` 200: drinking-water source and protected water bodies of the
   twin plus 200 m of shore, as the class-I protection zone of lakes and
-  reservoirs [3]; a real protected-area layer can be passed to :func:`run_wind`.
+  reservoirs [3]; a real protected-area layer can be passed to :func:`load` (``protected``).
 * ``airport`` 6000: ICAO Annex 14 inner horizontal (4 km) plus conical surface
   (2 km at 5 %) of a code-4 aerodrome, which a 170 m tip would pierce [4].
 * ``slope`` > 20 % grade: as NREL's wind technical potential [5]; only with a DEM.
@@ -65,11 +66,15 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -77,6 +82,9 @@ from engines.wind import resource as wind
 from twin.engine import EngineResult, TwinSource
 from twin.errors import ConfigError, SchemaError
 from twin.params import Params, param, to_dict, validate
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = [
     "AIRPORTS",
@@ -215,8 +223,10 @@ class WindParams(Params):
 # ---------------------------------------------------------------------------------------
 # 1. exclusion sources
 # ---------------------------------------------------------------------------------------
-def exclusion_sources(buildings=None, roads=None, water=None, protected=None,
-                      airports=None, landcover=None) -> dict[str, gpd.GeoSeries]:
+def exclusion_sources(buildings: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
+                      water: gpd.GeoDataFrame | None = None, protected: gpd.GeoDataFrame | None = None,
+                      airports: gpd.GeoDataFrame | None = None, landcover: gpd.GeoDataFrame | None = None
+                      ) -> dict[str, gpd.GeoSeries]:
     """Geometries behind each exclusion reason.
 
     Parameters
@@ -242,7 +252,7 @@ def exclusion_sources(buildings=None, roads=None, water=None, protected=None,
     """
     out: dict[str, gpd.GeoSeries] = {}
 
-    def put(reason, gs):
+    def put(reason: str, gs: gpd.GeoSeries | None) -> None:
         if gs is not None and len(gs):
             gs = gs[~gs.is_empty & gs.notna()]
             if len(gs):
@@ -259,11 +269,12 @@ def exclusion_sources(buildings=None, roads=None, water=None, protected=None,
         prot.append(water.geometry[flag])
     lc = landcover["lc_class"].astype(str) if landcover is not None else None
     wet = [g for g in (water.geometry if water is not None else None,
-                       landcover.geometry[(lc == "water").to_numpy()] if lc is not None else None)
+                       landcover.geometry[(lc == "water").to_numpy()]
+                       if lc is not None and landcover is not None else None)
            if g is not None and len(g)]
     if wet:
         put("water_body", pd.concat(wet))
-    if lc is not None:
+    if lc is not None and landcover is not None:
         put("built_up_land", landcover.geometry[(lc == "built_up").to_numpy()])
     if protected is not None and len(protected):
         prot.append(protected.geometry.to_crs(water.crs) if water is not None else protected.geometry)
@@ -305,7 +316,7 @@ class EligibilityGrid:
         Reason -> excluded cells.
     """
 
-    transform: object
+    transform: Affine
     shape: tuple[int, int]
     crs: str
     cell_m: float
@@ -326,7 +337,7 @@ class EligibilityGrid:
         """Cells inside a district and excluded for no reason."""
         return (self.district > 0) & ~self.excluded
 
-    def cell_of(self, x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def cell_of(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row, column and an inside-the-grid flag of points."""
         inv = ~self.transform
         col, row = inv * (np.asarray(x, float), np.asarray(y, float))
@@ -339,7 +350,7 @@ class EligibilityGrid:
 def eligibility_grid(districts: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeries],
                      setbacks_m: dict[str, float], *, cell_m: float = 100.0,
                      slope_pct: np.ndarray | None = None, max_slope_pct: float = 20.0,
-                     slope_transform=None) -> EligibilityGrid:
+                     slope_transform: Affine | None = None) -> EligibilityGrid:
     """Rasterise districts and exclusions (with setbacks) on a ``cell_m`` grid.
 
     A cell is excluded for a reason when the distance between its centre and the
@@ -405,7 +416,7 @@ def eligibility_grid(districts: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeri
                            adcodes, masks)
 
 
-def grid_slope_pct(dem_path, grid: EligibilityGrid) -> np.ndarray:
+def grid_slope_pct(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> np.ndarray:
     """Slope [% grade] of a DEM resampled (bilinear) onto the grid; NaN where no data.
 
     A DEM in another CRS is reprojected to the grid's CRS; its nodata cells stay NaN
@@ -494,6 +505,8 @@ def place_turbines(grid: EligibilityGrid, rotor_diameter_m: float, axis_deg: flo
     pa, pc = corners @ along, corners @ across
     i = np.arange(math.floor(pa.min() / s_al), math.ceil(pa.max() / s_al) + 1)
     j = np.arange(math.floor(pc.min() / s_ac), math.ceil(pc.max() / s_ac) + 1)
+    ii: np.ndarray
+    jj: np.ndarray
     ii, jj = np.meshgrid(i, j, indexing="ij")
     ii, jj = ii.ravel(), jj.ravel()
     x = x0 + ii * s_al * along[0] + jj * s_ac * across[0]
@@ -745,10 +758,10 @@ class WindInputs:
     landcover: gpd.GeoDataFrame
     station: pd.DataFrame
     targets: pd.DataFrame
-    dem_path: object = None
-    wind_raster: tuple | None = None
+    dem_path: Path | None = None
+    wind_raster: tuple[Path, dict] | None = None
     protected: gpd.GeoDataFrame | None = None
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame | None = None) -> WindInputs:
@@ -799,7 +812,7 @@ def compute(inputs: WindInputs, params: WindParams, *,
     timings: dict[str, float] = dict(inputs.timings)
     t0 = time.perf_counter()
 
-    def lap(name):
+    def lap(name: str) -> None:
         timings[name] = round(time.perf_counter() - t0 - sum(v for k, v in timings.items()
                                                              if k != "read"), 3)
 

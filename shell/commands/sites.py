@@ -3,7 +3,8 @@
 Two screens, each an engine of :mod:`engines.registry`: ``pv`` (water-surface and
 ground PV, :mod:`engines.pv.sites`) and ``wind`` (distributed wind,
 :mod:`engines.wind.screen`). Their options are their parameters'; ``--storage-hours``
-sets both.
+sets both, and ``--only`` runs one of them. Each screen is run and committed on its own
+(:func:`shell.commands._run.run_with_progress`), then a summary of each is printed.
 """
 
 from __future__ import annotations
