@@ -25,8 +25,10 @@ References
 .. [1] Haas, S., Krien, U., Schachler, B. et al. (2024). wind-python/windpowerlib:
    Python library to model the output of wind farms, v0.2.2. doi:10.5281/zenodo.824267
 .. [2] Svenningsen, L. (2010). Power curve air density correction and other power
-   curve options in WindPRO. EMD International (the density correction exponent
-   1/3 -> 2/3 between 7.5 and 12.5 m/s, as in IEC 61400-12-1 and windpowerlib).
+   curve options in WindPRO. EMD International: the density correction with the
+   exponent ramping from 1/3 to 2/3 between 7.5 and 12.5 m/s, the WindPRO method that
+   windpowerlib implements (IEC 61400-12-1 itself scales wind speed with the exponent 1/3
+   only, for pitch-regulated turbines).
 .. [3] Wieringa, J. (1986). Roughness-dependent geographical interpolation of
    surface wind speed averages. Q. J. R. Meteorol. Soc. 112, 867-889.
    doi:10.1002/qj.49711247316 (blending-height method).
@@ -63,6 +65,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from engines.pv.weather import TYPICAL_YEAR
 from twin.errors import ConfigError, DataWarning, SchemaError, SourceError
 
 __all__ = [
@@ -523,6 +526,9 @@ def read_station_wind(path: str | Path) -> pd.DataFrame:
     except Exception as exc:  # pvlib raises a variety of parsing errors
         msg = f"{path}: cannot read as EPW ({exc}); is it an EnergyPlus weather file?"
         raise SourceError(msg) from None
+    if len(set(data.index.year)) > 1 and not data.index.is_monotonic_increasing:
+        # a typical year with months from several years (SWERA, CSWD, TMY): one calendar year
+        data = pvlib.iotools.read_epw(path, coerce_year=TYPICAL_YEAR)[0].sort_index()
     cols = ["wind_speed", "wind_direction", "temp_air", "atmospheric_pressure"]
     df = data[cols].astype(float).copy()
     missing = {"wind_speed": df["wind_speed"] >= 999, "wind_direction": df["wind_direction"] >= 999,

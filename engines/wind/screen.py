@@ -26,11 +26,14 @@ Setbacks [m], by reason (:data:`SETBACKS_M`):
 * ``residential_building`` 500: the planners' default for noise and shadow flicker
   around dwellings (typical 400-500 m for 2-3 MW turbines to keep night noise under
   45 dB(A), GB 3096-2008 class 1) [1].
-* ``other_building`` 250: about 1.5 x tip height (110 m hub + 60 m blade = 170 m),
-  the usual ice-throw / blade-failure distance [2].
-* ``built_up_land`` 0: land-cover patches of class ``built_up`` (towns and villages,
-  also where the building layer is sparse, as in a demo twin).
-* ``road`` 150: about one tip height (fall-over distance) [2].
+* ``other_building``: 1.5 x (hub height + rotor diameter), the ice-throw / blade-failure
+  distance Seifert et al. recommend [2] (345 m for the default 110 m hub and 120 m
+  rotor); derived from the turbine unless ``setbacks_m`` sets it.
+* ``built_up_land`` 500: land-cover patches of class ``built_up`` (towns and villages,
+  also where the building layer is sparse, as in a demo twin) keep the residential
+  distance, since settlements are where people live.
+* ``road``: one tip height, hub height + rotor radius (fall-over distance [2]; 170 m by
+  default); derived from the turbine unless ``setbacks_m`` sets it.
 * ``water_body`` 0: the water itself (grid cells touched by a water body or by a
   land-cover patch of class ``water``).
 * ``protected_area`` 200: drinking-water source and protected water bodies of the
@@ -120,10 +123,23 @@ SETBACKS_M: dict[str, float] = {
     "protected_area": 200.0,
     "water_body": 0.0,
     "residential_building": 500.0,
-    "other_building": 250.0,
-    "built_up_land": 0.0,
-    "road": 150.0,
+    "built_up_land": 500.0,
 }
+
+#: Setbacks derived from the turbine [m] (module notes, [2]): reason -> f(hub height, rotor diameter).
+SETBACK_RULES: dict[str, Callable[[float, float], float]] = {
+    "other_building": lambda hub, rotor: 1.5 * (hub + rotor),   # Seifert et al. (2003)
+    "road": lambda hub, rotor: hub + rotor / 2.0,               # tip height (fall-over)
+}
+
+#: Full-load hours under which a site is not viable: the low end of Zhejiang's low-wind
+#: projects (Dongtou 13.5 MW -> 17.05 GWh/yr, about 1,260-1,300 h; data/validation/checks.toml).
+MIN_FULL_LOAD_HOURS = 1300.0
+
+#: What the twin says when it has no wind map (CLI, tables, app).
+NO_WIND_MAP = ("no wind map imported: station wind at 10 m extrapolated to hub height is a screening "
+               "estimate and counts for no target; import one, e.g. a Global Wind Atlas GeoTIFF at "
+               "100 m: `twin import wind_speed gwa_100m.tif --city {city} --height 100`")
 
 #: Airports by city: (name, longitude [°], latitude [°]) of the aerodrome reference point.
 AIRPORTS: dict[str, list[tuple[str, float, float]]] = {
@@ -190,7 +206,12 @@ class WindParams(Params):
     spacing_across_d: float = param(3.0, minimum=0.0, exclusive_minimum=True,
                                     help="Spacing across the prevailing wind [rotor diameters].")
     setbacks_m: dict[str, float] = param(default_factory=lambda: dict(SETBACKS_M), unit="m",
-                                         minimum=0.0, help="Setback by exclusion reason.")
+                                         minimum=0.0, help="Setback by exclusion reason (other_building "
+                                                           "and road are derived from the turbine "
+                                                           "unless set here).")
+    min_full_load_hours: float = param(MIN_FULL_LOAD_HOURS, unit="h", minimum=0.0, maximum=8760.0,
+                                       cli="--min-full-load-hours",
+                                       help="Sites under this are not viable and count for no target.")
     max_slope_pct: float = param(20.0, unit="pct", minimum=0.0, help="Steepest buildable slope (% grade).")
     wake_loss: float = param(wind.WAKE_LOSS, minimum=0.0, maximum=1.0, help="Wake loss fraction.")
     availability: float = param(wind.AVAILABILITY, minimum=0.0, maximum=1.0, help="Availability fraction.")
@@ -207,8 +228,9 @@ class WindParams(Params):
 
     def problems(self) -> list[str]:
         """Setback reasons are known and the hub height suits the turbine."""
-        out = [f"setbacks_m: unknown reason {reason!r} (reasons: {list(SETBACKS_M)})"
-               for reason in self.setbacks_m if reason not in SETBACKS_M]
+        known = [*SETBACKS_M, *SETBACK_RULES]
+        out = [f"setbacks_m: unknown reason {reason!r} (reasons: {known})"
+               for reason in self.setbacks_m if reason not in known]
         try:
             wind.check_hub_height(self.turbine_type, self.hub_height_m)
         except ConfigError as exc:
@@ -218,6 +240,13 @@ class WindParams(Params):
     def check(self) -> None:
         """Raise :class:`~twin.errors.ConfigError` naming every bad parameter."""
         validate(self, "wind parameters")
+
+    def effective_setbacks(self) -> dict[str, float]:
+        """Every setback [m]: the turbine-derived ones (:data:`SETBACK_RULES`), then ``setbacks_m``."""
+        spec = wind.turbine_spec(self.turbine_type)
+        rotor = float(spec["rotor_diameter_m"])
+        derived = {r: float(f(self.hub_height_m, rotor)) for r, f in SETBACK_RULES.items()}
+        return {**derived, **self.setbacks_m}
 
 
 # ---------------------------------------------------------------------------------------
@@ -644,6 +673,11 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     out["gross_energy_mwh_per_yr"] = gross / 1000.0 * year_factor
     out["energy_mwh_per_yr"] = net / 1000.0 * year_factor
     out["capacity_factor"] = net / (cap_kw * hours)
+    out["full_load_hours"] = out["capacity_factor"] * 8760.0
+    draft_zone = (out["candidate_area"].fillna("").astype(str) != "") if "candidate_area" in out.columns \
+        else pd.Series(False, index=out.index)
+    enough = out["full_load_hours"] >= params.min_full_load_hours
+    out["is_viable"] = ~out["is_screening_estimate"] & enough & ~draft_zone
     return out
 
 
@@ -655,7 +689,8 @@ def district_totals(sites: pd.DataFrame, grid: EligibilityGrid, districts: pd.Da
     -------
     DataFrame
         One row per district: ``district_adcode``, ``name_zh``, ``name_en``,
-        ``eligible_area_km2``, ``n_turbines``, ``capacity_mw``, ``energy_mwh_per_yr``,
+        ``eligible_area_km2``, ``n_turbines``, ``capacity_mw`` (technical),
+        ``viable_capacity_mw`` (sites that count for the targets), ``energy_mwh_per_yr``,
         ``capacity_factor``, ``wind_speed_hub_m_per_s`` (mean over sites, NaN if none),
         ``storage_power_mw`` and ``storage_energy_mwh``.
     """
@@ -666,15 +701,18 @@ def district_totals(sites: pd.DataFrame, grid: EligibilityGrid, districts: pd.Da
     for col in ("name_zh", "name_en"):
         base[col] = base["district_adcode"].map(names[col]) if col in names.columns else ""
     g = sites.groupby("district_adcode")
+    viable = sites["capacity_mw"].where(sites["is_viable"], 0.0) if "is_viable" in sites.columns \
+        else sites["capacity_mw"] * 0.0
     agg = pd.DataFrame({
         "n_turbines": g.size(),
         "capacity_mw": g["capacity_mw"].sum(),
+        "viable_capacity_mw": viable.groupby(sites["district_adcode"]).sum(),
         "energy_mwh_per_yr": g["energy_mwh_per_yr"].sum(),
         "wind_speed_hub_m_per_s": g["wind_speed_hub_m_per_s"].mean(),
     })
     out = base.merge(agg, left_on="district_adcode", right_index=True, how="left")
     out["n_turbines"] = out["n_turbines"].fillna(0).astype("int64")
-    for col in ("capacity_mw", "energy_mwh_per_yr"):
+    for col in ("capacity_mw", "viable_capacity_mw", "energy_mwh_per_yr"):
         out[col] = out[col].fillna(0.0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["capacity_factor"] = np.where(out["capacity_mw"] > 0,
@@ -683,17 +721,24 @@ def district_totals(sites: pd.DataFrame, grid: EligibilityGrid, districts: pd.Da
     out["storage_power_mw"] = out["capacity_mw"] * params.storage_ratio
     out["storage_energy_mwh"] = out["storage_power_mw"] * params.storage_duration_h
     cols = ["district_adcode", "name_zh", "name_en", "eligible_area_km2", "n_turbines",
-            "capacity_mw", "energy_mwh_per_yr", "capacity_factor", "wind_speed_hub_m_per_s",
-            "storage_power_mw", "storage_energy_mwh"]
+            "capacity_mw", "viable_capacity_mw", "energy_mwh_per_yr", "capacity_factor",
+            "wind_speed_hub_m_per_s", "storage_power_mw", "storage_energy_mwh"]
     return out[cols].reset_index(drop=True)
 
 
-def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams) -> pd.DataFrame:
-    """The city's technical potential against each ``wind_capacity_mw`` target.
+def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams, *,
+                 city_id: str = "") -> pd.DataFrame:
+    """The city's viable wind potential against each ``wind_capacity_mw`` target.
 
-    For each target: potential [MW], whether it is met, the turbines needed, and the
-    net energy of the best sites (highest energy first) that reach the target, with
-    storage at ``storage_ratio`` of the target capacity.
+    Only viable sites count (``is_viable``: a wind-map resource, at least
+    ``params.min_full_load_hours``, outside the draft-only candidate areas). Draft-plan
+    targets (status ``draft``) also count the viable sites of the draft-only candidate
+    areas; final and 14th-FYP targets never do. Without a wind map nothing counts and
+    the ``note`` says how to import one.
+
+    For each target: the technical and the viable potential [MW], whether the viable
+    potential meets it, the turbines needed, and the net energy of the best viable
+    sites (highest energy first) that reach it, with storage at ``storage_ratio``.
 
     Parameters
     ----------
@@ -702,34 +747,54 @@ def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams)
     targets : DataFrame
         The twin's ``targets`` table (``id``, ``metric``, ``value``, ``status``, ``tier``,
         ``year``, ``is_governing``).
+    city_id : str
+        For the wind-map hint.
     """
     rated = float(wind.turbine_spec(params.turbine_type)["nominal_power_kw"]) / 1000.0
     t = targets.loc[targets["metric"] == "wind_capacity_mw"]
-    best = np.sort(sites["energy_mwh_per_yr"].to_numpy(float))[::-1]
-    cum = np.concatenate([[0.0], np.cumsum(best)])
-    potential = float(len(sites) * rated)
+    zone = sites["candidate_area"].fillna("").astype(str) != "" if "candidate_area" in sites.columns \
+        else pd.Series(False, index=sites.index)
+    map_based = ~sites["is_screening_estimate"].astype(bool)
+    enough = sites["full_load_hours"] >= params.min_full_load_hours
+    technical = float(len(sites.loc[~zone]) * rated)
+    no_map = not bool(map_based.any())
     rows = []
     for _, r in t.iterrows():
+        status = str(r["status"])
+        counted = map_based & enough & (~zone if status != "draft" else True)
+        best = np.sort(sites.loc[counted, "energy_mwh_per_yr"].to_numpy(float))[::-1]
+        cum = np.concatenate([[0.0], np.cumsum(best)])
+        potential = float(len(best) * rated)
         target_mw = float(r["value"])
         need = int(math.ceil(target_mw / rated - 1e-9))
         have = min(need, len(best))
         energy = float(cum[have])
+        if no_map:
+            note = NO_WIND_MAP.format(city=city_id or "<city>")
+        elif not len(best):
+            note = (f"no site reaches {params.min_full_load_hours:,.0f} full-load hours "
+                    "(the low end of Zhejiang's low-wind projects)")
+        else:
+            note = ""
+        if status != "draft" and bool(zone.any()):
+            note = (note + "; " if note else "") + "draft-only candidate areas excluded (final plan)"
         rows.append({
-            "target_id": str(r["id"]), "status": str(r["status"]), "tier": str(r["tier"]),
+            "target_id": str(r["id"]), "status": status, "tier": str(r["tier"]),
             "year": int(r["year"]) if pd.notna(r["year"]) else 0,
             "is_governing": bool(r.get("is_governing", False)),
-            "target_mw": target_mw, "potential_mw": potential,
-            "meets_target": potential >= target_mw, "turbines_needed": need,
+            "target_mw": target_mw, "technical_potential_mw": technical, "potential_mw": potential,
+            "n_viable_sites": len(best), "meets_target": potential >= target_mw, "turbines_needed": need,
             "best_sites_energy_mwh_per_yr": energy,
             "best_sites_capacity_factor": energy / (have * rated * 8760.0) if have else np.nan,
             "storage_ratio_pct": params.storage_ratio * 100.0,
             "storage_power_mw": target_mw * params.storage_ratio,
             "storage_energy_mwh": target_mw * params.storage_ratio * params.storage_duration_h,
+            "note": note,
         })
-    cols = ["target_id", "status", "tier", "year", "is_governing", "target_mw", "potential_mw",
-            "meets_target", "turbines_needed", "best_sites_energy_mwh_per_yr",
-            "best_sites_capacity_factor", "storage_ratio_pct", "storage_power_mw",
-            "storage_energy_mwh"]
+    cols = ["target_id", "status", "tier", "year", "is_governing", "target_mw", "technical_potential_mw",
+            "potential_mw", "n_viable_sites", "meets_target", "turbines_needed",
+            "best_sites_energy_mwh_per_yr", "best_sites_capacity_factor", "storage_ratio_pct",
+            "storage_power_mw", "storage_energy_mwh", "note"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -824,13 +889,14 @@ def compute(inputs: WindInputs, params: WindParams, *,
                                 _airports_frame(inputs.city_id, crs), landcover)
     slope = None
     notes = []
-    grid = eligibility_grid(districts, sources, params.setbacks_m, cell_m=params.cell_m)
+    setbacks = params.effective_setbacks()
+    grid = eligibility_grid(districts, sources, setbacks, cell_m=params.cell_m)
     if inputs.dem_path is not None:
         slope = grid_slope_pct(inputs.dem_path, grid)
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
-    exclusions = exclusion_polygons(grid, params.setbacks_m)
+    exclusions = exclusion_polygons(grid, setbacks)
     lap("exclusions")
 
     step("wind: placement")
@@ -839,7 +905,7 @@ def compute(inputs: WindInputs, params: WindParams, *,
     sites = place_turbines(grid, spec["rotor_diameter_m"], axis,
                            spacing_along_d=params.spacing_along_d,
                            spacing_across_d=params.spacing_across_d)
-    reason = screen_points(sites, sources, params.setbacks_m)
+    reason = screen_points(sites, sources, setbacks)
     n_grid = len(sites)
     sites = sites.loc[reason == ""].reset_index(drop=True)
     joined = gpd.sjoin(sites, landcover[["lc_class", "geometry"]], how="left", predicate="within")
@@ -866,11 +932,16 @@ def compute(inputs: WindInputs, params: WindParams, *,
     est = ("station screening estimate" if raster_mean is None else "wind atlas raster")
     sites["source"] = (f"carbon-twin wind screen: {params.turbine_type} power curve (windpowerlib "
                        f"OEDB), {est}, weather {inputs.weather_name}")
+    if raster_mean is None:
+        notes.append(NO_WIND_MAP.format(city=inputs.city_id))
+    n_viable = int(sites["is_viable"].sum())
+    notes.append(f"{n_viable:,} of {len(sites):,} sites viable (wind-map resource, >= "
+                 f"{params.min_full_load_hours:,.0f} full-load hours, outside draft-only areas)")
     lap("energy")
 
     step("wind: totals")
     totals = district_totals(sites, grid, districts, params)
-    targets = target_table(sites, inputs.targets, params)
+    targets = target_table(sites, inputs.targets, params, city_id=inputs.city_id)
     exclusions["is_synthetic"] = any_synth
     exclusions["source"] = f"carbon-twin wind screen on a {params.cell_m:g} m grid"
     zones_out = zones.copy()
@@ -897,7 +968,7 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "turbine_type": params.turbine_type, "hub_height_m": params.hub_height_m,
         "rotor_diameter_m": spec["rotor_diameter_m"], "rated_power_kw": spec["nominal_power_kw"],
         "cell_m": params.cell_m, "spacing_d": [params.spacing_along_d, params.spacing_across_d],
-        "prevailing_axis_deg": round(axis, 1), "setbacks_m": params.setbacks_m,
+        "prevailing_axis_deg": round(axis, 1), "setbacks_m": setbacks,
         "wake_loss": params.wake_loss, "availability": params.availability,
         "storage_ratio": params.storage_ratio, "storage_duration_h": params.storage_duration_h,
         "profile": params.profile, "station_roughness_m": params.station_roughness_m,

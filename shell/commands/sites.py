@@ -22,23 +22,18 @@ SCREENS = {"pv": PV_SITES, "wind": WIND}
 
 
 def wind_lines(res) -> list[str]:
-    """Summary lines of a wind screen's result."""
+    """Summary lines of a wind screen's result: technical sites, what is viable, the targets."""
     meta, sites = res.meta["wind_screen"], res.results["wind_sites"]
+    viable = sites.loc[sites["is_viable"]]
     lines = [
-        f"wind: {len(sites):,} turbine sites ({meta['turbine_type']}, hub {meta['hub_height_m']:g} m), "
-        f"{sites['capacity_mw'].sum():,.0f} MW technical potential, "
-        f"mean CF {sites['capacity_factor'].mean():.1%}; resource: {meta['resource']}",
+        f"wind: {len(sites):,} turbine sites screened ({meta['turbine_type']}, hub "
+        f"{meta['hub_height_m']:g} m), mean {sites['full_load_hours'].mean():,.0f} full-load hours; "
+        f"{len(viable):,} viable ({viable['capacity_mw'].sum():,.0f} MW); resource: {meta['resource']}",
     ]
-    if sites["is_screening_estimate"].any():
-        lines.append(f"  SCREENING ESTIMATE: station mean 10 m wind "
-                     f"{meta['station_mean_wind_10m_m_per_s']:.2f} m/s extrapolated to hub height; "
-                     "import a wind atlas raster (`twin import wind_speed`) for site values")
     for _, r in res.tables["wind_targets"].iterrows():
         lines.append(f"  {r['target_id']:<11} {r['status']:<6} {r['tier']:<7} {r['target_mw']:>5.0f} MW: "
-                     f"{'met' if r['meets_target'] else 'NOT met'} by potential; best "
-                     f"{r['turbines_needed']} sites give {r['best_sites_energy_mwh_per_yr']:,.0f} MWh/yr "
-                     f"(CF {r['best_sites_capacity_factor']:.1%}); storage {r['storage_power_mw']:g} MW"
-                     f" / {r['storage_energy_mwh']:g} MWh")
+                     f"{'met' if r['meets_target'] else 'NOT met'} by {r['potential_mw']:,.0f} MW of viable "
+                     f"sites; storage {r['storage_power_mw']:g} MW / {r['storage_energy_mwh']:g} MWh")
     lines += [f"  note: {note}" for note in meta["notes"]]
     return lines
 

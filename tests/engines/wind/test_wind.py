@@ -181,14 +181,18 @@ def test_site_inside_a_setback_is_excluded_with_that_reason():
                                      shapely.Point(X0 + 2000, Y0),  # clear
                                      shapely.Point(X0, Y0 - 2900)],  # 100 m from the road
                            crs=4549)
-    reason = ws.screen_points(pts, sources, ws.SETBACKS_M)
+    setbacks = ws.WindParams().effective_setbacks()
+    # the cited formulas: 1.5 x (hub + rotor) to other buildings, one tip height to roads
+    assert setbacks["other_building"] == pytest.approx(1.5 * (110.0 + 120.0))
+    assert setbacks["road"] == pytest.approx(110.0 + 60.0)
+    reason = ws.screen_points(pts, sources, setbacks)
     assert reason.tolist() == ["residential_building", "", "road"]
-    grid = ws.eligibility_grid(district, sources, ws.SETBACKS_M, cell_m=50.0)
+    grid = ws.eligibility_grid(district, sources, setbacks, cell_m=50.0)
     r, c, inside = grid.cell_of(pts.geometry.x, pts.geometry.y)
     assert inside.all()
     assert grid.masks["residential_building"][r[0], c[0]] and grid.eligible[r[1], c[1]]
     assert grid.masks["road"][r[2], c[2]]
-    polys = ws.exclusion_polygons(grid, ws.SETBACKS_M)
+    polys = ws.exclusion_polygons(grid, setbacks)
     res = polys.loc[polys["wind_exclusion_reason"] == "residential_building"]
     assert res.geometry.iloc[0].contains(pts.geometry.iloc[0])
     assert res["setback_m"].iloc[0] == 500.0
@@ -197,7 +201,7 @@ def test_site_inside_a_setback_is_excluded_with_that_reason():
     assert len(sites) > 10
     d_house = sites.distance(sources["residential_building"].iloc[0])
     assert (d_house > 500.0 - 50.0).all()
-    assert (ws.screen_points(sites, sources, ws.SETBACKS_M) == "").mean() > 0.95
+    assert (ws.screen_points(sites, sources, setbacks) == "").mean() > 0.95
 
 
 def test_lattice_spacing_is_five_by_three_rotor_diameters():
@@ -238,6 +242,12 @@ def test_twin_sites_command_and_district_totals_equal_sum_of_sites(twin_copy):
     assert targets.loc["W-H1", "target_mw"] == 50 and targets.loc["W-H2-draft", "target_mw"] == 200
     assert targets.loc["W-H1", "turbines_needed"] == 20
     assert targets.loc["W-H1", "storage_power_mw"] == pytest.approx(5.0)
+    # no wind map: the screening estimate is shown, but counts for nothing, and says so
+    assert not sites["is_viable"].any()
+    assert (targets["potential_mw"] == 0).all() and not targets["meets_target"].any()
+    assert (targets["technical_potential_mw"] > 0).all()
+    assert targets["note"].str.contains("no wind map imported").all()
+    assert (t["viable_capacity_mw"] == 0).all()
     zones = store.read_layer("wind_candidate_areas")
     assert zones["candidate_area"].tolist() == ["qiantang_mudflats"] and zones["is_synthetic"].all()
     with store.connect() as con:
@@ -260,3 +270,41 @@ def test_site_energy_from_raster_with_nodata_fallback(station):
     net = out["gross_energy_mwh_per_yr"] * (1 - params.wake_loss) * params.availability
     np.testing.assert_allclose(out["energy_mwh_per_yr"], net)
     np.testing.assert_allclose(out["capacity_factor"], out["energy_mwh_per_yr"] / (2.5 * 8760))
+
+
+@pytest.mark.parametrize("speed,counts", [(7.5, True), (3.0, False)])
+def test_only_viable_sites_of_a_wind_map_count_and_never_the_draft_zone_for_final_targets(
+        twin_copy, tmp_path, speed, counts):
+    """A GWA-like map at 100 m: sites reaching the full-load-hour threshold count; a low-wind
+    map (under the threshold) counts nothing; the draft-only mudflats never count for the
+    final targets."""
+    from rasterio.transform import from_origin
+
+    from shell.cli import main
+    from shell.runners import run_engine
+
+    path = tmp_path / "gwa_100m.tif"
+    _raster(path, np.full((140, 200), speed, dtype="float32"), "EPSG:4326",
+            from_origin(118.3, 30.6, 0.0125, 0.0125), nodata=-9999.0)
+    assert main(["import", "wind_speed", str(path), "--city", "hangzhou", "--height", "100"]) == 0
+    res = run_engine("wind", "hangzhou", home=twin_copy, commit=False,
+                     params={"cell_m": 400.0 if counts else 800.0})
+    sites, targets = res.results["wind_sites"], res.tables["wind_targets"].set_index("target_id")
+    assert not sites["is_screening_estimate"].any()
+    flh = sites["full_load_hours"]
+    np.testing.assert_allclose(flh, sites["capacity_factor"] * 8760.0)
+    zone = sites["candidate_area"] != ""
+    assert zone.any() and not sites.loc[zone, "is_viable"].any()
+    viable = sites["is_viable"]
+    assert (viable == (flh >= 1300.0) & ~zone).all()
+    rated = 2.5
+    assert targets.loc["W-H1", "potential_mw"] == pytest.approx(viable.sum() * rated)
+    if counts:
+        assert viable.any() and targets.loc["W-H1", "meets_target"]
+        draft = targets.loc["W-H2-draft", "potential_mw"]  # the draft counts the zone's viable sites
+        assert draft == pytest.approx(((flh >= 1300.0)).sum() * rated)
+        assert draft > targets.loc["W-H1", "potential_mw"]
+        assert "draft-only candidate areas excluded" in targets.loc["W-H1", "note"]
+    else:
+        assert not viable.any() and (targets["potential_mw"] == 0).all()
+        assert targets["note"].str.contains("no site reaches 1,300 full-load hours").all()
