@@ -10,6 +10,7 @@ names the file, the rows or columns, and the fix.
 __all__ = [
     "CRSWarning",
     "CatalogError",
+    "CatalogLockedError",
     "ConfigError",
     "DataWarning",
     "SchemaError",
@@ -48,6 +49,10 @@ class SourceError(TwinError, OSError):
 
 class CatalogError(TwinError, RuntimeError):
     """A built twin (its catalog or layer files) is missing, locked or inconsistent."""
+
+
+class CatalogLockedError(CatalogError):
+    """A catalog is locked/busy: another process is writing it or holds it open; try again."""
 
 
 class CRSWarning(UserWarning):
