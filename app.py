@@ -3,8 +3,8 @@
 Run with ``streamlit run app.py`` (``python3 dev.py app`` builds the demo twin and
 starts it). This file is the shell: page config, the sidebar (language, city,
 target year, page, basemap) and the dispatch to one small module per page in
-``twin/app_pages/``. Pages read precomputed layers and tables through
-``twin/app_data.py`` and compute nothing heavy. No basemap is needed: district
+``mapapp/pages/``. Pages read precomputed layers and tables through
+``mapapp/data.py`` (which asks ``twin.store``) and compute nothing heavy. No basemap is needed: district
 boundaries, water and roads orient the user.
 """
 
@@ -16,7 +16,7 @@ from mapapp import data
 from mapapp.i18n import LANGS, t
 from mapapp.pages import PAGES, Ctx, render
 from twin.config import available_cities, load_city
-from twin.errors import TwinError
+from twin.errors import CatalogLockedError, TwinError
 from twin.store import default_home
 
 YEARS = (2025, 2030)
@@ -65,15 +65,10 @@ def main() -> None:
         st.header(labels[page])
         render(page, Ctx(home=home, city=city, version=version, lang=lang, year=int(year),
                          basemap=bool(basemap)))
-    except TwinError as exc:
+    except CatalogLockedError as exc:  # a twin command is writing the catalog: not missing, busy
+        st.warning(t("app.busy", lang, city=_city_label(city, lang), error=str(exc)))
+    except TwinError as exc:  # the store turns every DuckDB error into a CatalogError that says the fix
         st.error(t("app.read_error", lang, error=str(exc)))
-    except Exception as exc:
-        if type(exc).__module__.startswith("duckdb"):
-            st.error(t("app.read_error", lang, error=f"{type(exc).__name__}: {exc}") + " — "
-                     + t("app.half_built", lang, city=_city_label(city, lang), missing="?",
-                         cmd=data.command_for("build", city)))
-        else:
-            raise
 
 
 def _city_label(city_id: str, lang: str) -> str:

@@ -1,13 +1,14 @@
-"""Cached, parameterised catalog reads for the map app.
+"""Cached catalog reads for the map app.
 
-One read-only DuckDB connection per (twin home, city, catalog version) is cached
-with :func:`streamlit.cache_resource`; every query runs on its own
-``.cursor()`` (DuckDB's thread-safe way to share a connection between Streamlit's
-session threads). Every value that comes from the user goes in as a ``?``
-parameter; table names are only ever names the engines write (checked against
-:data:`KNOWN_TABLES` and against the catalog), never user text. Results are
-cached with :func:`streamlit.cache_data` keyed by home, city and the catalog's
-modification time, so a twin rebuilt or extended by an engine is re-read.
+Every read goes through :class:`twin.store.TwinStore`, the only code that talks to
+DuckDB: this module holds no SQL and no connection of its own. One store per (twin
+home, city, catalog version) keeps its read-only connection open
+(:meth:`TwinStore.hold`), cached with :func:`streamlit.cache_resource`; the store runs
+each read on its own cursor, so Streamlit's session threads can share it. Table names
+are only ever names the engines write (checked against :data:`KNOWN_TABLES` here, and
+against the catalog by the store); filter values from the user are bound parameters.
+Results are cached with :func:`streamlit.cache_data` keyed by home, city and the
+catalog's modification time, so a twin rebuilt or extended by an engine is re-read.
 
 Geometry leaves the catalog as WKB in EPSG:4549 and is turned into lon/lat
 (EPSG:4326) arrays for pydeck here, vectorised with shapely and pyproj.
@@ -31,7 +32,7 @@ from engines.registry import ENGINES
 from mapapp.mapstyle import MAX_FEATURES
 from twin.errors import CatalogError
 from twin.schema import LAYERS
-from twin.store import TwinStore
+from twin.store import Between, TwinStore
 
 __all__ = [
     "CORE_LAYERS",
@@ -54,6 +55,7 @@ __all__ = [
     "pv_options",
     "query",
     "release",
+    "store",
     "table",
     "tables",
     "target_progress",
@@ -75,7 +77,7 @@ ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 KNOWN_TABLES = frozenset(n for _, names in ENGINE_TABLES.values() for n in names) | {"targets"}
 
 _TO_LONLAT = pyproj.Transformer.from_crs(4549, 4326, always_xy=True)
-_MAJOR_ROADS = ["motorway", "trunk", "primary"]
+_MAJOR_ROADS = ("motorway", "trunk", "primary")
 
 
 def command_for(engine: str, city: str) -> str:
@@ -91,31 +93,35 @@ def catalog_version(home: str, city: str) -> float:
         return 0.0
 
 
-def _close(con) -> None:
-    try:
-        con.close()
-    except Exception:
-        logger.debug("catalog connection already closed")
+def _close(held: TwinStore) -> None:
+    held.close()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False, on_release=_close)
-def _connection(home: str, city: str, version: float):
-    return TwinStore(city, home).connect(read_only=True)
+def store(home: str, city: str, version: float) -> TwinStore:
+    """The city's store, holding one read-only catalog connection for this catalog version.
+
+    Raises
+    ------
+    CatalogError
+        No built twin, or the catalog cannot be opened (``CatalogLockedError`` while
+        another process writes it).
+    """
+    return TwinStore(city, home).hold()
 
 
 def release() -> None:
     """Close every cached connection and drop every cached result (the app's Reload button)."""
-    _connection.clear()
+    store.clear()
     st.cache_data.clear()
 
 
 def query(home: str, city: str, version: float, sql: str, params: list | tuple = ()) -> pd.DataFrame:
-    """Run a fixed ``sql`` with ``?`` ``params`` on a cursor of the cached connection."""
-    cur = _connection(home, city, version).cursor()
-    try:
-        return cur.execute(sql, list(params)).df()
-    finally:
-        cur.close()
+    """A fixed SQL read, kept only for :func:`export_bytes` until it moves onto the store's methods.
+
+    New code asks :func:`store` (``select``, ``select_wkb``, ``aggregate``) instead.
+    """
+    return store(home, city, version).fixed_query(sql, params)
 
 
 def _table_name(name: str, present) -> str:
@@ -131,9 +137,11 @@ def _table_name(name: str, present) -> str:
 # -- state -------------------------------------------------------------------------------
 @st.cache_data(max_entries=16, show_spinner=False)
 def twin_state(home: str, city: str, version: float) -> tuple[str, tuple[str, ...]]:
-    """``("missing", ())``, ``("partial", missing_layers)`` or ``("ok", ())``."""
-    store = TwinStore(city, home)
-    if version == 0.0 or not store.exists():
+    """``("missing", ())``, ``("partial", missing_layers)`` or ``("ok", ())``.
+
+    A catalog another process is writing is not missing: that raises ``CatalogLockedError``.
+    """
+    if version == 0.0 or not store(home, city, version).exists():
         return "missing", ()
     have = set(tables(home, city, version))
     missing = tuple(n for n in CORE_LAYERS if n not in have)
@@ -143,38 +151,27 @@ def twin_state(home: str, city: str, version: float) -> tuple[str, tuple[str, ..
 @st.cache_data(max_entries=16, show_spinner=False)
 def tables(home: str, city: str, version: float) -> tuple[str, ...]:
     """Names of every table in the catalog."""
-    df = query(home, city, version, "SELECT table_name FROM duckdb_tables() ORDER BY 1")
-    return tuple(df["table_name"])
+    return store(home, city, version).tables()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def layers_table(home: str, city: str, version: float) -> pd.DataFrame:
-    """The catalog's ``_layers`` table."""
-    return query(home, city, version,
-                 "SELECT name, kind, n_rows, n_synthetic, source FROM _layers ORDER BY kind, name")
+    """The catalog's ``_layers`` table: name, kind, n_rows, n_synthetic, source, by kind and name."""
+    lay = store(home, city, version).layers()[["name", "kind", "n_rows", "n_synthetic", "source"]]
+    return lay.sort_values(["kind", "name"], kind="stable").reset_index(drop=True)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def meta(home: str, city: str, version: float) -> dict:
     """Decoded ``_meta`` entries."""
-    import json
-
-    df = query(home, city, version, "SELECT key, value FROM _meta")
-    return {k: json.loads(v) for k, v in zip(df["key"], df["value"], strict=True)}
+    return store(home, city, version).meta()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def table(home: str, city: str, version: float, name: str) -> pd.DataFrame:
-    """A whole plain table an engine wrote (``name`` must be one of :data:`KNOWN_TABLES`)."""
+    """A whole table an engine wrote, without geometry (``name`` one of :data:`KNOWN_TABLES`)."""
     name = _table_name(name, tables(home, city, version))
-    return query(home, city, version, f'SELECT * EXCLUDE (geom) FROM "{name}"'
-                 if _has_geom(home, city, version, name) else f'SELECT * FROM "{name}"')
-
-
-def _has_geom(home, city, version, name) -> bool:
-    cols = query(home, city, version,
-                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name])
-    return "geom" in set(cols["column_name"])
+    return store(home, city, version).select(name)
 
 
 # -- geometry ----------------------------------------------------------------------------
@@ -229,7 +226,7 @@ def _pack(df: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def geo_frame(home: str, city: str, version: float, name: str, columns: tuple[str, ...],
-              where: str = "", params: tuple = (), simplify_m: float = 0.0,
+              where: dict | None = None, simplify_m: float = 0.0,
               limit: int = MAX_FEATURES) -> tuple[pd.DataFrame, int]:
     """Rows of a layer or result with lon/lat geometry columns for pydeck.
 
@@ -239,10 +236,8 @@ def geo_frame(home: str, city: str, version: float, name: str, columns: tuple[st
         A schema layer or an engine result (never user text).
     columns : tuple of str
         Attribute columns; those the table lacks are skipped.
-    where : str
-        A fixed SQL condition written in code with ``?`` placeholders (never user text).
-    params : tuple
-        Values of the placeholders.
+    where : dict, optional
+        Column -> filter value, as :meth:`twin.store.TwinStore.select` takes it.
     simplify_m : float
         Simplification tolerance [m] (0: none).
     limit : int
@@ -254,20 +249,12 @@ def geo_frame(home: str, city: str, version: float, name: str, columns: tuple[st
         The rows (see :func:`_pack`) and the number of rows matching before the limit.
     """
     name = _table_name(name, tables(home, city, version))
-    have = set(query(home, city, version,
-                     "SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
-                     [name])["column_name"])
+    twin = store(home, city, version)
+    have = set(twin.columns(name))
     cols = [c for c in columns if c in have and c != "geom"]
-    sel = ", ".join(f'"{c}"' for c in cols)
-    geom = "ST_SimplifyPreserveTopology(geom, ?)" if simplify_m > 0 else "geom"
-    cond = f"WHERE {where}" if where else ""
-    n = int(query(home, city, version, f'SELECT count(*) AS n FROM "{name}" {cond}',
-                  list(params))["n"].iloc[0])
-    sql = (f'SELECT {sel}{", " if sel else ""}ST_AsWKB({geom}) AS wkb FROM "{name}" {cond} '
-           "LIMIT ?")
-    args = ([simplify_m] if simplify_m > 0 else []) + list(params) + [int(limit)]
-    df = query(home, city, version, sql, args)
-    geoms = _lonlat(df.pop("wkb").map(bytes).to_numpy()) if len(df) else np.array([], dtype=object)
+    n = twin.count(name, where=where)
+    df = twin.select_wkb(name, cols, where=where, simplify_m=simplify_m, limit=int(limit))
+    geoms = _lonlat(df.pop("wkb").to_numpy()) if len(df) else np.array([], dtype=object)
     return _pack(df, geoms), n
 
 
@@ -283,11 +270,10 @@ def districts(home: str, city: str, version: float) -> tuple[pd.DataFrame, pd.Da
         ``polygon``: one row per part, see :func:`_pack`); one row per district with
         ``area_km2`` and its bounds ``minx`` ... ``maxy``; the city's bounds.
     """
-    df = query(home, city, version,
-               "SELECT adcode, name_zh, name_en, area_km2, "
-               "ST_AsWKB(ST_SimplifyPreserveTopology(geom, 30)) AS wkb "
-               "FROM boundaries WHERE level = ? ORDER BY adcode", ["district"])
-    geoms = _lonlat(df.pop("wkb").map(bytes).to_numpy())
+    df = store(home, city, version).select_wkb(
+        "boundaries", ("adcode", "name_zh", "name_en", "area_km2"), where={"level": "district"},
+        simplify_m=30.0, order_by=("adcode",))
+    geoms = _lonlat(df.pop("wkb").to_numpy())
     box = pd.DataFrame(shapely.bounds(geoms).reshape(-1, 4), columns=["minx", "miny", "maxx", "maxy"])
     frame = pd.concat([df, box], axis=1)
     bounds = ((float(box["minx"].min()), float(box["miny"].min()), float(box["maxx"].max()),
@@ -299,9 +285,7 @@ def districts(home: str, city: str, version: float) -> tuple[pd.DataFrame, pd.Da
 def columns_of(home: str, city: str, version: float, name: str) -> tuple[str, ...]:
     """Column names of a known table (without ``geom``)."""
     name = _table_name(name, tables(home, city, version))
-    cols = query(home, city, version, "SELECT column_name FROM duckdb_columns() WHERE "
-                 "table_name = ? ORDER BY column_index", [name])["column_name"]
-    return tuple(c for c in cols if c != "geom")
+    return tuple(c for c in store(home, city, version).columns(name) if c != "geom")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -313,30 +297,39 @@ def context_layers(home: str, city: str, version: float) -> dict[str, pd.DataFra
     segments for a city.
     """
     have = set(tables(home, city, version))
+    twin = store(home, city, version)
     out = {}
     if "water" in have:
         out["water"] = geo_frame(home, city, version, "water", ("water_type",),
                                  simplify_m=20.0)[0]
-    lines = {"roads": ("SELECT ST_AsWKB(ST_Simplify(ST_LineMerge(ST_Union_Agg(geom)), ?)) AS wkb "
-                       "FROM roads WHERE list_contains(?, road_class)", [30.0, _MAJOR_ROADS]),
-             "boundaries": ("SELECT ST_AsWKB(ST_Simplify(ST_LineMerge(ST_Union_Agg(ST_Boundary(geom))), "
-                            "?)) AS wkb FROM boundaries WHERE level = ?", [30.0, "district"])}
-    for name, (sql, params) in lines.items():
+    lines: dict[str, tuple[dict[str, object], bool]] = {"roads": ({"road_class": _MAJOR_ROADS}, False),
+                                                        "boundaries": ({"level": "district"}, True)}
+    for name, (where, boundaries) in lines.items():
         if name in have:
-            wkb = query(home, city, version, sql, params)["wkb"].dropna()
-            out[name] = _segments(_lonlat(wkb.map(bytes).to_numpy()))
+            wkb = twin.merged_lines_wkb(name, where=where, boundaries=boundaries, simplify_m=30.0)
+            geoms = np.array([] if wkb is None else [wkb], dtype=object)
+            out[name] = _segments(_lonlat(geoms))
     return out
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def building_counts(home: str, city: str, version: float) -> pd.DataFrame:
-    """Buildings per district."""
-    return query(home, city, version,
-                 "SELECT district_adcode AS adcode, count(*) AS buildings, "
-                 "sum(is_synthetic::INT) AS synthetic FROM buildings GROUP BY 1 ORDER BY 1")
+    """Buildings per district: ``adcode``, ``buildings``, ``synthetic``."""
+    df = store(home, city, version).aggregate(
+        "buildings", {"buildings": ("count", None), "synthetic": ("count_true", "is_synthetic")},
+        by=("district_adcode",))
+    return df.rename(columns={"district_adcode": "adcode"})
 
 
 # -- targets -----------------------------------------------------------------------------
+_PROGRESS_COLUMNS = ["target_id", "potential", "baseline_engine", "engine"]
+
+
+def _tracked(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a target id (not null, not blank)."""
+    return df.loc[df["target_id"].notna() & (df["target_id"] != "")]
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def target_progress(home: str, city: str, version: float) -> pd.DataFrame:
     """What the engines computed against each target id.
@@ -345,31 +338,37 @@ def target_progress(home: str, city: str, version: float) -> pd.DataFrame:
     target an engine tracked.
     """
     have = set(tables(home, city, version))
+    twin = store(home, city, version)
     parts = []
     if "pv_targets" in have:
-        parts.append(query(home, city, version,
-                           "SELECT target_id, potential_mw AS potential, baseline_mw AS "
-                           "baseline_engine, 'pv' AS engine FROM pv_targets WHERE scenario = ?",
-                           ["technical"]))
+        pv = twin.select("pv_targets", ("target_id", "potential_mw", "baseline_mw"),
+                         where={"scenario": "technical"})
+        parts.append(pv.rename(columns={"potential_mw": "potential", "baseline_mw": "baseline_engine"})
+                     .assign(engine="pv"))
     if "wind_targets" in have:
-        parts.append(query(home, city, version,
-                           "SELECT CAST(target_id AS VARCHAR) AS target_id, "
-                           "CAST(potential_mw AS DOUBLE) AS potential, NULL::DOUBLE AS "
-                           "baseline_engine, 'wind' AS engine FROM wind_targets"))
+        wind = twin.select("wind_targets", ("target_id", "potential_mw"))
+        parts.append(pd.DataFrame({"target_id": wind["target_id"].astype("str"),
+                                   "potential": wind["potential_mw"].astype(float),
+                                   "baseline_engine": np.nan, "engine": "wind"}))
     if "coverage_summary" in have:
-        parts.append(query(home, city, version,
-                           "SELECT target_id, any_value(value) AS potential, NULL::DOUBLE AS "
-                           "baseline_engine, 'coverage' AS engine FROM coverage_summary "
-                           "WHERE level = ? AND target_id <> '' GROUP BY target_id", ["city"]))
+        cov = _tracked(twin.aggregate("coverage_summary", {"potential": ("any", "value")},
+                                      by=("target_id",), where={"level": "city"}))
+        parts.append(cov.assign(baseline_engine=np.nan, engine="coverage"))
     if "sink_indicators" in have:
-        parts.append(query(home, city, version,
-                           "SELECT target_id, arg_min(value, input_kind <> ?) AS potential, "
-                           "any_value(baseline_value) AS baseline_engine, 'sinks' AS engine "
-                           "FROM sink_indicators WHERE level = ? AND target_id <> '' "
-                           "GROUP BY target_id", ["polygons", "city"]))
-    parts = [p for p in parts if len(p)]
+        # the polygon-based value where there is one, else any; any baseline the engine gave
+        ind = _tracked(twin.select("sink_indicators", ("target_id", "value", "input_kind",
+                                                       "baseline_value"), where={"level": "city"}))
+        first = (ind.loc[ind["input_kind"].notna()]
+                 .assign(_other=lambda d: d["input_kind"] != "polygons")
+                 .sort_values("_other", kind="stable").drop_duplicates("target_id"))
+        base = ind.groupby("target_id", sort=False)["baseline_value"].first()
+        parts.append(pd.DataFrame({"target_id": first["target_id"].to_numpy(),
+                                   "potential": first["value"].to_numpy(),
+                                   "baseline_engine": base.reindex(first["target_id"]).to_numpy(),
+                                   "engine": "sinks"}))
+    parts = [p[_PROGRESS_COLUMNS] for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame(columns=["target_id", "potential", "baseline_engine", "engine"])
+        return pd.DataFrame(columns=_PROGRESS_COLUMNS)
     return pd.concat(parts, ignore_index=True).drop_duplicates("target_id")
 
 
@@ -378,40 +377,39 @@ _PV_COLS = ("building_id", "district_adcode", "township_code", "use_class", "roo
             "height_m", "pv_capacity_kwp", "pv_yield_kwh_per_yr", "adopted_capacity_kwp",
             "specific_yield_kwh_per_kwp", "shading_loss_fraction", "n_facets",
             "n_viable_facets", "is_synthetic")
+#: Attributes of the building itself the inspector shows beside its PV row.
+_BUILDING_COLS = ("floors", "year_built", "gross_floor_area_m2", "footprint_area_m2", "height_source",
+                  "cim_level", "source")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def pv_options(home: str, city: str, version: float) -> dict:
     """Filter choices: use classes, roof types, scenarios and value ranges of PV buildings."""
-    df = query(home, city, version,
-               "SELECT list(DISTINCT use_class ORDER BY use_class) AS uses, "
-               "list(DISTINCT roof_type ORDER BY roof_type) AS roofs, "
-               "max(pv_capacity_kwp) AS max_kwp, max(specific_yield_kwh_per_kwp) AS max_sy "
-               "FROM pv_buildings")
-    scen = query(home, city, version, "SELECT DISTINCT scenario FROM pv_districts ORDER BY 1")
-    r = df.iloc[0]
-    scenarios = list(scen["scenario"])
+    twin = store(home, city, version)
+    r = twin.aggregate("pv_buildings", {"max_kwp": ("max", "pv_capacity_kwp"),
+                                        "max_sy": ("max", "specific_yield_kwh_per_kwp")}).iloc[0]
+    scenarios = twin.distinct("pv_districts", "scenario")
     if "technical" in scenarios:
         scenarios = ["technical", *[s for s in scenarios if s != "technical"]]
-    return {"uses": list(r["uses"]), "roofs": list(r["roofs"]), "scenarios": scenarios,
+    return {"uses": twin.distinct("pv_buildings", "use_class"),
+            "roofs": twin.distinct("pv_buildings", "roof_type"), "scenarios": scenarios,
             "max_kwp": float(r["max_kwp"] or 0.0), "max_sy": float(r["max_sy"] or 0.0)}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def pv_buildings(home: str, city: str, version: float, district: str) -> tuple[pd.DataFrame, int]:
     """PV buildings of one district with footprints in lon/lat (at most :data:`MAX_FEATURES`)."""
-    return geo_frame(home, city, version, "pv_buildings", _PV_COLS, "district_adcode = ?",
-                     (district,), limit=MAX_FEATURES)
+    return geo_frame(home, city, version, "pv_buildings", _PV_COLS, {"district_adcode": district},
+                     limit=MAX_FEATURES)
 
 
-_FILTER_SQL = ("(? IS NULL OR district_adcode = ?) AND list_contains(?, use_class) "
-               "AND list_contains(?, roof_type) AND pv_capacity_kwp >= ? "
-               "AND specific_yield_kwh_per_kwp >= ? AND shading_loss_fraction <= ?")
-
-
-def _filter_params(district, uses, roofs, min_kwp, min_sy, max_shading) -> list:
-    return [district, district, list(uses), list(roofs), float(min_kwp), float(min_sy),
-            float(max_shading)]
+def _pv_filter(district, uses, roofs, min_kwp, min_sy, max_shading) -> dict:
+    """The PV page's filters as a :meth:`twin.store.TwinStore.select` ``where``."""
+    where = {} if district is None else {"district_adcode": district}
+    return {**where, "use_class": tuple(uses), "roof_type": tuple(roofs),
+            "pv_capacity_kwp": Between(low=float(min_kwp)),
+            "specific_yield_kwh_per_kwp": Between(low=float(min_sy)),
+            "shading_loss_fraction": Between(high=float(max_shading))}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -425,32 +423,28 @@ def pv_city_top(home: str, city: str, version: float, district: str | None,
     if order not in _PV_COLS:
         msg = f"cannot rank by {order!r}"
         raise CatalogError(msg)
-    params = _filter_params(district, uses, roofs, min_kwp, min_sy, max_shading)
-    n = int(query(home, city, version, f"SELECT count(*) AS n FROM pv_buildings WHERE {_FILTER_SQL}",
-                  params)["n"].iloc[0])
-    sel = ", ".join(f'"{c}"' for c in _PV_COLS)
-    df = query(home, city, version,
-               f'SELECT {sel} FROM pv_buildings WHERE {_FILTER_SQL} ORDER BY "{order}" DESC, '
-               "building_id LIMIT ?", [*params, int(limit)])
+    twin = store(home, city, version)
+    where = _pv_filter(district, uses, roofs, min_kwp, min_sy, max_shading)
+    n = twin.count("pv_buildings", where=where)
+    df = twin.select("pv_buildings", _PV_COLS, where=where, order_by=(f"-{order}", "building_id"),
+                     limit=int(limit))
     return df, n
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def pv_building(home: str, city: str, version: float, building_id: str) -> pd.DataFrame:
     """One row of ``pv_buildings`` joined with the building's attributes (empty if unknown)."""
-    return query(home, city, version,
-                 "SELECT p.* EXCLUDE (geom), b.floors, b.year_built, b.gross_floor_area_m2, "
-                 "b.footprint_area_m2, b.height_source, b.cim_level, b.source "
-                 "FROM pv_buildings p LEFT JOIN buildings b USING (building_id) "
-                 "WHERE p.building_id = ?", [building_id])
+    twin = store(home, city, version)
+    row = twin.select("pv_buildings", where={"building_id": building_id})
+    attrs = twin.select("buildings", ("building_id", *_BUILDING_COLS), where={"building_id": building_id})
+    return row.merge(attrs, on="building_id", how="left")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def pv_facets(home: str, city: str, version: float, building_id: str) -> pd.DataFrame:
     """Facets of one building (``pv_facets`` without geometry)."""
-    return query(home, city, version,
-                 "SELECT * EXCLUDE (geom) FROM pv_facets WHERE building_id = ? ORDER BY facet_id",
-                 [building_id])
+    return store(home, city, version).select("pv_facets", where={"building_id": building_id},
+                                             order_by=("facet_id",))
 
 
 def export_bytes(home: str, city: str, version: float, ids: list[str], fmt: str) -> bytes:

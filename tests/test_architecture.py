@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,43 @@ def test_engines_are_listed_once_and_complete():
     for e in ENGINES.values():
         assert e.params.__dataclass_params__.frozen
         e.params()  # defaults are valid
+
+
+#: Method names that run SQL on a DuckDB connection or relation.
+_SQL_METHODS = {"execute", "executemany", "sql", "query_df", "from_query"}
+_SQL_TEXT = re.compile(r"\bSELECT\b[\s\S]*\bFROM\b|\b(?:INSERT\s+INTO|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE|"
+                       r"DROP\s+TABLE|DELETE\s+FROM|UPDATE\s+\w+\s+SET)\b")
+#: (module, function) still holding SQL text outside the store: ``export_bytes`` runs one fixed
+#: query through ``mapapp.data.query`` -> ``TwinStore.fixed_query`` until it moves; remove then.
+_SQL_TEXT_ALLOWED = {("mapapp.data", "export_bytes")}
+
+
+def _functions(tree: ast.AST):
+    """``(function name or "", node)`` of every node, the name of its innermost enclosing function."""
+    def walk(node, owner):
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else owner
+            yield name, child
+            yield from walk(child, name)
+    yield from walk(tree, "")
+
+
+def test_only_the_store_runs_sql():
+    """DESIGN.md: ``twin.store`` is the only code that talks to DuckDB, so the only code with SQL."""
+    bad = []
+    for name, path in SOURCES.items():
+        if name == "twin.store":
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        for owner, node in _functions(tree):
+            where = f"{path.relative_to(REPO)}:{getattr(node, 'lineno', '?')}"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _SQL_METHODS):
+                bad.append(f"{where} calls .{node.func.attr}(")
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and _SQL_TEXT.search(node.value) and (name, owner) not in _SQL_TEXT_ALLOWED):
+                bad.append(f"{where} holds SQL text {node.value[:60]!r}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "fixed_query" and (name, owner) != ("mapapp.data", "query")):
+                bad.append(f"{where} calls TwinStore.fixed_query (ask the store's select methods)")
+    assert not bad, "\n".join(bad)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 __all__ = [
     "CRSWarning",
     "CatalogError",
+    "CatalogLockedError",
     "ConfigError",
     "DataWarning",
     "SchemaError",
@@ -50,6 +51,10 @@ class SourceError(TwinError, OSError):
 
 class CatalogError(TwinError, RuntimeError):
     """A built twin (its catalog or layer files) is missing, locked or inconsistent."""
+
+
+class CatalogLockedError(CatalogError):
+    """A catalog is locked/busy: another process is writing it or holds it open; try again."""
 
 
 class CRSWarning(UserWarning):

@@ -25,7 +25,7 @@ def render(ctx: Ctx) -> None:
     layers = base_layers(ctx)
     if thr is not None:
         iso, _ = data.geo_frame(*ctx.key, "coverage_isochrones", ("threshold_min", "area_km2"),
-                                "threshold_min = ?", (float(thr),), simplify_m=25.0)
+                                {"threshold_min": float(thr)}, simplify_m=25.0)
         if len(iso):
             layers.insert(0, ms.polygon_layer(iso.assign(fill=[[90, 160, 230, 70]] * len(iso)),
                                               layer_id="isochrones", pickable=False))

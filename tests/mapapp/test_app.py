@@ -209,6 +209,36 @@ def test_half_built_twin_says_how_to_rebuild(twin_home, tmp_path, monkeypatch):
     assert "buildings" in at.warning[0].value and "twin demo --city huzhou" in at.warning[0].value
 
 
+def test_a_twin_being_written_reads_as_busy(twin_home, tmp_path, monkeypatch):
+    """A `twin` command writing the catalog: "being updated, try again", not "build it"."""
+    import subprocess
+    import sys
+    import textwrap
+
+    shutil.copytree(twin_home / "huzhou", tmp_path / "huzhou")
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from twin.store import TwinStore
+        con = TwinStore("huzhou", {str(tmp_path)!r}).connect(read_only=False)
+        con.execute("BEGIN TRANSACTION")
+        print("writing", flush=True)
+        time.sleep(120)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        monkeypatch.setenv("TWIN_HOME", str(tmp_path))
+        at = _app("overview")
+        _ok(at)
+        shown = " ".join(w.value for w in at.warning)
+        assert "is being updated" in shown and "locked/busy" in shown
+        assert "twin demo" not in shown and not at.error
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_export_formats(app_env):
     from mapapp import data as app_data
 
