@@ -74,7 +74,7 @@ ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 #: Every table name the app may read (a query on any other name is refused).
-KNOWN_TABLES = frozenset(n for _, names in ENGINE_TABLES.values() for n in names) | {"targets"}
+KNOWN_TABLES = frozenset(n for _, names in ENGINE_TABLES.values() for n in names) | {"targets", "validation"}
 
 _TO_LONLAT = pyproj.Transformer.from_crs(4549, 4326, always_xy=True)
 _MAJOR_ROADS = ("motorway", "trunk", "primary")

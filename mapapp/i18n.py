@@ -83,6 +83,16 @@ LABELS: dict[str, dict[str, str]] = {
                            "悬停查看出处（种子文件与行号）。"),
     "ov.no_targets": _e("No targets for {year} in this city's plans.", "该市规划中没有{year}年的目标。"),
     "ov.targets_table": _e("Targets, sources and status", "目标、出处与状态"),
+    "ov.validation": _e("Does the twin match the city?", "孪生与城市实际是否相符？"),
+    "ov.validation_help": _e(
+        "Each row holds a figure of the twin against one the city reported or a published study "
+        "gives, with its source and tolerance. A fail says where the twin is not yet true; the "
+        "synthetic share says how much of the twin's value rests on generated data.",
+        "每行将孪生的一个数值与城市公布或文献给出的数值对照，并注明出处与容差。"
+        "“不符”表示孪生在该处尚不真实；合成数据占比表示该数值有多少依赖生成数据。"),
+    "ov.validation_summary": _e("{passed} pass, {failed} fail, {missing} not computed",
+                                "{passed} 项相符，{failed} 项不符，{missing} 项未计算"),
+    "ov.validation_missing": _e("Not checked yet: run `{cmd}`", "尚未核对：请运行 `{cmd}`"),
     "ov.layers": _e("Layers of the twin", "孪生图层"),
     "ov.map": _e("Districts", "区县"),
     "ov.buildings_per_district": _e("Buildings per district", "各区县建筑数量"),
@@ -180,7 +190,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 #: Table column -> label (engine columns; unknown columns keep their name).
 _COLUMNS: dict[str, dict[str, str]] = {
-    "id": _e("Target id", "目标编号"),
+    "id": _e("Id", "编号"),
     "target_id": _e("Target id", "目标编号"),
     "indicator": _e("Indicator", "指标"),
     "metric": _e("Metric", "度量"),
@@ -193,7 +203,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "unit": _e("Unit", "单位"),
     "year": _e("Year", "年份"),
     "status": _e("Status", "状态"),
-    "state": _e("State", "状态"),
+    "state": _e("State", "进展"),
     "scope": _e("Scope", "范围"),
     "comparator": _e("Comparator", "比较"),
     "source": _e("Source (seed:line)", "出处（文件:行）"),
@@ -208,6 +218,15 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "kind": _e("Kind", "类型"),
     "n_rows": _e("Features", "要素数"),
     "synthetic_share": _e("Synthetic share", "合成数据占比"),
+    "quantity": _e("Quantity", "比较量"),
+    "twin_value": _e("Twin value", "孪生值"),
+    "reference_value": _e("Reported value", "公布值"),
+    "reference_low": _e("Passes from", "合格下限"),
+    "reference_high": _e("Passes up to", "合格上限"),
+    "tolerance": _e("Tolerance", "容差"),
+    "verdict": _e("Verdict", "结论"),
+    "rests_on": _e("Rests on", "依据数据"),
+    "note": _e("Note", "说明"),
     "buildings": _e("Buildings", "建筑"),
     "building_id": _e("Building id", "建筑编号"),
     "use_class": _e("Use", "用途"),
@@ -223,8 +242,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "n_facets": _e("Facets", "屋面数"),
     "n_viable_facets": _e("Viable facets", "可用屋面数"),
     "n_viable_roofs": _e("Viable roofs", "可用屋顶数"),
-    "pv_capacity_mw": _e("Capacity [MW]", "装机容量 [MW]"),
-    "pv_yield_mwh_per_yr": _e("Yield [MWh/yr]", "年发电量 [MWh/年]"),
+    "pv_capacity_mw": _e("PV capacity [MW]", "光伏装机容量 [MW]"),
+    "pv_yield_mwh_per_yr": _e("PV yield [MWh/yr]", "光伏年发电量 [MWh/年]"),
     "scenario": _e("Scenario", "情景"),
     "is_synthetic": _e("Synthetic", "合成"),
     "is_new_build": _e("New build", "新建"),
@@ -236,7 +255,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "pdc0_kw": _e("DC capacity [kWp]", "直流容量 [kWp]"),
     "ac_kwh": _e("AC yield [kWh/yr]", "交流发电量 [kWh/年]"),
     "is_viable": _e("Viable", "可用"),
-    "exclusion_reason": _e("Excluded because", "排除原因"),
+    "exclusion_reason": _e("Excluded because", "屋面排除原因"),
     "capacity_mw": _e("Capacity [MW]", "装机容量 [MW]"),
     "area_km2": _e("Area [km²]", "面积 [km²]"),
     "eligible_area_km2": _e("Eligible area [km²]", "可用面积 [km²]"),
@@ -248,7 +267,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "meets_target": _e("Met by potential", "潜力可达标"),
     "annual_energy_mwh": _e("Energy [MWh/yr]", "年发电量 [MWh/年]"),
     "capacity_factor": _e("Capacity factor", "容量系数"),
-    "wind_exclusion_reason": _e("Exclusion reason", "排除原因"),
+    "wind_exclusion_reason": _e("Wind exclusion reason", "风电排除原因"),
     "level": _e("Level", "层级"),
     "value_low": _e("Low", "下限"),
     "value_high": _e("High", "上限"),
@@ -262,6 +281,9 @@ _COLUMNS: dict[str, dict[str, str]] = {
 
 #: Schema category value -> label (use classes, roof types, land cover, road and water types).
 _CATEGORIES: dict[str, dict[str, str]] = {
+    "pass": _e("pass", "相符"),
+    "fail": _e("fail", "不符"),
+    "not_computed": _e("not computed", "未计算"),
     "residential": _e("residential", "住宅"),
     "rural_residential": _e("rural residential", "农村住宅"),
     "commercial": _e("commercial", "商业"),

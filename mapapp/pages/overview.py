@@ -132,6 +132,26 @@ def _chart(pf: pd.DataFrame, lang: str) -> alt.Chart:
     return (bars + rule).properties(height=max(120, 26 * len(pf)))
 
 
+def _validation(ctx: Ctx, have: set[str]) -> None:
+    """The "does the twin match the city?" panel: the ``validation`` table of ``twin validate``."""
+    lang = ctx.lang
+    st.subheader(t("ov.validation", lang))
+    st.caption(t("ov.validation_help", lang))
+    if "validation" not in have:
+        st.info(t("ov.validation_missing", lang, cmd=f"twin validate --city {ctx.city}"))
+        return
+    v = data.table(*ctx.key, "validation")
+    counts = v["verdict"].value_counts()
+    st.markdown(t("ov.validation_summary", lang, passed=int(counts.get("pass", 0)),
+                  failed=int(counts.get("fail", 0)), missing=int(counts.get("not_computed", 0))))
+    out = v[["id", "quantity", "verdict", "twin_value", "reference_value", "reference_low",
+             "reference_high", "unit", "synthetic_share", "source", "note"]].copy()
+    out["verdict"] = [category(x, lang) for x in out["verdict"]]
+    out["unit"] = [unit(x, lang) for x in out["unit"]]
+    show_table(out.round({"twin_value": 2, "reference_value": 2, "reference_low": 2,
+                          "reference_high": 2, "synthetic_share": 3}), lang, key="ov_validation")
+
+
 def render(ctx: Ctx) -> None:
     """The overview page."""
     lang = ctx.lang
@@ -157,6 +177,8 @@ def render(ctx: Ctx) -> None:
                                        "value": "target_value"})
         show_table(out.round({"baseline": 2, "potential": 2, "gap": 2, "share_pct": 1}), lang,
                    key="ov_targets")
+
+    _validation(ctx, have)
 
     st.subheader(t("ov.buildings_per_district", lang))
     shapes, dframe, _ = data.districts(*ctx.key)

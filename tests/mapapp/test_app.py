@@ -18,7 +18,7 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from mapapp.i18n import LABELS, t
+from mapapp.i18n import LABELS, category, column, t
 from mapapp.pages import PAGES
 from tests.conftest import REPO
 from twin.store import TwinStore
@@ -37,6 +37,9 @@ def app_home(twin_home, tmp_path_factory):
     # the real engines, so every page is tested on what they actually write
     for name in ENGINES:
         run_engine(name, "huzhou", home=home)
+    from shell.runners import validate_city
+
+    validate_city("huzhou", home=home)
     return home
 
 
@@ -343,3 +346,26 @@ def test_segments_of_lines_for_the_line_layer():
     assert seg["from_lonlat"].tolist() == [[0, 0], [1, 0], [5, 5], [7, 7]]
     assert seg["to_lonlat"].tolist() == [[1, 0], [1, 1], [6, 5], [8, 8]]  # none across parts
     assert len(_segments(np.array([], dtype=object))) == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_column_labels_are_unique_in_every_language(lang):
+    from mapapp.i18n import _COLUMNS
+
+    labels = [v[lang] for v in _COLUMNS.values()]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    assert not dup, f"two columns share a {lang} label: {dup}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overview_says_whether_the_twin_matches_the_city(app_env, lang):
+    at = _app("overview", lang=lang)
+    _ok(at)
+    frames = [d.value for d in at.dataframe]
+    verdict = column("verdict", lang)
+    (table,) = [f for f in frames if verdict in f.columns]
+    assert {column("quantity", lang), column("twin_value", lang), column("source", lang),
+            column("synthetic_share", lang)} <= set(table.columns)
+    assert len(table) >= 5
+    assert set(table[verdict]) <= {category(v, lang) for v in ("pass", "fail", "not_computed")}
+    assert any(t("ov.validation", lang) == h.value for h in at.subheader)

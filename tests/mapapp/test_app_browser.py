@@ -90,7 +90,7 @@ def test_map_filter_language_screenshot(server, tmp_path):
         area.hover(force=True)  # whichever district is under its box's centre
         tip = page.locator(".ctmap .tip")
         tip.wait_for(state="visible", timeout=10_000)
-        assert "Capacity [MW]" in tip.inner_text()
+        assert "PV capacity [MW]" in tip.inner_text()
         before = page.get_by_text("Ranked sites (").first.inner_text()
         # filter (in the filters' popover): minimum specific yield 0 -> its maximum
         page.get_by_role("button", name=re.compile(r"^Filters \(")).first.click()
