@@ -18,8 +18,10 @@ ALLOWED = {
     "engines": {"twin", "layers", "engines"},
     "synth": {"twin", "layers", "synth"},
     "shell": {"twin", "layers", "engines", "synth", "shell"},
-    "mapapp": {"twin", "engines", "mapapp"},
+    "mapapp": {"twin", "layers", "engines", "mapapp"},
 }
+#: package -> the only modules of ``layers`` it may import (the app encodes its downloads there).
+LAYERS_ONLY = {"mapapp": ("layers.io.export",)}
 
 
 def _module_name(path: Path) -> str:
@@ -85,6 +87,17 @@ def test_every_package_imports_only_what_it_stands_on():
             target = mod.split(".")[0]
             if target in PACKAGES and target not in ALLOWED[top]:
                 bad.append(f"{path.relative_to(REPO)}:{line} imports {mod}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_app_uses_layers_only_for_its_exports():
+    bad = []
+    for name, path in SOURCES.items():
+        allowed = LAYERS_ONLY.get(name.split(".")[0])
+        if allowed is None:
+            continue
+        bad += [f"{path.relative_to(REPO)}:{line} imports {mod}" for mod, _, line in _imports(path, name)
+                if mod.split(".")[0] == "layers" and mod not in allowed]
     assert not bad, "\n".join(bad)
 
 
