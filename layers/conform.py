@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from twin.crs import METRIC_CRS, to_metric
-from twin.errors import SchemaError, listing
+from twin.errors import SchemaError, listing, require_columns
 from twin.schema import FIELDS, LAYERS, LayerSpec
 
 __all__ = ["ConformReport", "conform_layer", "derive_columns"]
@@ -215,16 +215,9 @@ def conform_layer(
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
 
-    missing = [c for c in (spec.id_field, *spec.required) if c not in gdf.columns]
-    missing = [c for c in missing if not _derivable(layer, c, gdf)]
-    if missing:
-        found = [c for c in gdf.columns if c != "geometry"]
-        msg = (
-            f"{where}: missing required column(s) {', '.join(missing)}; found {', '.join(found) or 'none'}. "
-            f"Rename the matching input columns (e.g. `twin import {layer} FILE --rename SRC=DEST`) "
-            "or add them"
-        )
-        raise SchemaError(msg)
+    require_columns(gdf, [c for c in (spec.id_field, *spec.required) if not _derivable(layer, c, gdf)],
+                    where, f"rename the matching input columns (e.g. `twin import {layer} FILE "
+                    "--rename SRC=DEST`) or add them")
 
     gdf = gdf.reset_index(drop=True)
     if spec.id_field not in gdf.columns:  # derivable ids (boundaries never reach here)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -53,7 +51,6 @@ __all__ = [
     "pv_city_top",
     "pv_facets",
     "pv_options",
-    "query",
     "release",
     "store",
     "table",
@@ -114,14 +111,6 @@ def release() -> None:
     """Close every cached connection and drop every cached result (the app's Reload button)."""
     store.clear()
     st.cache_data.clear()
-
-
-def query(home: str, city: str, version: float, sql: str, params: list | tuple = ()) -> pd.DataFrame:
-    """A fixed SQL read, kept only for :func:`export_bytes` until it moves onto the store's methods.
-
-    New code asks :func:`store` (``select``, ``select_wkb``, ``aggregate``) instead.
-    """
-    return store(home, city, version).fixed_query(sql, params)
 
 
 def _table_name(name: str, present) -> str:
@@ -451,24 +440,14 @@ def export_bytes(home: str, city: str, version: float, ids: list[str], fmt: str)
     """The PV buildings ``ids`` as CSV, GeoPackage or GeoJSON bytes.
 
     GeoPackage and CSV (WKT) keep EPSG:4549; GeoJSON is EPSG:4326 as RFC 7946 requires.
+    CSV cells that a spreadsheet would run as formulas are neutralised
+    (:func:`layers.io.export.export_bytes`).
     """
-    sel = ", ".join(f'"{c}"' for c in _PV_COLS)
-    df = query(home, city, version,
-               f"SELECT {sel}, adopted_yield_kwh_per_yr, scenario, ST_AsWKB(geom) AS wkb "
-               "FROM pv_buildings WHERE list_contains(?, building_id) "
-               "ORDER BY pv_capacity_kwp DESC", [list(ids)])
+    from layers.io.export import export_bytes as encode
+
+    df = store(home, city, version).select_wkb(
+        "pv_buildings", [*_PV_COLS, "adopted_yield_kwh_per_yr", "scenario"],
+        where={"building_id": list(ids)}, order_by=("-pv_capacity_kwp",))
     geoms = shapely.from_wkb(df.pop("wkb").map(bytes).to_numpy())
-    if fmt == "csv":
-        out = df.assign(wkt=shapely.to_wkt(geoms, rounding_precision=2))
-        return out.to_csv(index=False).encode("utf-8")
-    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=4549)
-    if fmt == "geojson":
-        return gdf.to_crs(4326).to_json(drop_id=True).encode("utf-8")
-    if fmt == "gpkg":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "pv_shortlist.gpkg"
-            gdf.to_file(path, driver="GPKG", layer="pv_shortlist")
-            return path.read_bytes()
-    msg = f"unknown export format {fmt!r}; use csv, gpkg or geojson"
-    raise ValueError(msg)
+    return encode(gpd.GeoDataFrame(df, geometry=geoms, crs=4549), fmt, layer="pv_shortlist")
 

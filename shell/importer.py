@@ -15,9 +15,10 @@ import geopandas as gpd
 import numpy as np
 
 from layers.conform import ConformReport, conform_layer
-from layers.io.files import read_raster_window, read_vector, write_vector
+from layers.io.export import export_file
+from layers.io.files import read_raster_window, read_vector
 from twin.config import load_city
-from twin.errors import SchemaError, SourceError
+from twin.errors import SchemaError
 from twin.schema import LAYERS
 from twin.store import RASTER_KINDS, TwinStore
 
@@ -174,8 +175,26 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
 
 
 def export_layer(city_id: str, layer: str, out, *, fmt: str, home=None, district: str | None = None) -> int:
-    """Export a layer of a built twin to ``out`` (atomic); return the number of features."""
-    out = Path(out)
+    """Export a layer of a built twin to a file (:func:`layers.io.export.export_file`, atomic).
+
+    Parameters
+    ----------
+    city_id : str
+        City of a built twin.
+    layer : str
+        The layer to export.
+    out : path-like
+        Target file; its suffix must match ``fmt``.
+    fmt : {"gpkg", "parquet", "geojson", "cityjson"}
+        The file format.
+    district : str, optional
+        Only this district (adcode).
+
+    Returns
+    -------
+    int
+        The number of features written.
+    """
     store = TwinStore(load_city(city_id).id, home)
     gdf = store.read_layer(layer)
     if district is not None:
@@ -183,16 +202,5 @@ def export_layer(city_id: str, layer: str, out, *, fmt: str, home=None, district
         if gdf.empty:
             msg = f"no {layer} in district {district!r} of {city_id}; check the adcode (`twin info`)"
             raise SchemaError(msg)
-    if fmt == "cityjson":
-        from layers.io.cityjson import write_cityjson
-
-        write_cityjson(gdf, out)
-        return len(gdf)
-    suffix = {"gpkg": ".gpkg", "parquet": ".parquet", "geojson": ".geojson"}[fmt]
-    if out.suffix.lower() != suffix:
-        msg = f"--out {out} does not end in {suffix} for --format {fmt}; rename the output file"
-        raise SourceError(msg)
-    if fmt == "geojson":
-        gdf = gdf.to_crs(4326)  # RFC 7946: GeoJSON is WGS84 lon/lat
-    write_vector(gdf, out, layer=layer if fmt == "gpkg" else None)
+    export_file(gdf, out, fmt, layer=layer)
     return len(gdf)

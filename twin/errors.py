@@ -8,6 +8,7 @@ names the file, the rows or columns, and the fix.
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "CRSWarning",
@@ -19,6 +20,7 @@ __all__ = [
     "SourceError",
     "TwinError",
     "listing",
+    "require_columns",
 ]
 
 
@@ -31,6 +33,38 @@ def listing(values: Iterable[object], limit: int = 10, *, quote: bool = False) -
     fmt = repr if quote else str
     shown = ", ".join(fmt(v) for v in values[:limit])
     return shown + (f" (and {len(values) - limit} more)" if len(values) > limit else "")
+
+
+def require_columns(frame: Any, columns: Iterable[str], where: str, fix: str, *,
+                    error: type[Exception] | None = None) -> None:
+    """Raise one error naming every column of ``columns`` that ``frame`` lacks.
+
+    The message reads ``"<where>: missing required column(s) a, b; found x, y; <fix>"``
+    (the frame's geometry column is not listed among those found).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any object with ``columns`` (a GeoDataFrame, a DataFrame).
+    columns : iterable of str
+        The columns the caller needs, in the order they should be named.
+    where : str
+        What is checked: a file, a layer, a function's input (``"facets"``).
+    fix : str
+        How to fix it (``"rename them to ..."``).
+    error : type, optional
+        The exception class (default :class:`SchemaError`; :class:`ConfigError` for a
+        configuration table, :class:`SourceError` for a file).
+    """
+    have = set(frame.columns)
+    missing = [c for c in columns if c not in have]
+    if not missing:
+        return
+    geometry = getattr(getattr(frame, "geometry", None), "name", None)
+    found = [str(c) for c in frame.columns if c != geometry]
+    msg = (f"{where}: missing required column(s) {listing(missing, 20)}; "
+           f"found {listing(found, 20) or 'none'}; {fix}")
+    raise (error or SchemaError)(msg)
 
 
 class TwinError(Exception):

@@ -986,18 +986,6 @@ class TwinStore:
             row = cur.execute(f"SELECT ST_AsWKB({expr}) FROM {_quote(name)}{cond}", params + more).fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
 
-    def fixed_query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        """Run one fixed read-only SQL statement written in code, with ``?`` parameters.
-
-        A bridge for callers not yet moved onto the methods above (today only
-        ``mapapp.data.export_bytes``, through ``mapapp.data.query``); new code uses
-        :meth:`select`, :meth:`select_wkb` and :meth:`aggregate`. The connection is
-        read-only, and every value must be a parameter.
-        """
-        with self._cursor("a fixed query") as cur:
-            return cur.execute(sql, list(params)).df()
-
-    # -- files ---------------------------------------------------------------------------
     def read_layer(self, name: str, *, columns: list[str] | None = None,
                    bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
         """Read a layer from its GeoParquet file (optionally some columns, or a bbox)."""

@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from layers.roads import DEFAULT_SPEED_KMH
-from twin.errors import SchemaError
+from twin.errors import SchemaError, require_columns
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -274,10 +274,7 @@ def snap_points(net: RoadNetwork, xy: np.ndarray, *, nodes: np.ndarray | None = 
 def edge_arrays(edges: pd.DataFrame, n_nodes: int | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Validated ``u``, ``v`` (int64), ``time_s`` (float64) of an edge table and the node count."""
-    missing = [c for c in ("u", "v", "time_s") if c not in edges.columns]
-    if missing:
-        msg = f"edges: missing column(s) {missing}; edges need integer u, v and time_s [s]"
-        raise SchemaError(msg)
+    require_columns(edges, ("u", "v", "time_s"), "edges", "edges need integer u, v and time_s [s]")
     u = edges["u"].to_numpy()
     v = edges["v"].to_numpy()
     for name, a in (("u", u), ("v", v)):

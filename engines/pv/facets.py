@@ -91,7 +91,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from twin.errors import ConfigError, SchemaError
+from twin.errors import ConfigError, SchemaError, require_columns
 from twin.schema import ROOF_TYPES
 
 if TYPE_CHECKING:
@@ -216,11 +216,8 @@ def check_buildings(buildings: gpd.GeoDataFrame, where: str,
         msg = (f"{where}: the buildings are in the geographic CRS {crs.to_string()}; areas and "
                "distances need metres: reproject first, e.g. buildings.to_crs(4549)")
         raise SchemaError(msg)
-    missing = [c for c in required if c not in buildings.columns]
-    if missing:
-        msg = (f"{where}: the buildings lack the column(s) {missing}; the buildings layer "
-               "(twin.schema.LAYERS['buildings']) requires them")
-        raise SchemaError(msg)
+    require_columns(buildings, required, f"{where} (buildings)",
+                    "the buildings layer (twin.schema.LAYERS['buildings']) requires them")
     ids = buildings["building_id"]
     dup = ids[ids.duplicated()]
     if len(dup):

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from twin.config import DATA_DIR
-from twin.errors import ConfigError, SchemaError, SourceError
+from twin.errors import ConfigError, SchemaError, SourceError, require_columns
 from twin.schema import USE_CLASSES
 
 __all__ = [
@@ -265,11 +265,9 @@ def apply_scenario(facets: pd.DataFrame, buildings: pd.DataFrame, scenario: Scen
             needed.add("is_new_build")
         if r.is_public_institution is not None:
             needed.add("is_public_institution")
-    missing = sorted(needed - set(buildings.columns))
-    if missing:
-        msg = (f"{where}: the buildings lack {missing}, which the scenario's rules match on; "
-               "import the layer through layers.buildings (it fills schema defaults)")
-        raise SchemaError(msg)
+    require_columns(buildings, sorted(needed), f"{where} (buildings)",
+                    "the scenario's rules match on them; import the layer through layers.buildings "
+                    "(it fills schema defaults)")
     b = pd.DataFrame({"building_id": buildings["building_id"].astype(str).to_numpy()})
     for col in sorted(needed):
         b[col] = buildings[col].to_numpy()

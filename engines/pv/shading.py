@@ -52,7 +52,7 @@ import pandas as pd
 import shapely
 
 from engines.pv.facets import building_heights, check_buildings
-from twin.errors import ConfigError, SchemaError
+from twin.errors import ConfigError, SchemaError, require_columns
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -565,11 +565,8 @@ def facet_horizons(facets: pd.DataFrame, buildings: gpd.GeoDataFrame, *, n_secto
     where = "facet_horizons"
     cols = horizon_columns(n_sectors)
     need = ["building_id", "x_m", "y_m", "height_m"]
-    missing = [c for c in need if c not in facets.columns]
-    if missing:
-        msg = (f"{where}: facets lack {missing}; pass the frame returned by "
-               "engines.pv.facets.roof_facets")
-        raise SchemaError(msg)
+    require_columns(facets, need, f"{where} (facets)",
+                    "pass the frame returned by engines.pv.facets.roof_facets")
     check_buildings(buildings, where)
     heights, _ = building_heights(buildings, default_height_m, storey_height_m)
     obstacles = obstacles_from_polygons(buildings.geometry.values, heights)

@@ -92,7 +92,9 @@ def read_slope(path: os.PathLike[str] | str, crs: Any) -> tuple[np.ndarray, Affi
     import rasterio
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    with rasterio.open(path) as src:
+    from layers.io.files import open_raster
+
+    with open_raster(path, what="DEM", require_crs=False) as src:
         if src.crs is None:
             msg = f"{path}: the DEM has no CRS; re-import it with `twin import` and its CRS"
             raise SchemaError(msg)

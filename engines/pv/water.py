@@ -86,7 +86,7 @@ from scipy.sparse.csgraph import connected_components
 from engines.pv.facets import row_spacing
 from engines.pv.params import DEFAULT_SITES_PATH, MOUNTINGS, WATER_CANDIDATE_TYPES, SiteScreen
 from engines.pv.yield_ import simulate_facets
-from twin.errors import ConfigError, DataWarning, SchemaError, listing
+from twin.errors import ConfigError, DataWarning, SchemaError, listing, require_columns
 from twin.params import from_mapping, load_toml, to_dict
 from twin.schema import WATER_TYPES
 
@@ -281,9 +281,7 @@ def check_polygons(gdf: gpd.GeoDataFrame, id_col: str, where: str, *, repair: bo
         msg = (f"{where}: CRS is {gdf.crs!r}; areas need a projected CRS in metres, e.g. "
                "gdf.to_crs('EPSG:4549')")
         raise SchemaError(msg)
-    if id_col not in gdf.columns:
-        msg = f"{where}: column {id_col!r} is missing; give each feature an identifier"
-        raise SchemaError(msg)
+    require_columns(gdf, (id_col,), where, "give each feature an identifier")
     if gdf.empty:
         return gdf, empty
     geom = gdf.geometry.to_numpy()

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from twin.errors import DataWarning, SchemaError, SourceError, listing
+from twin.errors import DataWarning, SchemaError, SourceError, listing, require_columns
 
 __all__ = [
     "IRRADIANCE_COLUMNS",
@@ -152,10 +152,8 @@ def _coerce_to_one_year(df: pd.DataFrame, path: os.PathLike[str] | str) -> pd.Da
 def _finish(df: pd.DataFrame, path: os.PathLike[str] | str, *, pressure_factor: float = 1.0) -> pd.DataFrame:
     """Select and name the kept columns; drop an invalid albedo column."""
     cols = [c for c in (*REQUIRED_COLUMNS, "pressure", "albedo") if c in df.columns]
-    missing = [c for c in REQUIRED_COLUMNS if c not in cols]
-    if missing:
-        msg = f"{path}: weather file has no column(s) {missing}; is it an EPW/TMY3 file?"
-        raise SourceError(msg)
+    require_columns(df, REQUIRED_COLUMNS, f"{path}: weather file",
+                    "check that it is an EPW or TMY3 file", error=SourceError)
     out = df[cols].astype("float64")
     if "pressure" in out:
         out["pressure"] = out["pressure"] * pressure_factor
@@ -339,11 +337,8 @@ def validate_weather(
     if not isinstance(df, pd.DataFrame):
         msg = f"weather must be a pandas DataFrame, got {type(df).__name__}; use read_epw()"
         raise SchemaError(msg)
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        msg = (f"weather has no column(s) {missing} (has {list(df.columns)}); rename them to "
-               f"pvlib's names {list(REQUIRED_COLUMNS)} or read the file with read_epw()")
-        raise SchemaError(msg)
+    require_columns(df, REQUIRED_COLUMNS, "weather", "rename them to pvlib's names "
+                    f"{', '.join(REQUIRED_COLUMNS)} or read the file with read_epw()")
     idx = df.index
     if not isinstance(idx, pd.DatetimeIndex):
         msg = (f"weather index is a {type(idx).__name__}, not a DatetimeIndex; set the "

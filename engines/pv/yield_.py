@@ -99,7 +99,7 @@ import pvlib
 from pvlib import irradiance as pvirr
 
 from engines.pv.weather import interval_middle, validate_weather
-from twin.errors import ConfigError, SchemaError, listing
+from twin.errors import ConfigError, SchemaError, listing, require_columns
 
 __all__ = [
     "AOI_MODELS",
@@ -619,11 +619,8 @@ def _check_facets(facets: pd.DataFrame) -> tuple[list[str], bool]:
     if not isinstance(facets, pd.DataFrame):
         msg = f"facets must be a pandas DataFrame, got {type(facets).__name__}"
         raise SchemaError(msg)
-    missing = [c for c in _FACET_REQUIRED if c not in facets.columns]
-    if missing:
-        msg = (f"facets lack column(s) {missing}; the engine needs surface_tilt [°], "
-               "surface_azimuth [°, 180 = south] and pdc0_kw [kW] per facet")
-        raise SchemaError(msg)
+    require_columns(facets, _FACET_REQUIRED, "facets", "the engine needs surface_tilt [°], "
+                    "surface_azimuth [°, 180 = south] and pdc0_kw [kW] per facet")
     checks = [
         ("surface_tilt", 0.0, 90.0, "tilt from horizontal in degrees, 0..90"),
         ("surface_azimuth", 0.0, 360.0, "azimuth clockwise from north in degrees, 0..360"),

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from twin.config import DATA_DIR
-from twin.errors import ConfigError
+from twin.errors import ConfigError, require_columns
 from twin.schema import LANDCOVER_CLASSES
 
 __all__ = [
@@ -141,10 +141,7 @@ def validate_factor_table(df: pd.DataFrame, key: list[str], *, name: str,
         negative values, low > central > high, wrong unit, duplicate keys.
     """
     need = [*key, "unit", *BOUNDS, *_CITATION, "note"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        msg = f"{name}: missing columns {missing}; a factor table needs {need}"
-        raise ConfigError(msg)
+    require_columns(df, need, name, f"a factor table needs {', '.join(need)}", error=ConfigError)
     problems = []
     out = df.copy()
     i: int | np.integer  # row numbers below come from numpy and from enumerate

@@ -41,6 +41,7 @@ import rasterio.features
 import rasterio.windows
 import shapely
 
+from layers.io.files import open_raster
 from twin.errors import SchemaError, SourceError
 from twin.schema import LANDCOVER_CLASSES
 
@@ -195,15 +196,7 @@ def zonal_class_counts(
     if zone_field not in zones.columns or zones[zone_field].duplicated().any():
         msg = f"zones need a column {zone_field!r} with unique ids"
         raise SchemaError(msg)
-    try:
-        src = rasterio.open(raster_path)
-    except rasterio.errors.RasterioIOError as exc:
-        msg = f"{raster_path}: cannot be read as a raster ({exc})"
-        raise SourceError(msg) from None
-    with src:
-        if src.crs is None:
-            msg = f"{raster_path}: the raster has no CRS; assign one with `rio edit-info --crs EPSG:XXXX`"
-            raise SourceError(msg)
+    with open_raster(raster_path, what="land-cover raster") as src:
         dtype = np.dtype(src.dtypes[0])
         if dtype.kind not in "iu":
             msg = (f"{raster_path}: land-cover rasters need integer class codes, the band is {dtype}; "

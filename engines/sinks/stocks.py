@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from engines.sinks.factors import BOUNDS, FOREST_CLASSES, POOLS, VOLUME_CLASSES, FactorSet
-from twin.errors import SchemaError
+from twin.errors import SchemaError, require_columns
 from twin.schema import LANDCOVER_CLASSES
 
 __all__ = ["CO2_PER_C", "M2_PER_HA", "M2_PER_MU", "check_patches", "patch_stocks",
@@ -79,10 +79,7 @@ def volume_to_carbon(volume_m3_per_ha: npt.ArrayLike, *, bef: float | np.ndarray
 
 def check_patches(patches: pd.DataFrame, *, what: str = "patches") -> None:
     """Raise a :class:`SchemaError` for unknown classes or bad areas, naming the rows."""
-    for col in ("lc_class", "area_m2"):
-        if col not in patches.columns:
-            msg = f"{what}: missing column {col!r} (land-cover patches need lc_class and area_m2)"
-            raise SchemaError(msg)
+    require_columns(patches, ("lc_class", "area_m2"), what, "land-cover patches need lc_class and area_m2")
     bad = ~patches["lc_class"].isin(LANDCOVER_CLASSES)
     if bad.any():
         counts = patches.loc[bad, "lc_class"].astype(str).value_counts().to_dict()

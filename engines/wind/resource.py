@@ -697,18 +697,12 @@ def sample_wind_raster(path: str | Path, x: npt.ArrayLike, y: npt.ArrayLike, crs
     import rasterio
     from pyproj import Transformer
 
+    from layers.io.files import open_raster
+
     path = Path(path)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        msg = f"{path}: cannot open the wind_speed raster ({exc})"
-        raise SourceError(msg) from None
-    with src:
-        if src.crs is None:
-            msg = f"{path}: the wind_speed raster has no CRS; re-import it with its CRS"
-            raise SourceError(msg)
+    with open_raster(path, what="wind_speed raster", crs_fix="re-import it with its CRS") as src:
         if src.crs.to_string() != str(crs):
             tr = Transformer.from_crs(crs, src.crs, always_xy=True)
             x, y = tr.transform(x, y)

@@ -454,7 +454,9 @@ def grid_slope_pct(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> n
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    with rasterio.open(dem_path) as src:
+    from layers.io.files import open_raster
+
+    with open_raster(dem_path, what="DEM", require_crs=False) as src:
         if src.crs is None:
             msg = f"{dem_path}: the DEM has no CRS; re-import it with its CRS"
             raise SchemaError(msg)

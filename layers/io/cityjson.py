@@ -61,7 +61,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from twin.crs import parse_crs, require_projected
-from twin.errors import CRSWarning, SchemaError, SourceError, listing
+from twin.errors import CRSWarning, SchemaError, SourceError, listing, require_columns
 from twin.fsutil import atomic_write_text
 from twin.schema import FIELDS, LAYERS
 
@@ -232,13 +232,8 @@ def _check_buildings(buildings) -> int:
             "CityJSON's metadata.referenceSystem needs; reproject with to_crs('EPSG:4549')"
         )
         raise SchemaError(msg)
-    missing = [c for c in ("building_id", "height_m") if c not in buildings.columns]
-    if missing:
-        msg = (
-            f"buildings for CityJSON export: missing column(s) {', '.join(missing)}; "
-            "conform the layer first (layers.conform.conform_layer(gdf, 'buildings'))"
-        )
-        raise SchemaError(msg)
+    require_columns(buildings, ("building_id", "height_m"), "buildings for CityJSON export",
+                    "conform the layer first (layers.conform.conform_layer(gdf, 'buildings'))")
     if len(buildings) == 0:
         msg = "buildings for CityJSON export: the frame has no rows"
         raise SchemaError(msg)

@@ -8,8 +8,10 @@ file's own columns. Mapping to the twin's schema is done by
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +28,7 @@ from twin.fsutil import atomic_path
 __all__ = [
     "FORMATS",
     "format_of",
+    "open_raster",
     "read_raster_window",
     "read_vector",
     "write_vector",
@@ -191,6 +194,58 @@ def write_vector(gdf: gpd.GeoDataFrame, path: str | os.PathLike, *, layer: str |
     return path
 
 
+#: The fix named when a raster has no CRS (unless the caller names its own).
+RASTER_CRS_FIX = "assign one with `rio edit-info --crs EPSG:XXXX`"
+
+
+@contextlib.contextmanager
+def open_raster(path: str | os.PathLike, *, what: str = "raster", require_crs: bool = True,
+                crs_fix: str = RASTER_CRS_FIX) -> Iterator[rasterio.io.DatasetReader]:
+    """Open a raster for reading; every failure is a :class:`SourceError` naming the file.
+
+    A missing, empty or directory path, a file GDAL cannot open, and a read that fails
+    inside the ``with`` block (a truncated file) each raise one message with the path,
+    the problem and the fix; so does a raster without a CRS when ``require_crs``.
+
+    Parameters
+    ----------
+    path : path-like
+        A raster rasterio can open (GeoTIFF).
+    what : str
+        What the raster is, for messages (``"wind_speed raster"``, ``"DEM"``).
+    require_crs : bool
+        Refuse a raster without a CRS (callers that raise their own error pass False).
+    crs_fix : str
+        The fix named when the CRS is missing.
+
+    Yields
+    ------
+    rasterio.io.DatasetReader
+        The open dataset, closed when the block ends.
+
+    Raises
+    ------
+    SourceError
+        Missing, empty or unreadable file; no CRS (with ``require_crs``).
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"{path}: cannot be read as a {what} ({exc}); the file may be truncated or not a GeoTIFF"
+        raise SourceError(msg) from None
+    with src:
+        if require_crs and src.crs is None:
+            msg = f"{path}: the {what} has no CRS; {crs_fix}"
+            raise SourceError(msg)
+        try:
+            yield src
+        except rasterio.errors.RasterioIOError as exc:
+            msg = f"{path}: cannot read the {what} ({exc}); the file may be truncated or corrupt"
+            raise SourceError(msg) from None
+
+
 def read_raster_window(path: str | os.PathLike, bounds=None, *, bounds_crs=None, band: int = 1):
     """Read one band of a GeoTIFF, only the window covering ``bounds``.
 
@@ -214,27 +269,18 @@ def read_raster_window(path: str | os.PathLike, bounds=None, *, bounds_crs=None,
     crs : rasterio.crs.CRS
         The raster's CRS.
     """
-    path = Path(path)
-    _check_file(path)
-    try:
-        with rasterio.open(path) as src:
-            window = None
-            if bounds is not None:
-                if bounds_crs is not None and src.crs is not None:
-                    from rasterio.warp import transform_bounds
+    with open_raster(path) as src:
+        window = None
+        if bounds is not None:
+            if bounds_crs is not None:
+                from rasterio.warp import transform_bounds
 
-                    bounds = transform_bounds(parse_crs(bounds_crs), src.crs, *bounds)
-                window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-                window = window.round_offsets().round_lengths().intersection(
-                    rasterio.windows.Window(0, 0, src.width, src.height)
-                )
-            arr = src.read(band, window=window, masked=True)
-            transform = src.window_transform(window) if window is not None else src.transform
-            crs = src.crs
-    except rasterio.errors.RasterioIOError as exc:
-        msg = f"{path}: cannot be read as a raster ({exc}); the file may be truncated or not a GeoTIFF"
-        raise SourceError(msg) from None
-    if crs is None:
-        msg = f"{path}: the raster has no CRS; assign one with `rio edit-info --crs EPSG:XXXX`"
-        raise SourceError(msg)
+                bounds = transform_bounds(parse_crs(bounds_crs), src.crs, *bounds)
+            window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+            window = window.round_offsets().round_lengths().intersection(
+                rasterio.windows.Window(0, 0, src.width, src.height)
+            )
+        arr = src.read(band, window=window, masked=True)
+        transform = src.window_transform(window) if window is not None else src.transform
+        crs = src.crs
     return np.ma.asarray(arr), transform, crs

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import shell.batch as batch
-from shell.batch import BatchError, read_output, run_batch
+from shell.batch import BatchError, read_output, run_batch, tasks
+from shell.batch import tiles as tiling
 from twin.store import TwinStore
 
 pytestmark = pytest.mark.slow
@@ -87,9 +88,9 @@ def test_failing_tile_is_reported_while_the_others_finish(home, tmp_path, monkey
     from dask.distributed import Client, LocalCluster
 
     out = tmp_path / "fail"
-    real = batch._pv_tile_task
+    real = tasks.pv_tile_task
     buildings = TwinStore("huzhou", home).read_layer("buildings")
-    bad = batch._tile_inputs(buildings, 10_000, 500)[0][0].tile_id
+    bad = tiling.tile_inputs(buildings, 10_000, 500)[0][0].tile_id
 
     def flaky(tile, *args, **kwargs):
         if tile.tile_id == bad:
@@ -97,7 +98,7 @@ def test_failing_tile_is_reported_while_the_others_finish(home, tmp_path, monkey
             raise RuntimeError(msg)
         return real(tile, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "_pv_tile_task", flaky)
+    monkeypatch.setattr(tasks, "pv_tile_task", flaky)
     expected = rf"1 task\(s\) failed after 1 retries.*pv:{re.escape(bad)}: RuntimeError: disk on fire"
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client, \
@@ -106,7 +107,7 @@ def test_failing_tile_is_reported_while_the_others_finish(home, tmp_path, monkey
     cached = list((out / ".work").rglob("*.buildings.parquet"))
     assert len(cached) >= 1  # the others finished and were cached
     assert not (out / "current").exists()  # nothing half-published
-    monkeypatch.setattr(batch, "_pv_tile_task", real)
+    monkeypatch.setattr(tasks, "pv_tile_task", real)
     res = run_batch("huzhou", home=home, stages=["pv"], out=out, tile_m=10_000, workers=1)
     assert res.status == "done" and res.manifest["stages_meta"]["pv"]["resumed_tiles"] == len(cached)
 
@@ -175,16 +176,16 @@ def test_bad_options(home):
 def test_tile_inputs_read_by_workers_equal_the_cut_of_the_layer(home, tmp_path, tile_m):
     """What a tile task reads from the tile files is exactly its core plus every halo neighbour."""
     buildings = TwinStore("huzhou", home).read_layer("buildings")
-    tiles, owner, neighbours = batch._tile_inputs(buildings, tile_m, 500)
-    sizes = batch._write_tile_inputs(buildings, owner, tiles, tmp_path)
+    tiles, owner, neighbours = tiling.tile_inputs(buildings, tile_m, 500)
+    sizes = tiling.write_tile_inputs(buildings, owner, tiles, tmp_path)
     assert len(sizes) == len(tiles) and (sizes > 0).all()
-    reference = batch._tile_rows(buildings, tile_m, 500)
+    reference = tiling.tile_rows(buildings, tile_m, 500)
     assert [t for t, _, _ in reference] == tiles
     for (tile, rows, core), near in zip(reference, neighbours, strict=True):
         expected = buildings.iloc[rows].copy()
         expected["_core"] = core
         files = [str(tmp_path / f"{tiles[i].tile_id}.parquet") for i in near]
-        got = batch._read_tile_inputs(tile, files, buildings.crs)
+        got = tiling.read_tile_inputs(tile, files, buildings.crs)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 

@@ -291,8 +291,9 @@ def test_bad_filters_and_limits_are_refused(qstore):
 
 
 def test_duckdb_errors_surface_as_catalog_errors(qstore):
-    with pytest.raises(CatalogError, match=r"catalog\.duckdb.*failed.*twin demo --city testcity"):
-        qstore.fixed_query("SELECT no_such_column FROM buildings")
+    want = r"catalog\.duckdb.*failed.*twin demo --city testcity"
+    with pytest.raises(CatalogError, match=want), qstore._cursor("a query") as cur:
+        cur.execute("SELECT no_such_column FROM buildings")  # _cursor translates DuckDB errors
     with pytest.raises(CatalogError, match="has no table 'nope'"):
         qstore.table("nope")
 

@@ -154,7 +154,7 @@ def test_tz_naive_index(cswd):
 
 
 def test_missing_column_and_not_datetime(cswd):
-    with pytest.raises(SchemaError, match=r"no column\(s\) \['dhi'\]"):
+    with pytest.raises(SchemaError, match=r"weather: missing required column\(s\) dhi"):
         validate_weather(_good(cswd).drop(columns="dhi"))
     with pytest.raises(SchemaError, match="not a DatetimeIndex"):
         validate_weather(_good(cswd).reset_index(drop=True))

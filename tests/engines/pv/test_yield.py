@@ -311,7 +311,7 @@ def good():
 
 def test_facet_errors_name_rows_and_columns(weathers, good):
     weather, loc = weathers["CSWD"]
-    with pytest.raises(SchemaError, match=r"lack column\(s\) \['pdc0_kw'\]"):
+    with pytest.raises(SchemaError, match=r"facets: missing required column\(s\) pdc0_kw"):
         simulate_facets(good.drop(columns="pdc0_kw"), weather, loc)
     bad = good.copy()
     bad.loc["f1", "surface_tilt"] = np.nan

@@ -79,7 +79,7 @@ def test_empty_citation_and_bad_order(factor_dir):
 
 def test_missing_column_and_file(factor_dir):
     _edit(factor_dir / "growth_rates.csv", lambda d: d.drop(columns="high"))
-    with pytest.raises(ConfigError, match="missing columns"):
+    with pytest.raises(ConfigError, match=r"missing required column\(s\)"):
         read_factors(factor_dir)
     (factor_dir / "growth_rates.csv").unlink()
     with pytest.raises(ConfigError, match="not found"):

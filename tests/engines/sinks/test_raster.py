@@ -107,8 +107,11 @@ def test_bad_rasters(tmp_path):
     pf = write(tmp_path / "float.tif", np.ones((4, 4), "float32"), nodata=None)
     with pytest.raises(SourceError, match="integer class codes"):
         zonal_class_counts(pf, z, "adcode")
-    with pytest.raises(SourceError, match="cannot be read"):
+    with pytest.raises(SourceError, match=r"missing\.tif: no such file; check the path"):
         zonal_class_counts(tmp_path / "missing.tif", z, "adcode")
+    (tmp_path / "junk.tif").write_bytes(b"not a tiff")
+    with pytest.raises(SourceError, match=r"junk\.tif: cannot be read as a land-cover raster"):
+        zonal_class_counts(tmp_path / "junk.tif", z, "adcode")
 
 
 @settings(max_examples=15, deadline=None)

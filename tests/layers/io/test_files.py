@@ -139,3 +139,39 @@ def test_modis_clip_window_in_geographic_bounds():
     assert crs.to_epsg() == 4326
     assert arr.shape == (6, 10)
     assert set(np.unique(arr.compressed())) <= set(range(17))
+
+
+def _tiny_raster(path, crs="EPSG:4549"):
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs=crs,
+                       transform=from_origin(500000, 3400000, 10, 10)) as dst:
+        dst.write(np.ones((4, 4), "uint8"), 1)
+    return path
+
+
+def test_open_raster_names_the_file_problem_and_fix(tmp_path):
+    from layers.io.files import open_raster
+
+    def opened(path, **kw):
+        with open_raster(path, **kw) as src:
+            return src.crs
+
+    assert opened(_tiny_raster(tmp_path / "ok.tif")).to_epsg() == 4549
+    with pytest.raises(SourceError, match=r"gone\.tif: no such file; check the path"):
+        opened(tmp_path / "gone.tif")
+    (tmp_path / "junk.tif").write_bytes(b"GIF89a not a raster")
+    with pytest.raises(SourceError, match=r"junk\.tif: cannot be read as a DEM .*not a GeoTIFF"):
+        opened(tmp_path / "junk.tif", what="DEM")
+    _tiny_raster(tmp_path / "nocrs.tif", crs=None)
+    with pytest.raises(SourceError, match=r"nocrs\.tif: the wind_speed raster has no CRS; re-import it"):
+        opened(tmp_path / "nocrs.tif", what="wind_speed raster", crs_fix="re-import it")
+    assert opened(tmp_path / "nocrs.tif", require_crs=False) is None
+
+
+def test_open_raster_turns_a_failed_read_into_a_source_error(tmp_path):
+    from layers.io.files import open_raster
+
+    path = _tiny_raster(tmp_path / "r.tif")
+    msg = "boom"
+    expected = r"r\.tif: cannot read the raster \(boom\); the file may be truncated"
+    with pytest.raises(SourceError, match=expected), open_raster(path):
+        raise rasterio.errors.RasterioIOError(msg)
