@@ -45,6 +45,7 @@ __all__ = [
     "IRRADIANCE_COLUMNS",
     "MAX_INTERPOLATED_GAP_H",
     "NEGATIVE_IRRADIANCE_TOLERANCE",
+    "PHYSICAL_RANGES",
     "REQUIRED_COLUMNS",
     "TYPICAL_LEAP_YEAR",
     "TYPICAL_YEAR",
@@ -68,6 +69,16 @@ TYPICAL_LEAP_YEAR = 2020
 #: ``repair=True`` clips negative irradiance down to this value [W/m²] to 0 (night-time
 #: pyranometer offsets are a few W/m²); anything more negative stays an error.
 NEGATIVE_IRRADIANCE_TOLERANCE = -10.0
+#: Physical ranges of each column [unit]: a value outside is an error, repaired or not.
+#: Irradiance: nothing at the surface exceeds 1,500 W/m² (the solar constant is 1,361 W/m²,
+#: Kopp & Lean 2011, GRL 38:L01706; cloud enhancement stays under about 1.5 x clear sky);
+#: air temperature: the world records are -89 and +57 °C; hourly mean wind speed: the
+#: strongest typhoons sustain about 70 m/s; station pressure: 500-1,100 hPa.
+PHYSICAL_RANGES: dict[str, tuple[float, float, str]] = {
+    "ghi": (0.0, 1500.0, "W/m²"), "dni": (0.0, 1500.0, "W/m²"), "dhi": (0.0, 1500.0, "W/m²"),
+    "temp_air": (-90.0, 60.0, "°C"), "wind_speed": (0.0, 75.0, "m/s"),
+    "pressure": (50_000.0, 110_000.0, "Pa"),
+}
 #: ``repair=True`` linearly interpolates runs of NaN up to this many hours.
 MAX_INTERPOLATED_GAP_H = 3
 
@@ -339,6 +350,17 @@ def validate_weather(
         raise SchemaError(msg)
     require_columns(df, REQUIRED_COLUMNS, "weather", "rename them to pvlib's names "
                     f"{', '.join(REQUIRED_COLUMNS)} or read the file with read_epw()")
+    for col in [c for c in (*REQUIRED_COLUMNS, "pressure", "albedo") if c in df.columns]:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            num = pd.to_numeric(df[col], errors="coerce")
+            bad = num.isna() & df[col].notna()
+            if bad.any():
+                where = listing([f"row {i} ({df.index[i]}): {df[col].iloc[i]!r}"
+                                 for i in np.flatnonzero(bad.to_numpy())], 3)
+                msg = (f"weather column {col!r} holds {int(bad.sum())} value(s) that are not numbers, "
+                       f"first: {where}; fix those cells in the file")
+                raise SchemaError(msg)
+            df = df.assign(**{col: num.astype("float64")})
     idx = df.index
     if not isinstance(idx, pd.DatetimeIndex):
         msg = (f"weather index is a {type(idx).__name__}, not a DatetimeIndex; set the "
@@ -411,8 +433,8 @@ def validate_weather(
     if na.any():
         rows = np.flatnonzero(na.any(axis=1))
         bad_cols = [c for c, m in zip(cols, na.any(axis=0), strict=True) if m]
-        hint = ("repair=True interpolates runs of up to "
-                f"{MAX_INTERPOLATED_GAP_H} h; fill longer gaps from another source")
+        hint = ("fill the gaps in the file (in Python, engines.pv.weather.validate_weather(weather, "
+                f"repair=True) interpolates runs of up to {MAX_INTERPOLATED_GAP_H} h)")
         msg = (f"weather has NaN in column(s) {bad_cols} at {len(rows)} hour(s), first: "
                f"{listing(idx[rows], 5)}; {hint}")
         raise SchemaError(msg)
@@ -420,17 +442,29 @@ def validate_weather(
         v = work[col].to_numpy(dtype="float64")
         neg = np.flatnonzero(v < 0)
         if neg.size:
-            fix = (f"repair=True clips values down to {NEGATIVE_IRRADIANCE_TOLERANCE} W/m² to 0; "
-                   "larger negatives are bad data to fix at the source"
+            fix = ("fix the file (in Python, engines.pv.weather.validate_weather(weather, repair=True) "
+                   f"sets values down to {NEGATIVE_IRRADIANCE_TOLERANCE} W/m² to 0; larger negatives "
+                   "are bad data to fix at the source)"
                    if col != "wind_speed" else "wind speed cannot be negative; fix the source")
             msg = (f"weather column {col!r} is negative at {neg.size} hour(s), first: "
                    f"{listing(idx[neg], 5)} (min {v.min():.3g}); {fix}")
+            raise SchemaError(msg)
+    for col, (lo, hi, unit_) in PHYSICAL_RANGES.items():
+        if col not in work.columns:
+            continue
+        v = work[col].to_numpy(dtype="float64")
+        out = np.flatnonzero((v < lo) | (v > hi))
+        if out.size:
+            shown = listing([f"{idx[i]}: {v[i]:g}" for i in out], 3)
+            msg = (f"weather column {col!r} is outside its physical range {lo:g} to {hi:g} {unit_} at "
+                   f"{out.size} hour(s), first: {shown}; check the file's units and missing-value "
+                   "codes, and fix those rows")
             raise SchemaError(msg)
     over = np.flatnonzero(work["dhi"].to_numpy() > work["ghi"].to_numpy())
     if over.size:
         msg = (f"weather column 'dhi' exceeds 'ghi' at {over.size} hour(s), first: "
                f"{listing(idx[over], 5)}; diffuse cannot exceed global irradiance "
-               "(repair=True caps dhi at ghi)")
+               "(in Python, engines.pv.weather.validate_weather(weather, repair=True) caps dhi at ghi)")
         raise SchemaError(msg)
 
     if records:

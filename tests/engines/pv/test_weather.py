@@ -213,6 +213,9 @@ def test_a_tmy3_year_as_pvlib_reads_it_runs_through_the_public_api():
 
     raw, meta = pvlib.iotools.read_tmy3(TMY3, map_variables=True)
     assert len(set(raw.index.year)) > 1 and not raw.index.is_monotonic_increasing
+    with pytest.raises(SchemaError, match="'pressure' is outside its physical range.*units"):
+        validate_weather(raw)  # TMY3 pressure is in mbar; the engine takes pvlib's Pa
+    raw["pressure"] = raw["pressure"] * 100.0
     checked, _ = validate_weather(raw)
     assert set(checked.index.year) == {TYPICAL_YEAR} and checked.index.is_monotonic_increasing
     loc = location_from_meta(meta)
@@ -227,3 +230,34 @@ def test_a_tmy3_year_as_pvlib_reads_it_runs_through_the_public_api():
     # keeps albedo only where every value is valid and converts pressure to Pa
     np.testing.assert_allclose(got["specific_yield_kwh_per_kwp"], want["specific_yield_kwh_per_kwp"],
                                rtol=0.03)
+
+
+@pytest.mark.parametrize("col,value,match", [
+    ("ghi", 5000.0, r"'ghi' is outside its physical range 0 to 1500 W/m²"),
+    ("wind_speed", 500.0, r"'wind_speed' is outside its physical range 0 to 75 m/s"),
+    ("temp_air", 150.0, r"'temp_air' is outside its physical range -90 to 60 °C"),
+])
+def test_values_outside_their_physical_range_are_refused(cswd, col, value, match):
+    w = _good(cswd)
+    w.iloc[4000, w.columns.get_loc(col)] = value
+    with pytest.raises(SchemaError, match=match):
+        validate_weather(w)
+    with pytest.raises(SchemaError, match=match):  # repairs never hide them
+        validate_weather(w, repair=True)
+
+
+def test_a_non_numeric_cell_names_its_row(cswd):
+    w = _good(cswd)
+    w["ghi"] = w["ghi"].astype(object)
+    w.iloc[100, w.columns.get_loc("ghi")] = "n/a"
+    want = r"'ghi' holds 1 value\(s\) that are not numbers, first: row 100 .*'n/a'"
+    with pytest.raises(SchemaError, match=want):
+        validate_weather(w)
+
+
+def test_no_hint_names_an_option_the_cli_lacks(cswd):
+    w = _good(cswd)
+    w.iloc[10:20, w.columns.get_loc("ghi")] = np.nan
+    with pytest.raises(SchemaError) as exc:
+        validate_weather(w)
+    assert "engines.pv.weather.validate_weather(weather, repair=True)" in str(exc.value)
