@@ -218,6 +218,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "kind": _e("Kind", "类型"),
     "n_rows": _e("Features", "要素数"),
     "synthetic_share": _e("Synthetic share", "合成数据占比"),
+    "check_id": _e("Check", "核对项"),
     "quantity": _e("Quantity", "比较量"),
     "twin_value": _e("Twin value", "孪生值"),
     "reference_value": _e("Reported value", "公布值"),

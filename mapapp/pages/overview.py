@@ -108,7 +108,7 @@ def _chart(pf: pd.DataFrame, lang: str) -> alt.Chart:
         pf.assign(series=t("series.potential", lang), pct=pf["pot_pct"], order=1),
     ], ignore_index=True)
     long["pct"] = long["pct"].clip(upper=200)
-    tip = [alt.Tooltip("id:N", title=column("id", lang)),
+    tip = [alt.Tooltip("id:N", title=column("target_id", lang)),
            alt.Tooltip("indicator:N", title=column("indicator", lang)),
            alt.Tooltip("value:Q", title=column("target_value", lang), format=",.4g"),
            alt.Tooltip("unit_label:N", title=column("unit", lang)),
@@ -146,6 +146,7 @@ def _validation(ctx: Ctx, have: set[str]) -> None:
                   failed=int(counts.get("fail", 0)), missing=int(counts.get("not_computed", 0))))
     out = v[["id", "quantity", "verdict", "twin_value", "reference_value", "reference_low",
              "reference_high", "unit", "synthetic_share", "source", "note"]].copy()
+    out = out.rename(columns={"id": "check_id"})
     out["verdict"] = [category(x, lang) for x in out["verdict"]]
     out["unit"] = [unit(x, lang) for x in out["unit"]]
     show_table(out.round({"twin_value": 2, "reference_value": 2, "reference_low": 2,
@@ -174,7 +175,7 @@ def render(ctx: Ctx) -> None:
                 "potential", "gap", "share_pct", "state", "status_label", "source",
                 "source_title", "command"]
         out = pf[cols].rename(columns={"unit_label": "unit", "status_label": "status",
-                                       "value": "target_value"})
+                                       "value": "target_value", "id": "target_id"})
         show_table(out.round({"baseline": 2, "potential": 2, "gap": 2, "share_pct": 1}), lang,
                    key="ov_targets")
 
