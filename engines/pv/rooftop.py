@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,7 +33,7 @@ from twin.errors import ConfigError
 from twin.params import to_dict
 
 __all__ = ["VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate", "compute", "load", "pv_targets",
-           "rooftop_potential", "rooftop_rows", "rooftop_tables"]
+           "rooftop_potential", "rooftop_rows", "rooftop_tables", "totals_scope"]
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,9 @@ class RooftopInputs:
         ``district_adcode``, ``name_zh``, ``name_en``.
     weather_check : dict
         The weather's timing and consistency checks (:mod:`engines.pv.solar_time`).
+    city_buildings : int
+        About how many buildings the whole city has (the config's ``full_scale_buildings``),
+        to say what share of the city a total covers.
     """
 
     buildings: gpd.GeoDataFrame | None
@@ -259,6 +263,7 @@ class RooftopInputs:
     targets: pd.DataFrame
     district_names: pd.DataFrame
     weather_check: dict = field(default_factory=dict)
+    city_buildings: int = 0
 
 
 def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
@@ -285,7 +290,8 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
     names = source.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
     names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
     return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
-                         location, scenarios, city.targets_frame(), names, check.as_dict())
+                         location, scenarios, city.targets_frame(), names, check.as_dict(),
+                         city.full_scale_buildings)
 
 
 def compute(inputs: RooftopInputs, params: RooftopParams, *,
@@ -306,7 +312,8 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
                                              shading=params.shading, radius_m=params.radius_m,
                                              progress=step, model=params.options())
     step("aggregate")
-    keys = buildings[["building_id", "district_adcode", "township_code"]]
+    keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
+                      if c in buildings.columns]]
     tables = rooftop_tables(inputs, params, keys, per_building)
     pb, fc = rooftop_rows(buildings, facets, per_building, params.scenario, inputs.scenarios)
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
@@ -334,9 +341,48 @@ def rooftop_tables(inputs: RooftopInputs, params: RooftopParams, keys: pd.DataFr
     townships = aggregate(per_building, keys, ["district_adcode", "township_code"], scenarios)
     city_tot = aggregate(per_building, keys, [], scenarios)
     targets = pv_targets(city_tot, inputs.targets)
+    scope = totals_scope(keys, per_building, inputs.city_buildings)
+    city_tot = city_tot.assign(**{k: v for k, v in scope.items() if k != "note"})
+    targets = targets.assign(**scope)
     districts = districts.merge(inputs.district_names, how="left", on="district_adcode")
     return {"pv_districts": districts, "pv_townships": townships, "pv_city": city_tot,
             "pv_targets": targets}
+
+
+#: A total covers the city when the twin holds at least this share of its buildings.
+CITYWIDE_SHARE = 0.95
+
+
+def totals_scope(keys: pd.DataFrame, per_building: pd.DataFrame, city_buildings: int) -> dict[str, Any]:
+    """What a city total rests on: buildings in the twin against the city's, and the synthetic share.
+
+    Returns
+    -------
+    dict
+        ``n_buildings``, ``city_buildings_estimate``, ``coverage_share`` (of the city's
+        buildings), ``synthetic_share`` (of the technical capacity, on synthetic buildings),
+        ``is_citywide`` (coverage >= :data:`CITYWIDE_SHARE`, nothing synthetic) and
+        ``note`` (in words, for every table and line that shows the total).
+    """
+    n = len(keys)
+    cap = per_building["pv_capacity_kwp"] if "pv_capacity_kwp" in per_building.columns else None
+    if "is_synthetic" in keys.columns and cap is not None and float(cap.sum()) > 0:
+        syn = keys.set_index("building_id")["is_synthetic"].reindex(cap.index).fillna(True).astype(bool)
+        share = float(cap[syn.to_numpy()].sum() / cap.sum())
+    else:
+        share = float(keys["is_synthetic"].mean()) if "is_synthetic" in keys.columns and n else 0.0
+    coverage = n / city_buildings if city_buildings > 0 else float("nan")
+    citywide = bool(coverage >= CITYWIDE_SHARE and share == 0.0)
+    if citywide:
+        note = ""
+    elif coverage < CITYWIDE_SHARE:
+        note = (f"demo: {n:,} of about {city_buildings:,} buildings ({100 * coverage:.1f} %), "
+                f"{100 * share:.0f} % of the capacity on synthetic buildings: a sample of the method, "
+                "not comparable with the citywide target")
+    else:
+        note = f"{100 * share:.0f} % of the capacity on synthetic buildings"
+    return {"n_buildings": n, "city_buildings_estimate": int(city_buildings), "coverage_share": coverage,
+            "synthetic_share": share, "is_citywide": citywide, "note": note}
 
 
 def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building: pd.DataFrame,

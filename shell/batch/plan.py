@@ -204,7 +204,9 @@ def plan_tiles(plan: BatchPlan) -> TilePlan:
     tiles, owner, neighbours = tile_inputs(buildings, plan.tile_m, plan.halo_m)
     sizes = write_tile_inputs(buildings, owner, tiles, inputs_dir)
     tp = TilePlan(tiles=tiles, cache=cache, crs=buildings.crs, t_start=t0,
-                  keys=pd.DataFrame(buildings[["building_id", "district_adcode", "township_code"]]))
+                  keys=pd.DataFrame(buildings[[c for c in ("building_id", "district_adcode",
+                                                           "township_code", "is_synthetic")
+                                               if c in buildings.columns]]))
     del buildings
     for k, tile in enumerate(tiles):
         tp.bytes_per_tile.append(int(sizes[neighbours[k]].sum()))

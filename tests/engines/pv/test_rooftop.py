@@ -79,3 +79,16 @@ def test_cli_pv_unknown_scenario(pv_run, capsys, monkeypatch):
     monkeypatch.setenv("TWIN_HOME", str(home))
     assert main(["pv", "--city", "huzhou", "--scenario", "nope"]) == 2
     assert "unknown PV scenario 'nope'" in capsys.readouterr().err
+
+
+def test_demo_totals_say_they_are_a_sample_not_the_city(pv_run, capsys, monkeypatch):
+    _, out = pv_run
+    t = out["targets"]
+    assert not t["is_citywide"].any()
+    row = t.iloc[0]
+    assert row["n_buildings"] >= len(out["buildings"]) and row["city_buildings_estimate"] == 700_000
+    assert row["coverage_share"] == pytest.approx(row["n_buildings"] / 700_000)
+    assert 0.9 < row["synthetic_share"] <= 1.0
+    assert row["note"].startswith("demo: ") and "not comparable with the citywide target" in row["note"]
+    c = out["city"]
+    assert {"n_buildings", "coverage_share", "synthetic_share", "is_citywide"} <= set(c.columns)
