@@ -214,7 +214,13 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
     city_tot = pd.concat([district_totals(allsites, by="kind", storage=st),
                           district_totals(allsites.assign(kind="all"), by="kind", storage=st)],
                          ignore_index=True)
+    city_tot["synthetic_share"] = _synthetic_shares(allsites, city_tot)
     targets, storage_t = pv_sites_targets(city_tot, inputs.targets, st)
+    share = dict(zip(city_tot.loc[city_tot["site_category"] == "all", "kind"],
+                     city_tot.loc[city_tot["site_category"] == "all", "synthetic_share"], strict=True))
+    targets["synthetic_share"] = targets["kind"].map(share).astype("float64")
+    targets["note"] = [f"{100 * s:.0f} % of the capacity rests on synthetic water / land-cover polygons"
+                       if s > 0 else "" for s in targets["synthetic_share"].fillna(0.0)]
     repairs = pd.concat([wrep, grep_], ignore_index=True)
 
     wsites = gpd.GeoDataFrame(wsites[[c for c in _WATER_KEEP if c in wsites.columns]],
@@ -240,6 +246,23 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
               "pv_sites_targets": targets, "pv_sites_storage": storage_t,
               "pv_sites_repairs": repairs}
     return EngineResult(results, tables, meta)
+
+
+def _synthetic_shares(sites: pd.DataFrame, totals: pd.DataFrame) -> np.ndarray:
+    """Capacity-weighted synthetic share of each ``(kind, site_category)`` row of ``totals``."""
+    cap = sites["capacity_mwp"].to_numpy(float)
+    syn = sites["is_synthetic"].fillna(True).astype(bool).to_numpy() if "is_synthetic" in sites \
+        else np.ones(len(sites), bool)
+    kind = sites["kind"].astype(str).to_numpy()
+    cat = sites["site_category"].astype(str).to_numpy()
+    out = []
+    for k, c in zip(totals["kind"].astype(str), totals["site_category"].astype(str), strict=True):
+        m = (kind == k) | (k == "all")
+        if c != "all":
+            m &= cat == c
+        total = cap[m].sum()
+        out.append(float(cap[m & syn].sum() / total) if total > 0 else float("nan"))
+    return np.asarray(out, dtype="float64")
 
 
 def pv_sites_targets(city_totals: pd.DataFrame, targets: pd.DataFrame,

@@ -791,12 +791,14 @@ def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams,
             "storage_ratio_pct": params.storage_ratio * 100.0,
             "storage_power_mw": target_mw * params.storage_ratio,
             "storage_energy_mwh": target_mw * params.storage_ratio * params.storage_duration_h,
+            "synthetic_share": (float(sites.loc[counted, "is_synthetic"].astype(bool).mean())
+                                if "is_synthetic" in sites.columns and len(best) else float("nan")),
             "note": note,
         })
     cols = ["target_id", "status", "tier", "year", "is_governing", "target_mw", "technical_potential_mw",
             "potential_mw", "n_viable_sites", "meets_target", "turbines_needed",
             "best_sites_energy_mwh_per_yr", "best_sites_capacity_factor", "storage_ratio_pct",
-            "storage_power_mw", "storage_energy_mwh", "note"]
+            "storage_power_mw", "storage_energy_mwh", "synthetic_share", "note"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -44,6 +44,7 @@ def pv_site_lines(res) -> list[str]:
     lines = [f"{r.kind + ' PV:':<12} {int(r.sites_count):>7,} sites  {r.capacity_mwp:>10,.1f} MWp  "
              f"{r.pv_energy_mwh_per_yr / 1000:>9,.1f} GWh/yr  storage {r.storage_power_mw:,.1f} MW"
              f" / {r.storage_energy_mwh:,.1f} MWh"
+             + (f"  ({100 * r.synthetic_share:.0f} % on synthetic polygons)" if r.synthetic_share > 0 else "")
              for r in totals.loc[totals["site_category"] == "all"].itertuples()]
     lines.append("  technical potential before land-use approval; see pv_sites_targets for the PV targets")
     return lines

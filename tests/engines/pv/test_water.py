@@ -301,3 +301,6 @@ def test_run_pv_sites_commits_layers_and_tables(sites_run):
     assert (stor["storage_power_mw"] >= 0.1 * stor["potential_mw"] - 1e-9).all()
     tg = store.table("pv_sites_targets")
     assert set(tg["target_id"]) >= {"PV-H1", "PV-H2"}
+    # every total says how much of it rests on synthetic polygons (the demo: all of it)
+    assert (city.loc[city["site_category"] == "all", "synthetic_share"] == 1.0).all()
+    assert (tg["synthetic_share"] == 1.0).all() and tg["note"].str.contains("synthetic").all()

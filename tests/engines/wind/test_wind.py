@@ -305,6 +305,7 @@ def test_only_viable_sites_of_a_wind_map_count_and_never_the_draft_zone_for_fina
         assert draft == pytest.approx(((flh >= 1300.0)).sum() * rated)
         assert draft > targets.loc["W-H1", "potential_mw"]
         assert "draft-only candidate areas excluded" in targets.loc["W-H1", "note"]
+        assert targets.loc["W-H1", "synthetic_share"] == 1.0  # the demo's sites rest on synthetic layers
     else:
         assert not viable.any() and (targets["potential_mw"] == 0).all()
         assert targets["note"].str.contains("no site reaches 1,300 full-load hours").all()
