@@ -30,6 +30,6 @@ def command(ctx, city, params_file, **options):
     for r in gov.itertuples():
         click.echo(f"target {r.target_id} ({r.year}): {r.target_mw:.0f} MW, needed beyond 2020: "
                    f"{r.needed_mw:.0f} MW, rooftop technical potential {r.potential_mw:.0f} MW"
-                   + ("" if r.is_citywide else f" (not comparable: {r.note})"))
+                   + ("" if r.is_citywide else " (not comparable: see scope)"))
     if len(gov) and gov["note"].iloc[0]:
         click.echo(f"scope: {gov['note'].iloc[0]}")
