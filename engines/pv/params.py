@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pvlib
 
@@ -48,6 +49,18 @@ _AOI = ("physical", "ashrae", "no_loss")
 _TEMPERATURE = ("sapm", "faiman")
 
 
+def _weather_file() -> Any:
+    """The weather-file field every PV engine has."""
+    return param(None, cli="--weather", help="Weather file of the city (default: the config's first).")
+
+
+def _weather_shift() -> Any:
+    """The weather time-correction field every PV engine has (:mod:`engines.pv.solar_time`)."""
+    return param(None, unit="h", minimum=-3.0, maximum=3.0, cli="--weather-shift",
+                 help="Correct the weather's time stamps by this much (default: from the sun when "
+                      "unambiguous; 0 keeps them).")
+
+
 @dataclass(frozen=True)
 class YieldModel(Params):
     """Options of the yield engine (:func:`engines.pv.yield_.simulate_facets`) shared by every PV engine.
@@ -83,11 +96,8 @@ class RooftopParams(Params):
 
     scenario: str = param(DEFAULT_SCENARIO, cli="--scenario",
                           help="Installable-ratio scenario written on buildings (data/pv/scenarios.toml).")
-    weather_file: str | None = param(None, cli="--weather",
-                                     help="Weather file of the city (default: the config's first).")
-    weather_shift_h: float | None = param(None, unit="h", minimum=-3.0, maximum=3.0, cli="--weather-shift",
-                                          help="Correct the weather's time stamps by this much (default: "
-                                               "from the sun when unambiguous; 0 keeps them).")
+    weather_file: str | None = _weather_file()
+    weather_shift_h: float | None = _weather_shift()
     shading: bool = param(True, cli="--no-shading", cli_flag_value=False,
                           help="Skip horizon shading from neighbours.")
     radius_m: float = param(300.0, unit="m", minimum=0.0, cli="--shading-radius",
@@ -216,11 +226,8 @@ def default_site_screen() -> SiteScreen:
 class PVSitesParams(Params):
     """Water-surface and ground PV site screens."""
 
-    weather_file: str | None = param(None, cli="--weather",
-                                     help="Weather file of the city (default: the config's first).")
-    weather_shift_h: float | None = param(None, unit="h", minimum=-3.0, maximum=3.0, cli="--weather-shift",
-                                          help="Correct the weather's time stamps by this much (default: "
-                                               "from the sun when unambiguous; 0 keeps them).")
+    weather_file: str | None = _weather_file()
+    weather_shift_h: float | None = _weather_shift()
     use_dem: bool = param(True, cli="--no-dem", cli_flag_value=False,
                           help="Do not exclude steep land even when the twin has a DEM.")
     site: SiteScreen = param(default_factory=default_site_screen)
