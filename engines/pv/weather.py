@@ -49,6 +49,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "TYPICAL_LEAP_YEAR",
     "TYPICAL_YEAR",
+    "check_physical_ranges",
     "interval_middle",
     "location_from_meta",
     "read_epw",
@@ -292,6 +293,35 @@ def read_tmy3_csv(path: os.PathLike[str] | str, *, coerce_year: int | None = Non
     return df, meta
 
 
+def check_physical_ranges(frame: pd.DataFrame, columns: dict[str, str], where: str, *,
+                          error: type[Exception] = SchemaError) -> None:
+    """Raise ``error`` naming the first rows where a column leaves its :data:`PHYSICAL_RANGES` range.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Hourly values on a time index.
+    columns : dict
+        Column of ``frame`` -> key of :data:`PHYSICAL_RANGES` (missing columns are skipped).
+    where : str
+        What is checked, for the message (``"weather"``, a file name).
+    error : type
+        The exception class.
+    """
+    for col, key in columns.items():
+        if col not in frame.columns:
+            continue
+        lo, hi, unit_ = PHYSICAL_RANGES[key]
+        v = frame[col].to_numpy(dtype="float64")
+        out = np.flatnonzero((v < lo) | (v > hi))
+        if out.size:
+            shown = listing([f"{frame.index[i]}: {v[i]:g}" for i in out], 3)
+            msg = (f"{where} column {col!r} is outside its physical range {lo:g} to {hi:g} {unit_} at "
+                   f"{out.size} hour(s), first: {shown}; check the file's units and missing-value "
+                   "codes, and fix those rows")
+            raise error(msg)
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Return [start, stop) of each run of True in ``mask``."""
     m = np.concatenate([[False], mask, [False]]).astype(np.int8)
@@ -449,17 +479,7 @@ def validate_weather(
             msg = (f"weather column {col!r} is negative at {neg.size} hour(s), first: "
                    f"{listing(idx[neg], 5)} (min {v.min():.3g}); {fix}")
             raise SchemaError(msg)
-    for col, (lo, hi, unit_) in PHYSICAL_RANGES.items():
-        if col not in work.columns:
-            continue
-        v = work[col].to_numpy(dtype="float64")
-        out = np.flatnonzero((v < lo) | (v > hi))
-        if out.size:
-            shown = listing([f"{idx[i]}: {v[i]:g}" for i in out], 3)
-            msg = (f"weather column {col!r} is outside its physical range {lo:g} to {hi:g} {unit_} at "
-                   f"{out.size} hour(s), first: {shown}; check the file's units and missing-value "
-                   "codes, and fix those rows")
-            raise SchemaError(msg)
+    check_physical_ranges(work, {c: c for c in PHYSICAL_RANGES}, "weather")
     over = np.flatnonzero(work["dhi"].to_numpy() > work["ghi"].to_numpy())
     if over.size:
         msg = (f"weather column 'dhi' exceeds 'ghi' at {over.size} hour(s), first: "

@@ -65,7 +65,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from engines.pv.weather import PHYSICAL_RANGES, TYPICAL_YEAR
+from engines.pv.weather import TYPICAL_YEAR, check_physical_ranges
 from twin.errors import ConfigError, DataWarning, SchemaError, SourceError
 
 __all__ = [
@@ -542,16 +542,8 @@ def read_station_wind(path: str | Path) -> pd.DataFrame:
             msg = f"{path.name}: {n} missing {col} value(s) filled by interpolation in time"
             warnings.warn(msg, DataWarning, stacklevel=2)
             logger.warning(msg)
-    for col, key in (("wind_speed", "wind_speed"), ("temp_air", "temp_air"),
-                     ("atmospheric_pressure", "pressure")):
-        lo, hi, unit_ = PHYSICAL_RANGES[key]
-        v = df[col].to_numpy(float)
-        out = np.flatnonzero((v < lo) | (v > hi))
-        if out.size:
-            shown = ", ".join(f"{df.index[i]}: {v[i]:g}" for i in out[:3])
-            msg = (f"{path.name}: {col} is outside its physical range {lo:g} to {hi:g} {unit_} at "
-                   f"{out.size} hour(s), first: {shown}; fix those rows of the file")
-            raise SourceError(msg)
+    check_physical_ranges(df, {"wind_speed": "wind_speed", "temp_air": "temp_air",
+                               "atmospheric_pressure": "pressure"}, path.name, error=SourceError)
     df.attrs.update({k: meta.get(k) for k in ("city", "WMO_code", "altitude", "latitude",
                                               "longitude")})
     df.attrs["path"] = str(path)

@@ -109,6 +109,7 @@ __all__ = [
     "screen_points",
     "site_energy",
     "target_table",
+    "viable_sites",
 ]
 
 logger = logging.getLogger(__name__)
@@ -676,11 +677,26 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     out["energy_mwh_per_yr"] = net / 1000.0 * year_factor
     out["capacity_factor"] = net / (cap_kw * hours)
     out["full_load_hours"] = out["capacity_factor"] * 8760.0
-    draft_zone = (out["candidate_area"].fillna("").astype(str) != "") if "candidate_area" in out.columns \
-        else pd.Series(False, index=out.index)
-    enough = out["full_load_hours"] >= params.min_full_load_hours
-    out["is_viable"] = ~out["is_screening_estimate"] & enough & ~draft_zone
+    out["is_viable"] = viable_sites(out, params)
     return out
+
+
+def _in_draft_zone(sites: pd.DataFrame) -> pd.Series:
+    """Sites inside a draft-only candidate area (``candidate_area`` set)."""
+    if "candidate_area" not in sites.columns:
+        return pd.Series(False, index=sites.index)
+    return sites["candidate_area"].fillna("").astype(str) != ""
+
+
+def viable_sites(sites: pd.DataFrame, params: WindParams, *, draft_zones: bool = False) -> pd.Series:
+    """Sites that count for a target: a wind-map resource and ``params.min_full_load_hours``.
+
+    Sites in the draft-only candidate areas count only with ``draft_zones`` (for the
+    draft-plan targets).
+    """
+    enough = sites["full_load_hours"] >= params.min_full_load_hours
+    ok = ~sites["is_screening_estimate"].astype(bool) & enough
+    return ok if draft_zones else ok & ~_in_draft_zone(sites)
 
 
 def district_totals(sites: pd.DataFrame, grid: EligibilityGrid, districts: pd.DataFrame,
@@ -754,16 +770,13 @@ def target_table(sites: pd.DataFrame, targets: pd.DataFrame, params: WindParams,
     """
     rated = float(wind.turbine_spec(params.turbine_type)["nominal_power_kw"]) / 1000.0
     t = targets.loc[targets["metric"] == "wind_capacity_mw"]
-    zone = sites["candidate_area"].fillna("").astype(str) != "" if "candidate_area" in sites.columns \
-        else pd.Series(False, index=sites.index)
-    map_based = ~sites["is_screening_estimate"].astype(bool)
-    enough = sites["full_load_hours"] >= params.min_full_load_hours
+    zone = _in_draft_zone(sites)
     technical = float(len(sites.loc[~zone]) * rated)
-    no_map = not bool(map_based.any())
+    no_map = bool(sites["is_screening_estimate"].astype(bool).all())
     rows = []
     for _, r in t.iterrows():
         status = str(r["status"])
-        counted = map_based & enough & (~zone if status != "draft" else True)
+        counted = viable_sites(sites, params, draft_zones=status == "draft")
         best = np.sort(sites.loc[counted, "energy_mwh_per_yr"].to_numpy(float))[::-1]
         cum = np.concatenate([[0.0], np.cumsum(best)])
         potential = float(len(best) * rated)
