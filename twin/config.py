@@ -181,6 +181,12 @@ class Target:
         True makes this record the governing one of its group; False keeps it from governing.
     notes : str
         Caveats and interpretation.
+    tracked : bool
+        An engine compares the twin's value with this target (the metric's engines,
+        :attr:`tracked_by`). False, with ``untracked_reason``, when no engine computes
+        the metric or the scope is a place the twin has no boundary of.
+    untracked_reason : str
+        Why the target is not tracked (required when ``tracked`` is False).
     """
 
     id: str
@@ -205,6 +211,13 @@ class Target:
     baseline_source: str | None = None
     governs: bool | None = None
     notes: str = ""
+    tracked: bool = True
+    untracked_reason: str = ""
+
+    @property
+    def tracked_by(self) -> tuple[str, ...]:
+        """The engines that compare the twin's value with this target (empty when untracked)."""
+        return METRICS[self.metric].engines if self.tracked else ()
 
     @property
     def group_key(self) -> tuple:
@@ -464,6 +477,9 @@ class CityConfig:
                 "baseline_source": t.baseline_source or "",
                 "source": "; ".join(t.source),
                 "notes": t.notes,
+                "tracked": t.tracked,
+                "tracked_by": ", ".join(t.tracked_by),
+                "untracked_reason": t.untracked_reason,
             })
         df = pd.DataFrame(rows)
         if df.empty:
@@ -473,6 +489,7 @@ class CityConfig:
         for col in ("value", "threshold", "baseline_value"):
             df[col] = df[col].astype("Float64")
         df["is_governing"] = df["is_governing"].astype(bool)
+        df["tracked"] = df["tracked"].astype(bool)
         return df
 
     to_frame = targets_frame
@@ -612,7 +629,7 @@ _TARGET_KEYS = {
     "threshold": (_NUM, False), "threshold_unit": (_STR, False), "area": (_STR, False),
     "tier": (_STR, False), "kind": (_STR, False), "baseline_value": (_NUM, False),
     "baseline_year": (_INT, False), "baseline_source": (_STR, False), "governs": (_BOOL, False),
-    "notes": (_STR, False),
+    "notes": (_STR, False), "tracked": (_BOOL, False), "untracked_reason": (_STR, False),
 }
 
 
@@ -803,6 +820,7 @@ def _check_targets(rows: list[dict], adcodes: set, path: Path, problems: list[st
             elif s.isdigit() and s not in adcodes:
                 problems.append(f"{where}: key 'scope' {s!r} is not a district adcode of this "
                                 f"city; valid: {sorted(adcodes)}")
+        _check_tracked(t, where, problems)
         if len(problems) == n_before:
             out.append(Target(
                 id=t["id"], indicator_zh=t["indicator_zh"], indicator_en=t["indicator_en"],
@@ -816,9 +834,32 @@ def _check_targets(rows: list[dict], adcodes: set, path: Path, problems: list[st
                 baseline_value=(float(t["baseline_value"]) if "baseline_value" in t else None),
                 baseline_year=t.get("baseline_year"), baseline_source=t.get("baseline_source"),
                 governs=t.get("governs"), notes=t.get("notes", ""),
+                tracked=t.get("tracked", True), untracked_reason=t.get("untracked_reason", ""),
             ))
     _check_groups(out, path, problems)
     return out
+
+
+def _check_tracked(t: dict, where: str, problems: list[str]) -> None:
+    """``tracked`` / ``untracked_reason``: untracked targets say why; tracked ones can be."""
+    tracked, reason = t.get("tracked", True), t.get("untracked_reason", "").strip()
+    if not tracked and not reason:
+        problems.append(f"{where}: key 'tracked' is false without 'untracked_reason'; say why no "
+                        "engine tracks the target")
+    if tracked and reason:
+        problems.append(f"{where}: key 'untracked_reason' is given but 'tracked' is not false; "
+                        "add tracked = false or remove the reason")
+    if not tracked:
+        return
+    metric = METRICS.get(t.get("metric", ""))
+    if metric is not None and not metric.engines:
+        problems.append(f"{where}: no engine computes metric {metric.name!r} "
+                        "(twin.metrics.METRICS engines); add tracked = false and "
+                        "untracked_reason = \"...\", or name the engine that computes it")
+    scope = t.get("scope", "city")
+    if scope != "city" and not scope.isdigit() and scope.strip():
+        problems.append(f"{where}: scope {scope!r} is a place the twin has no boundary of, so no "
+                        "engine can track it; add tracked = false and untracked_reason = \"...\"")
 
 
 def _check_groups(targets: list[Target], path: Path, problems: list[str]) -> None:
@@ -879,3 +920,162 @@ def _check_access(table: dict, targets: list, path: Path, problems: list[str]) -
                             f"differs from [access] {key} = {getattr(access, key):g}; the plan "
                             "threshold is written once, in [access]: make them equal")
     return access
+
+
+# --------------------------------------------------------------------------------------------
+# The value as printed: Chinese quantities to canonical units
+# --------------------------------------------------------------------------------------------
+
+#: Multipliers written before a unit word: 万 = 1e4, 亿 = 1e8 (simplified and traditional).
+PRINTED_MULTIPLIERS: dict[str, float] = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
+#: Unit words of the seeds -> (key of :data:`twin.schema.UNITS`, factor); longest match wins.
+PRINTED_UNITS: dict[str, tuple[str, float]] = {
+    "千瓦": ("kw", 1.0), "瓦": ("kw", 1e-3), "兆瓦时": ("mwh", 1.0), "兆瓦時": ("mwh", 1.0),
+    "兆瓦": ("mw", 1.0), "MW": ("mw", 1.0), "GW": ("gw", 1.0), "kW": ("kw", 1.0),
+    "平方公里": ("km2", 1.0), "km2": ("km2", 1.0), "平方米": ("m2", 1.0), "m2": ("m2", 1.0),
+    "立方米": ("m3", 1.0), "公里": ("km", 1.0), "km": ("km", 1.0), "米": ("m", 1.0),
+    "亩": ("mu", 1.0), "畝": ("mu", 1.0), "公顷": ("ha", 1.0), "吨": ("t_c", 1.0),
+    "噸": ("t_c", 1.0), "%": ("pct", 1.0), "分钟": ("min", 1.0), "分鐘": ("min", 1.0),
+    "小时": ("h", 1.0), "小時": ("h", 1.0),
+    "个": ("count", 1.0), "個": ("count", 1.0), "项": ("count", 1.0), "項": ("count", 1.0),
+    "根": ("count", 1.0), "家": ("count", 1.0), "台": ("count", 1.0), "臺": ("count", 1.0),
+    "座": ("count", 1.0), "处": ("count", 1.0), "處": ("count", 1.0),
+    "年": ("year", 1.0),
+}
+#: Words that stand for a value: 全覆盖/全部 (all of it) and 关停整合 (all closed or merged)
+#: = 100 %; 占补平衡 (every loss made good) = a net change of 0.
+PRINTED_WORDS: dict[str, tuple[float, str]] = {
+    "全覆盖": (100.0, "pct"), "全覆蓋": (100.0, "pct"), "全部": (100.0, "pct"),
+    "关停整合": (100.0, "pct"), "占补平衡": (0.0, "m2"), "占補平衡": (0.0, "m2"),
+}
+#: Words that make a power a power per resident (临安 "人人一千瓦").
+_PER_PERSON = ("人人", "每人")
+#: unit -> (dimension, factor to the dimension's base unit).
+_DIMENSIONS: dict[str, tuple[str, float]] = {
+    "kw": ("power", 1e3), "mw": ("power", 1e6), "gw": ("power", 1e9),
+    "mwh": ("energy", 1e6), "kwh": ("energy", 1e3),
+    "m2": ("area", 1.0), "km2": ("area", 1e6), "ha": ("area", 1e4), "mu": ("area", 1e4 / 15),
+    "m": ("length", 1.0), "km": ("length", 1e3), "m3": ("volume", 1.0), "t_c": ("mass", 1.0),
+    "pct": ("share", 1.0), "count": ("count", 1.0), "s": ("time", 1.0), "min": ("time", 60.0),
+    "h": ("time", 3600.0), "kw_per_person": ("power_per_person", 1e3), "year": ("year", 1.0),
+}
+_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}
+_ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
+_ZH_NUM = "零一二两兩三四五六七八九十百千万萬亿億半"
+_UNIT_RE = "|".join(re.escape(u) for u in sorted(PRINTED_UNITS, key=len, reverse=True))
+_MULT_RE = "|".join(PRINTED_MULTIPLIERS)
+_QTY_RE = re.compile(
+    rf"(?P<num>\d+(?:\.\d+)?|[{_ZH_NUM}]+?)\s*(?P<mult>{_MULT_RE})?\s*(?P<unit>{_UNIT_RE})")
+
+
+def _zh_number(text: str) -> float:
+    """A Chinese numeral (一, 五, 十五, 一千, 千万, 半) as a number."""
+    if text == "半":
+        return 0.5
+    total, section, digit = 0.0, 0.0, None
+    for ch in text:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+        elif ch in _ZH_SMALL:
+            section += (1 if digit is None else digit) * _ZH_SMALL[ch]
+            digit = None
+        elif ch in PRINTED_MULTIPLIERS:
+            total += (section + (digit or 0)) * PRINTED_MULTIPLIERS[ch] or PRINTED_MULTIPLIERS[ch]
+            section, digit = 0.0, None
+        else:
+            msg = f"{text!r} is not a Chinese numeral"
+            raise ValueError(msg)
+    return total + section + (digit or 0)
+
+
+def printed_quantities(text: str) -> list[tuple[float, str]]:
+    """The quantities written in a plan's wording, in units of :data:`twin.schema.UNITS`.
+
+    Reads Arabic and Chinese numerals (``五分钟``, ``半小时``, ``千万亩``), the multipliers
+    万 (1e4) and 亿 (1e8) and the unit words of :data:`PRINTED_UNITS`; the words of
+    :data:`PRINTED_WORDS` add their value; a power in a text with 人人/每人 is per
+    resident. Years (``2025年``) are left out.
+
+    Parameters
+    ----------
+    text : str
+        A target's ``value_as_printed``, e.g. ``"480萬千瓦"``, ``"6萬畝"``, ``"城鄉半小時充電圈"``.
+
+    Returns
+    -------
+    list of (float, str)
+        ``(value, unit)`` in text order, e.g. ``[(480e4, "kw")]`` for ``480萬千瓦``.
+
+    Examples
+    --------
+    >>> printed_quantities("480萬千瓦")
+    [(4800000.0, 'kw')]
+    >>> printed_quantities("城鄉半小時充電圈")
+    [(0.5, 'h')]
+    """
+    out: list[tuple[float, str]] = []
+    per_person = any(w in text for w in _PER_PERSON)
+    for m in _QTY_RE.finditer(text):
+        num = m.group("num")
+        try:
+            value = float(num) if num[0].isdigit() else _zh_number(num)
+        except ValueError:
+            continue
+        unit, factor = PRINTED_UNITS[m.group("unit")]
+        if unit == "year":
+            continue
+        value *= factor * (PRINTED_MULTIPLIERS[m.group("mult")] if m.group("mult") else 1.0)
+        if per_person and unit == "kw":
+            unit = "kw_per_person"
+        out.append((value, unit))
+    out += [v for w, v in PRINTED_WORDS.items() if w in text]
+    return out
+
+
+def convert_unit(value: float, unit: str, to: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``to``; None when the two measure different things.
+
+    >>> convert_unit(6e4, "mu", "km2")
+    40.0
+    """
+    a, b = _DIMENSIONS.get(unit), _DIMENSIONS.get(to)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return value * a[1] / b[1]
+
+
+def check_value_as_printed(t: Target) -> str | None:
+    """Whether a target's ``value_as_printed`` converts to its stored value (and threshold).
+
+    The threshold (``300米``, ``五分钟``) must be one of the printed quantities; of the
+    others, exactly one may be in the target's unit (after conversion) and it must equal
+    ``value``. A coverage rule that prints only its threshold (``城市五分钟`` "a 5-minute
+    circle", ``300米见绿``) is read as 100 % (the plans' circles cover everything).
+
+    Returns
+    -------
+    str or None
+        None when it converts; otherwise what is wrong, naming the target.
+    """
+    qs = printed_quantities(t.value_as_printed)
+    if t.threshold is not None and t.threshold_unit is not None:
+        hit = [q for q in qs if _close(convert_unit(*q, t.threshold_unit), t.threshold)]
+        if not hit:
+            return (f"{t.id}: threshold {t.threshold:g} {t.threshold_unit} is not printed in "
+                    f"{t.value_as_printed!r} (read {qs})")
+        qs.remove(hit[0])
+    values = [v for v in (convert_unit(*q, t.unit) for q in qs) if v is not None]
+    if not values and t.threshold is not None and t.unit == "pct" and t.value == 100:
+        return None
+    if len(values) != 1:
+        return (f"{t.id}: {t.value_as_printed!r} holds {len(values)} quantities in {t.unit!r} "
+                f"({values}); print exactly the one stored")
+    if not _close(values[0], t.value):
+        return (f"{t.id}: {t.value_as_printed!r} reads {values[0]:g} {t.unit}, the config stores "
+                f"{t.value:g} {t.unit}")
+    return None
+
+
+def _close(a: float | None, b: float) -> bool:
+    return a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)

@@ -40,6 +40,7 @@ __all__ = [
 #: Unit vocabulary: the suffix used in column names -> its meaning.
 UNITS: dict[str, str] = {
     "m": "metre",
+    "km": "kilometre",
     "m2": "square metre",
     "km2": "square kilometre",
     "ha": "hectare",

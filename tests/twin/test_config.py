@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conftest import main_checkout, require_shared, shared_candidates
 from twin.config import (
     AREAS,
     COMPARATORS,
@@ -27,7 +28,6 @@ from twin.errors import ConfigError, SourceError, TwinError
 from twin.metrics import METRICS
 from twin.schema import UNITS
 
-SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 WEATHER = "real/weather/CHN_Zhejiang.Hangzhou.584570_CSWD.epw"
 
 
@@ -252,7 +252,8 @@ def test_governing_targets_one_per_group_and_final_first(name):
 
 def test_targets_for_filters_and_rejects_unknown(hz):
     assert {t.id for t in hz.targets_for(status="draft")} == {
-        "PV-H4-draft", "W-H1-draft", "W-H2-draft", "S-H1-draft", "K-H1-draft"}
+        "PV-H4-draft", "W-H1-draft", "W-H2-draft", "S-H1-draft", "K-H1-draft", "B-H9-draft",
+        "K-H11-draft"}
     assert [t.id for t in hz.targets_for(scope="330112", status="final")] == ["PV-H4"]
     assert {t.id for t in hz.targets_for(kind="actual")} == {"PV-H3", "K-H5-area", "K-H5-carbon"}
     with pytest.raises(ConfigError, match="pv_capacity_mw"):
@@ -284,13 +285,62 @@ def test_config_is_frozen(hz):
 
 
 def _seed_lines() -> dict[str, list[str]]:
-    if not SEEDS_DIR.is_dir():
-        pytest.skip(f"seed documents not available at {SEEDS_DIR}")
+    """Every seed's lines; fails in CI and skips elsewhere when the seeds cannot be found."""
+    seeds_dir = require_shared("seeds")
     out = {}
     for key in SEEDS:
-        (path,) = SEEDS_DIR.glob(f"{key}_*.txt")
-        out[key] = path.read_text(encoding="utf-8").split("\n")
+        paths = sorted(seeds_dir.glob(f"{key}_*.txt"))
+        assert len(paths) == 1, f"{seeds_dir}: expected one file {key}_*.txt, found {paths}"
+        out[key] = paths[0].read_text(encoding="utf-8").split("\n")
     return out
+
+
+def _fake_checkout(root: Path, name: str) -> Path:
+    repo = root / name
+    (repo / "tests").mkdir(parents=True)
+    return repo
+
+
+def test_seeds_found_beside_the_checkout_and_beside_the_main_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv("TWIN_SHARED_DIR", raising=False)
+    main = _fake_checkout(tmp_path, "main")
+    (main / ".git" / "worktrees" / "wt").mkdir(parents=True)
+    (main / ".git" / "worktrees" / "wt" / "commondir").write_text("../..\n")
+    wt = _fake_checkout(tmp_path / "elsewhere", "wt")
+    (wt / ".git").write_text(f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n")
+    (tmp_path / "shared" / "seeds").mkdir(parents=True)
+    assert main_checkout(wt) == main.resolve()
+    assert main_checkout(main) == main
+    # the worktree has no ../shared of its own: found beside the main checkout
+    assert require_shared("seeds", wt) == (tmp_path / "shared" / "seeds").resolve()
+    assert require_shared("seeds", main) == (tmp_path / "shared" / "seeds").resolve()
+    # a shared/ inside the checkout comes first
+    (wt / "shared" / "seeds").mkdir(parents=True)
+    assert require_shared("seeds", wt) == (wt / "shared" / "seeds").resolve()
+    monkeypatch.setenv("TWIN_SHARED_DIR", str(tmp_path / "shared"))
+    assert shared_candidates(wt)[0] == (tmp_path / "shared").resolve()
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_missing_seeds_fail_in_ci(tmp_path, monkeypatch, ci):
+    monkeypatch.delenv("TWIN_SHARED_DIR", raising=False)
+    monkeypatch.setenv("CI", ci)
+    repo = _fake_checkout(tmp_path, "repo")
+    with pytest.raises(pytest.fail.Exception, match="CI: shared folder 'seeds' not found"):
+        require_shared("seeds", repo)
+
+
+@pytest.mark.parametrize("ci", [None, "", "false"])
+def test_missing_seeds_skip_with_the_places_looked_in(tmp_path, monkeypatch, ci):
+    monkeypatch.delenv("TWIN_SHARED_DIR", raising=False)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    repo = _fake_checkout(tmp_path, "repo")
+    with pytest.raises(pytest.skip.Exception, match="TWIN_SHARED_DIR") as info:
+        require_shared("seeds", repo)
+    assert str(tmp_path / "shared" / "seeds") in str(info.value)
 
 
 def _line(lines: dict[str, list[str]], ref: str) -> str:
