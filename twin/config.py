@@ -12,6 +12,14 @@ Every target names the twin indicator (:data:`METRICS`) that tracks it, its valu
 in a canonical unit of :data:`twin.schema.UNITS` (``480万千瓦`` is stored as
 ``value = 4800, unit = "mw"``) together with the wording as printed, and its
 source lines as ``"NNN:line"`` references into the seed documents (:data:`SEEDS`).
+:func:`check_value_as_printed` reads the printed wording (万 = 1e4, 亿 = 1e8, 万亩,
+五分钟, 半小时 ...) and checks that it converts to the stored value.
+
+A target is *tracked* when an engine compares the twin's value with it: its
+metric names engines in :data:`twin.metrics.METRICS` and its scope is the city or
+a district. Every other target says ``tracked = false`` with an
+``untracked_reason`` (the loader insists), so a config holds every plan target of
+its domains and says which of them the twin follows.
 Where plans disagree (the 2024 draft and final Hangzhou plans, the 14th
 Five-Year climate plan) every version is kept as its own record, and
 :meth:`CityConfig.governing_targets` picks one per indicator: final > 14th-FYP >
@@ -56,6 +64,9 @@ __all__ = [
     "DISTRICT_KINDS",
     "ACCESS_METRICS",
     "KINDS",
+    "PRINTED_MULTIPLIERS",
+    "PRINTED_UNITS",
+    "PRINTED_WORDS",
     "SCHEMA_VERSION",
     "SEEDS",
     "STATUSES",
@@ -65,9 +76,12 @@ __all__ = [
     "District",
     "Target",
     "available_cities",
+    "check_value_as_printed",
     "cities_dir",
+    "convert_unit",
     "load_city",
     "parse_ref",
+    "printed_quantities",
 ]
 
 logger = logging.getLogger(__name__)

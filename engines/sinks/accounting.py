@@ -10,8 +10,9 @@
     :data:`engines.sinks.indicators.INDICATORS` from the polygons (``input_kind =
     'polygons'``) and, when the twin has a land-cover raster, from the raster
     (``'raster'``), beside its seed targets and 2020 baselines with the gap.
-    Stock-difference removals (``method = 'stock_difference'``) when a previous
-    raster epoch is given.
+    Stock-difference removals (``method = 'stock_difference'``) and the net change
+    of the wetland area (``wetland_area_change_mu``, Huzhou's 占补平衡 rule) when a
+    previous raster epoch is given.
 ``sink_unmapped_classes`` (table)
     Raster class codes missing from the class table, with pixel counts and areas.
 ``sink_scenario`` (table)
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from engines.sinks.change import merge_extra, wetland_change_rows
 from engines.sinks.factors import FactorSet, read_factors
 from engines.sinks.indicators import (
     WETLAND_CLASSES,
@@ -296,6 +298,7 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
                                                       factors, threads=threads)
             city_code = str(zones.loc[zones["level"] == "city", "adcode"].iloc[0])
             extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code)
+            extra = merge_extra(extra, wetland_change_rows(r_ledger, p_ledger, city_code))
             unknown = pd.concat([unknown.assign(epoch="current"),
                                  p_unknown.assign(epoch="previous")], ignore_index=True)
         indicators.append(compute_indicators(

@@ -20,9 +20,13 @@ from twin.config import (
     STATUSES,
     TIERS,
     CityConfig,
+    Target,
     available_cities,
+    check_value_as_printed,
+    convert_unit,
     load_city,
     parse_ref,
+    printed_quantities,
 )
 from twin.errors import ConfigError, SourceError, TwinError
 from twin.metrics import METRICS
@@ -582,3 +586,221 @@ def test_parse_ref_roundtrip(key, line):
 def test_parse_ref_rejects(bad):
     with pytest.raises(ConfigError):
         parse_ref(bad)
+
+
+# --- value as printed -> stored value ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["hangzhou", "huzhou"])
+def test_every_value_as_printed_converts_to_the_stored_value(name):
+    cfg = load_city(name)
+    problems = [p for p in map(check_value_as_printed, cfg.targets) if p is not None]
+    assert problems == []
+    # every entry was read, none skipped: each printed text holds a quantity or a value word
+    assert all(printed_quantities(t.value_as_printed) for t in cfg.targets)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("480萬千瓦", [(4_800_000.0, "kw")]),
+    ("134 万千瓦", [(1_340_000.0, "kw")]),
+    ("1.5万千瓦", [(15_000.0, "kw")]),
+    ("115兆瓦", [(115.0, "mw")]),
+    ("50 兆瓦 / 100 兆瓦时", [(50.0, "mw"), (100.0, "mwh")]),
+    ("7900萬立方米以上", [(79_000_000.0, "m3")]),
+    ("6萬畝", [(60_000.0, "mu")]),
+    ("千萬畝森林質量精準提升", [(10_000_000.0, "mu")]),
+    ("5087 万吨", [(50_870_000.0, "t_c")]),
+    ("3 亿吨", [(300_000_000.0, "t_c")]),
+    ("面积约 280 平方公里", [(280.0, "km2")]),
+    ("320 万平方米", [(3_200_000.0, "m2")]),
+    ("省级绿道规模分别达到315公里", [(315.0, "km")]),
+    ("300米见绿", [(300.0, "m")]),
+    ("65.33%以上", [(65.33, "pct")]),
+    ("城市五分鐘", [(5.0, "min")]),
+    ("城鄉(xiāng)半小時充電圈", [(0.5, "h")]),
+    ("人人一千瓦", [(1.0, "kw_per_person")]),
+    ("不少于85項", [(85.0, "count")]),
+    ("累計淘汰600臺(套)以上", [(600.0, "count")]),
+    ("到2025年、2030年,比例分别达到36%", [(36.0, "pct")]),
+    ("高速公路服務區(qū)充電設施全覆蓋", [(100.0, "pct")]),
+    ("严格按照“占补平衡”原则", [(0.0, "m2")]),
+    ("新建“一村万树”示范村", []),
+])
+def test_printed_quantities(text, expected):
+    assert printed_quantities(text) == expected
+
+
+@pytest.mark.parametrize(("value", "unit", "to", "expected"), [
+    (6e4, "mu", "ha", 4000.0),
+    (6e4, "mu", "km2", 40.0),
+    (4.8e6, "kw", "mw", 4800.0),
+    (4.8e6, "kw", "gw", 4.8),
+    (315.0, "km", "m", 315_000.0),
+    (0.5, "h", "min", 30.0),
+    (280.0, "km2", "m2", 2.8e8),
+])
+def test_convert_unit(value, unit, to, expected):
+    assert convert_unit(value, unit, to) == pytest.approx(expected)
+
+
+def test_convert_unit_refuses_other_dimensions():
+    assert convert_unit(1.0, "mw", "mwh") is None
+    assert convert_unit(1.0, "mu", "m3") is None
+    assert convert_unit(1.0, "pct", "count") is None
+    assert convert_unit(1.0, "kw", "kw_per_person") is None
+
+
+@given(n=st.integers(min_value=1, max_value=99_999),
+       mult=st.sampled_from([("", 1.0), ("万", 1e4), ("萬", 1e4), ("亿", 1e8)]),
+       unit=st.sampled_from([("千瓦", "kw"), ("亩", "mu"), ("平方米", "m2"), ("吨", "t_c")]),
+       space=st.sampled_from(["", " "]))
+def test_printed_arabic_numbers_with_multipliers(n, mult, unit, space):
+    ((value, key),) = printed_quantities(f"达到{n}{space}{mult[0]}{unit[0]}以上")
+    assert key == unit[1]
+    assert value == pytest.approx(n * mult[1])
+
+
+def _target(**kw) -> Target:
+    base: dict = {"id": "X", "indicator_zh": "x", "indicator_en": "x", "metric": "pv_capacity_mw",
+                  "value": 4800.0, "unit": "mw", "value_as_printed": "480万千瓦", "comparator": ">=",
+                  "scope": "city", "source": ("002:52",), "status": "final"}
+    return Target(**{**base, **kw})
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"value": 480.0}, "reads 4800 mw, the config stores 480 mw"),
+    ({"value_as_printed": "480万千瓦、650万千瓦"}, "holds 2 quantities"),
+    ({"value_as_printed": "光伏装机"}, "holds 0 quantities"),
+    ({"value_as_printed": "480万亩"}, "holds 0 quantities"),
+    ({"metric": "charging_circle_coverage_pct", "unit": "pct", "value": 100.0,
+      "value_as_printed": "城市五分钟", "threshold": 30.0, "threshold_unit": "min"},
+     "threshold 30 min is not printed"),
+    ({"metric": "bus_stop_coverage_pct", "unit": "pct", "value": 50.0,
+      "value_as_printed": "300米半径覆盖率达到60%", "threshold": 300.0, "threshold_unit": "m"},
+     "reads 60 pct"),
+])
+def test_check_value_as_printed_names_the_mismatch(kw, needle):
+    problem = check_value_as_printed(_target(**kw))
+    assert problem is not None and needle in problem and problem.startswith("X: ")
+
+
+def test_check_value_as_printed_accepts_conversions_and_circles():
+    assert check_value_as_printed(_target()) is None
+    assert check_value_as_printed(_target(value_as_printed="4.8 GW")) is None
+    circle = _target(metric="charging_circle_coverage_pct", unit="pct", value=100.0,
+                     value_as_printed="城乡半小时充电圈", threshold=30.0, threshold_unit="min")
+    assert check_value_as_printed(circle) is None
+    # a circle that prints no share is read as 100 %, never as another share
+    assert check_value_as_printed(dataclasses.replace(circle, value=90.0)) is not None
+
+
+# --- tracked / untracked ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["hangzhou", "huzhou"])
+def test_every_target_is_tracked_by_an_engine_or_says_why_not(name):
+    for t in load_city(name).targets:
+        engines = METRICS[t.metric].engines
+        if t.tracked:
+            assert engines and t.tracked_by == engines, t.id
+            assert t.scope == "city" or t.scope.isdigit(), t.id
+            assert t.untracked_reason == "", t.id
+        else:
+            assert t.tracked_by == () and len(t.untracked_reason) > 20, t.id
+
+
+def test_tracked_targets_and_engines(hz, huz):
+    assert hz.target("K-H1").tracked_by == ("sinks",)
+    assert hz.target("PV-H1").tracked_by == ("pv", "pv_sites")
+    assert hz.target("C-H1-5min").tracked_by == ("coverage",)
+    assert hz.target("S-H1").tracked_by == ("pv_sites",)
+    assert not huz.target("PV-Z8").tracked  # a tracked metric, at a place with no boundary
+    wet = huz.target("K-Z2")
+    assert (wet.metric, wet.value, wet.unit, wet.comparator) == ("wetland_area_change_mu", 0, "mu", ">=")
+    assert wet.tracked_by == ("sinks",) and wet.year is None
+    df = huz.targets_frame().set_index("id")
+    assert df.loc["K-Z2", "tracked_by"] == "sinks" and bool(df.loc["K-Z2", "tracked"])
+    assert not df.loc["T-Z2", "tracked"] and "trip" in df.loc["T-Z2", "untracked_reason"]
+    assert df["tracked"].dtype == bool
+
+
+@pytest.mark.parametrize(("old", "new", "needles"), [
+    ('status = "draft"\n', 'status = "draft"\ntracked = false\n',
+     ["'T1-draft'", "'tracked' is false without 'untracked_reason'"]),
+    ('status = "draft"\n', 'status = "draft"\nuntracked_reason = "no data"\n',
+     ["'T1-draft'", "'tracked' is not false"]),
+    ('metric = "pv_capacity_mw"\nvalue = 4000\nunit = "mw"',
+     'metric = "storage_capacity_mw"\nvalue = 4000\nunit = "mw"',
+     ["'T1-draft'", "no engine computes metric 'storage_capacity_mw'", "tracked = false"]),
+    ('scope = "city"\nsource = ["000:54"]', 'scope = "Nantaihu New Area"\nsource = ["000:54"]',
+     ["'T1-draft'", "'Nantaihu New Area' is a place the twin has no boundary of"]),
+    ('status = "draft"\n', 'status = "draft"\ntracked = "no"\n',
+     ["'T1-draft'", "'tracked' must be a boolean"]),
+])
+def test_tracked_rules(tmp_path, old, new, needles):
+    assert old in VALID
+    msg = _error(tmp_path, VALID.replace(old, new, 1))
+    for needle in needles:
+        assert needle in msg, (needle, msg)
+
+
+def test_untracked_with_a_reason_loads(tmp_path):
+    text = VALID.replace('status = "draft"\n', 'status = "draft"\ntracked = false\n'
+                         'untracked_reason = "a draft nobody tracks"\n', 1)
+    t = load_city(_write(tmp_path, text)).target("T1-draft")
+    assert (t.tracked, t.tracked_by, t.untracked_reason) == (False, (), "a draft nobody tracks")
+
+
+# --- the targets of issue 15 ----------------------------------------------------------------------
+
+
+def test_draft_final_changes_are_separate_records(hz):
+    reform = {t.status: (t.value, t.source[0]) for t in
+              hz.targets_for("urban_renewal_reform_items_count", year=2025)}
+    assert reform == {"final": (12, "002:162"), "draft": (13, "000:159")}
+    zones = {t.status: (t.value, t.comparator, t.source[0]) for t in
+             hz.targets_for("low_carbon_agriculture_zones_count", year=2025)}
+    assert zones == {"final": (2, "~", "002:98"), "draft": (3, "~", "000:98")}
+    gov = {t.id for t in hz.governing_targets()}
+    assert {"B-H9", "K-H11"} <= gov and not {"B-H9-draft", "K-H11-draft"} & gov
+
+
+@pytest.mark.parametrize(("city", "target_id", "value", "unit", "year", "ref"), [
+    ("hangzhou", "K-H9", 105, "count", 2025, "001:361"),
+    ("hangzhou", "B-H5", 3_200_000, "m2", 2025, "001:241"),
+    ("hangzhou", "B-H2", 1, "count", 2025, "002:38"),
+    ("hangzhou", "B-H6", 35, "pct", 2025, "001:243"),
+    ("hangzhou", "PV-H5", 50, "pct", 2025, "001:205"),
+    ("hangzhou", "PV-H6", 30_000_000, "m2", 2025, "001:247"),
+    ("hangzhou", "PV-H7", 8, "pct", 2025, "001:247"),
+    ("hangzhou", "E-H7-parks", 10, "count", 2030, "002:76"),
+    ("hangzhou", "E-H7-share", 50, "pct", 2030, "002:76"),
+    ("hangzhou", "P-H3-land", 60_000, "mu", 2025, "002:66"),
+    ("hangzhou", "P-H3-firms", 3000, "count", 2025, "002:66"),
+    ("hangzhou", "S-H8", 280, "km2", 2021, "001:215"),
+    ("hangzhou", "B-H10", 1040, "count", 2027, "002:162"),
+    ("hangzhou", "K-H11-farms", 150, "count", 2025, "002:98"),
+    ("huzhou", "B-Z2-2025", 36, "pct", 2025, "003:184"),
+    ("huzhou", "B-Z2-2030", 41, "pct", 2030, "003:184"),
+    ("huzhou", "B-Z2-wuxing", 40, "pct", 2025, "003:298"),
+    ("huzhou", "B-Z3-2025", 75, "pct", 2025, "003:130"),
+    ("huzhou", "B-Z3-2030", 78, "pct", 2030, "003:130"),
+    ("huzhou", "B-Z5-count", 135, "count", 2025, "003:174"),
+    ("huzhou", "T-Z2", 40, "pct", 2025, "003:212"),
+    ("huzhou", "T-Z2-wuxing", 37, "pct", 2025, "003:298"),
+    ("huzhou", "T-Z3-2025", 75, "pct", 2025, "003:212"),
+    ("huzhou", "T-Z3-2030", 80, "pct", 2030, "003:284"),
+    ("huzhou", "C-Z11-2025", 315, "km", 2025, "003:216"),
+    ("huzhou", "C-Z11-2030", 380, "km", 2030, "003:216"),
+    ("huzhou", "E-Z1-2025", 25, "pct", 2025, "003:112"),
+    ("huzhou", "E-Z1-2030", 40, "pct", 2030, "003:112"),
+])
+def test_issue_15_targets(city, target_id, value, unit, year, ref):
+    t = load_city(city).target(target_id)
+    assert (t.value, t.unit, t.year, t.source[0]) == (value, unit, year, ref)
+
+
+def test_heat_radius_rules(hz, huz):
+    for t in (hz.target("E-H8"), huz.target("E-Z4")):
+        assert (t.value, t.threshold, t.threshold_unit) == (100, 15, "km")
+        assert not t.tracked
