@@ -124,11 +124,14 @@ def format_info(doc: dict) -> str:
                          f"{w['offset_h']:+.2f} h off the sun{fix}, closure {w['closure_ratio']:.3f}, "
                          f"{w['night_hours']} night hours with irradiance")
         gov = [t for t in e["targets"] if t.get("is_governing")]
-        lines.append(f"  targets: {len(e['targets'])} records, {len(gov)} governing")
+        n_tracked = sum(bool(t.get("tracked", True)) for t in gov)
+        lines.append(f"  targets: {len(e['targets'])} records, {len(gov)} governing, "
+                     f"{n_tracked} of them tracked by an engine")
         for t in gov:
             year = t.get("year") or "-"
+            by = f"; {t['tracked_by']}" if t.get("tracked_by") else "; untracked"
             lines.append(
                 f"    {t['id']:<14} {t['indicator_en'][:48]:<48} {t['comparator']}{t['value']:g} "
-                f"{t['unit']} ({year}, {t['status']}, {t['source']})"
+                f"{t['unit']} ({year}, {t['status']}, {t['source']}{by})"
             )
     return "\n".join(lines)

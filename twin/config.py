@@ -948,18 +948,19 @@ PRINTED_UNITS: dict[str, tuple[str, float]] = {
     "兆瓦": ("mw", 1.0), "MW": ("mw", 1.0), "GW": ("gw", 1.0), "kW": ("kw", 1.0),
     "平方公里": ("km2", 1.0), "km2": ("km2", 1.0), "平方米": ("m2", 1.0), "m2": ("m2", 1.0),
     "立方米": ("m3", 1.0), "公里": ("km", 1.0), "km": ("km", 1.0), "米": ("m", 1.0),
-    "亩": ("mu", 1.0), "畝": ("mu", 1.0), "公顷": ("ha", 1.0), "吨": ("t_c", 1.0),
-    "噸": ("t_c", 1.0), "%": ("pct", 1.0), "分钟": ("min", 1.0), "分鐘": ("min", 1.0),
+    "亩": ("mu", 1.0), "畝": ("mu", 1.0), "公顷": ("ha", 1.0), "吨": ("t", 1.0),
+    "噸": ("t", 1.0), "千伏": ("kv", 1.0), "%": ("pct", 1.0), "分钟": ("min", 1.0), "分鐘": ("min", 1.0),
     "小时": ("h", 1.0), "小時": ("h", 1.0),
     "个": ("count", 1.0), "個": ("count", 1.0), "项": ("count", 1.0), "項": ("count", 1.0),
     "根": ("count", 1.0), "家": ("count", 1.0), "台": ("count", 1.0), "臺": ("count", 1.0),
     "座": ("count", 1.0), "处": ("count", 1.0), "處": ("count", 1.0),
     "年": ("year", 1.0),
 }
-#: Words that stand for a value: 全覆盖/全部 (all of it) and 关停整合 (all closed or merged)
-#: = 100 %; 占补平衡 (every loss made good) = a net change of 0.
+#: Words that stand for a value: 全覆盖/全部 (all of it), 百分百 and 关停整合 (all closed or
+#: merged) = 100 %; 占补平衡 (every loss made good) = a net change of 0.
 PRINTED_WORDS: dict[str, tuple[float, str]] = {
     "全覆盖": (100.0, "pct"), "全覆蓋": (100.0, "pct"), "全部": (100.0, "pct"),
+    "百分百": (100.0, "pct"),
     "关停整合": (100.0, "pct"), "占补平衡": (0.0, "m2"), "占補平衡": (0.0, "m2"),
 }
 #: Words that make a power a power per resident (临安 "人人一千瓦").
@@ -969,7 +970,8 @@ _DIMENSIONS: dict[str, tuple[str, float]] = {
     "kw": ("power", 1e3), "mw": ("power", 1e6), "gw": ("power", 1e9),
     "mwh": ("energy", 1e6), "kwh": ("energy", 1e3),
     "m2": ("area", 1.0), "km2": ("area", 1e6), "ha": ("area", 1e4), "mu": ("area", 1e4 / 15),
-    "m": ("length", 1.0), "km": ("length", 1e3), "m3": ("volume", 1.0), "t_c": ("mass", 1.0),
+    "m": ("length", 1.0), "km": ("length", 1e3), "m3": ("volume", 1.0), "t": ("mass", 1.0),
+    "t_c": ("mass", 1.0), "kv": ("voltage", 1.0),
     "pct": ("share", 1.0), "count": ("count", 1.0), "s": ("time", 1.0), "min": ("time", 60.0),
     "h": ("time", 3600.0), "kw_per_person": ("power_per_person", 1e3), "year": ("year", 1.0),
 }

@@ -609,8 +609,10 @@ def test_every_value_as_printed_converts_to_the_stored_value(name):
     ("7900萬立方米以上", [(79_000_000.0, "m3")]),
     ("6萬畝", [(60_000.0, "mu")]),
     ("千萬畝森林質量精準提升", [(10_000_000.0, "mu")]),
-    ("5087 万吨", [(50_870_000.0, "t_c")]),
-    ("3 亿吨", [(300_000_000.0, "t_c")]),
+    ("5087 万吨", [(50_870_000.0, "t")]),
+    ("3 亿吨", [(300_000_000.0, "t")]),
+    ("新建4座500千伏变电站", [(4.0, "count"), (500.0, "kv")]),
+    ("兩個“百分百”", [(2.0, "count"), (100.0, "pct")]),
     ("面积约 280 平方公里", [(280.0, "km2")]),
     ("320 万平方米", [(3_200_000.0, "m2")]),
     ("省级绿道规模分别达到315公里", [(315.0, "km")]),
@@ -638,6 +640,7 @@ def test_printed_quantities(text, expected):
     (315.0, "km", "m", 315_000.0),
     (0.5, "h", "min", 30.0),
     (280.0, "km2", "m2", 2.8e8),
+    (5.087e7, "t", "t_c", 5.087e7),
 ])
 def test_convert_unit(value, unit, to, expected):
     assert convert_unit(value, unit, to) == pytest.approx(expected)
@@ -652,7 +655,7 @@ def test_convert_unit_refuses_other_dimensions():
 
 @given(n=st.integers(min_value=1, max_value=99_999),
        mult=st.sampled_from([("", 1.0), ("万", 1e4), ("萬", 1e4), ("亿", 1e8)]),
-       unit=st.sampled_from([("千瓦", "kw"), ("亩", "mu"), ("平方米", "m2"), ("吨", "t_c")]),
+       unit=st.sampled_from([("千瓦", "kw"), ("亩", "mu"), ("平方米", "m2"), ("吨", "t")]),
        space=st.sampled_from(["", " "]))
 def test_printed_arabic_numbers_with_multipliers(n, mult, unit, space):
     ((value, key),) = printed_quantities(f"达到{n}{space}{mult[0]}{unit[0]}以上")
