@@ -997,7 +997,8 @@ def _zh_number(text: str) -> float:
             section += (1 if digit is None else digit) * _ZH_SMALL[ch]
             digit = None
         elif ch in PRINTED_MULTIPLIERS:
-            total += (section + (digit or 0)) * PRINTED_MULTIPLIERS[ch] or PRINTED_MULTIPLIERS[ch]
+            part = section + (digit or 0)
+            total += (part or 1) * PRINTED_MULTIPLIERS[ch]  # 万亩 alone = 1 万
             section, digit = 0.0, None
         else:
             msg = f"{text!r} is not a Chinese numeral"

@@ -807,3 +807,13 @@ def test_heat_radius_rules(hz, huz):
     for t in (hz.target("E-H8"), huz.target("E-Z4")):
         assert (t.value, t.threshold, t.threshold_unit) == (100, 15, "km")
         assert not t.tracked
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("一千瓦", (1.0, "kw")), ("五分钟", (5.0, "min")), ("十五分钟", (15.0, "min")),
+    ("二十分钟", (20.0, "min")), ("一百个", (100.0, "count")), ("三千个", (3000.0, "count")),
+    ("万亩", (1e4, "mu")), ("千万亩", (1e7, "mu")), ("两万个", (2e4, "count")),
+    ("一亿吨", (1e8, "t")),
+])
+def test_chinese_numerals(text, expected):
+    assert printed_quantities(text) == [pytest.approx(expected)]

@@ -27,7 +27,7 @@ def test_each_named_engine_handles_the_metric(metric: Metric):
         assert f'"{metric.name}"' in _engine_sources(engine), (metric.name, engine)
 
 
-def test_metrics_no_engine_handles_name_none():
+def test_a_metric_no_engine_mentions_names_no_engine():
     # a metric no engine mentions cannot claim one; a metric every engine ignores has ()
     for m in METRICS.values():
         if not any(f'"{m.name}"' in _engine_sources(e) for e in ENGINES):
