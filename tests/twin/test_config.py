@@ -386,6 +386,21 @@ def test_every_source_ref_points_to_an_existing_line(name):
     ("huzhou", "C-Z3-rural", "003:220", "乡村地区"),
     ("huzhou", "T-Z1", "003:212", "公交站点300米"),
     ("huzhou", "K-Z1", "003:232", "生态低碳茶示范基地"),
+    # issue 15: draft -> final changes, secondary sources and baselines
+    ("hangzhou", "K-H11-draft", "000:98", "建成3个左右低碳生态农业试验区"),
+    ("hangzhou", "K-H11", "002:98", "建成2個左右"),
+    ("hangzhou", "K-H11-farms", "000:98", "150个以上低碳生态农场"),
+    ("hangzhou", "B-H9-draft", "000:159", "城市更新改革事项13项"),
+    ("hangzhou", "B-H9", "002:162", "改革事項12項"),
+    ("hangzhou", "B-H2", "000:40", "培育至少1个绿色低碳生态城区试点"),
+    ("hangzhou", "E-H7-parks", "000:77", "新型供能园区10个以上"),
+    ("hangzhou", "P-H3-land", "000:68", "盘活低效用地6万亩"),
+    ("hangzhou", "B-H6", "001:67", "31.2%"),
+    ("hangzhou", "T-H1", "000:50", "绿色出行比例达到75%以上"),
+    ("hangzhou", "T-H2", "001:69", "52.4%"),
+    ("hangzhou", "K-H12-straw", "001:63", "95.4%"),
+    ("huzhou", "K-Z2", "003:228", "占补平衡"),
+    ("huzhou", "T-Z3-2025", "003:284", "75%、80%"),
 ])
 def test_cited_lines_contain_characteristic_text(city, target_id, ref, needle):
     lines = _seed_lines()
