@@ -117,8 +117,13 @@ def show_table(df: pd.DataFrame, lang: str, **kw):
 
 
 def _pct(x: float) -> str:
-    """A percentage for a caption: whole numbers, one decimal under 10 and near 100 (1.5, 99.6)."""
-    return f"{x:.1f}" if (0 < x < 9.95 or 99 < x < 100) else f"{x:.0f}"
+    """A percentage for a caption: whole numbers, one decimal under 10 and near 100 (1.5, 99.6).
+
+    Never 0 or 100 for a share that is neither (0.01 % reads 0.1, 99.99 % reads 99.9).
+    """
+    if 0 < x < 9.95 or 99 < x < 100:
+        return f"{min(max(x, 0.1), 99.9):.1f}"
+    return f"{x:.0f}"
 
 
 def share_text(values) -> str:

@@ -199,8 +199,11 @@ def _scope_notes(ctx: Ctx, pf: pd.DataFrame) -> None:
             st.caption(t("ov.scope_of", lang, what=t(f"engine.{engine}", lang), ids=ids, scope=text))
 
 
-def _pv_cards(ctx: Ctx, pf: pd.DataFrame, baseline_year: object) -> None:
-    """Installed PV (reported), the twin's rooftop potential and the target, side by side."""
+def _pv_cards(ctx: Ctx, pf: pd.DataFrame) -> None:
+    """Installed PV (reported), the twin's rooftop potential and the target, side by side.
+
+    Cards, not one sum: the potential card says "demo sample" when it is one.
+    """
     lang = ctx.lang
     pv = pf.loc[(pf["metric"] == "pv_capacity_mw") & pf["year"].notna()
                 & (pf["baseline"].notna() | pf["potential"].notna())]
@@ -208,16 +211,20 @@ def _pv_cards(ctx: Ctx, pf: pd.DataFrame, baseline_year: object) -> None:
         return
     r = pv.iloc[0]
     mw = unit("mw", lang)
-    c1, c2, c3 = st.columns(3)
-    year = "" if pd.isna(baseline_year) else int(baseline_year)  # type: ignore[call-overload]
-    c1.metric(t("ov.pv_installed", lang, year=year),
-              "–" if pd.isna(r["baseline"]) else f"{r['baseline']:,.0f} {mw}", help=str(r["source"]))
-    c2.metric(t("ov.pv_potential", lang),
-              "–" if pd.isna(r["potential"]) else f"{r['potential']:,.0f} {mw}",
-              delta=t("ov.demo_sample", lang) if r["is_sample"] else None, delta_color="off",
-              delta_arrow="off",
-              help=r["basis"] or None)
-    c3.metric(t("ov.pv_target", lang, year=int(r["year"])), f"{r['value']:,.0f} {mw}")
+    cards = []
+    if pd.notna(r["baseline"]):
+        by = r.get("baseline_year")
+        year = "" if by is None or pd.isna(by) else str(int(by))
+        cards.append((t("ov.pv_installed", lang, year=year), f"{r['baseline']:,.0f} {mw}",
+                      {"help": str(r["source"])}))
+    if pd.notna(r["potential"]):
+        sample = bool(r["is_sample"])
+        cards.append((t("ov.pv_potential", lang), f"{r['potential']:,.0f} {mw}",
+                      {"delta": t("ov.demo_sample", lang) if sample else None, "delta_color": "off",
+                       "delta_arrow": "off", "help": r["basis"] or None}))
+    cards.append((t("ov.pv_target", lang, year=int(r["year"])), f"{r['value']:,.0f} {mw}", {}))
+    for col, (label, value, kw) in zip(st.columns(len(cards)), cards, strict=True):
+        col.metric(label, value, **kw)
 
 
 def _validation(ctx: Ctx, have: set[str]) -> None:
@@ -256,9 +263,7 @@ def render(ctx: Ctx) -> None:
     if pf.empty:
         st.info(t("ov.no_targets", lang, year=ctx.year))
     else:
-        base_year = cfg.targets_frame().set_index("id")["baseline_year"]
-        pv_rows = pf.loc[pf["metric"] == "pv_capacity_mw", "id"]
-        _pv_cards(ctx, pf, base_year.get(pv_rows.iloc[0]) if len(pv_rows) else None)
+        _pv_cards(ctx, pf)
         st.altair_chart(_chart(pf, lang), width="stretch")
         _scope_notes(ctx, pf)
         for cmd in sorted({c for c in pf["command"] if c}):
