@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from engines.pv.rooftop import CITYWIDE_SHARE
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t, unit
@@ -45,8 +46,6 @@ _ENGINE_OF = (("pv_", "pv"), ("park_pv", "pv"), ("wind_", "wind"), ("storage_", 
               ("tea_garden", "sinks"))
 #: Metrics in which the twin's potential adds to the installed baseline.
 _ADDITIVE_UNITS = ("mw", "mwp", "gw", "kw", "kwp")
-#: A city's buildings a twin must hold (with no synthetic one) for its building count to be citywide.
-_CITYWIDE_SHARE = 0.95
 
 
 def _is_sample(flags: pd.Series) -> np.ndarray:
@@ -299,7 +298,7 @@ def render(ctx: Ctx) -> None:
     n, n_syn = int(d["buildings"].sum()), int(counts["synthetic"].sum())
     show_scope(ctx, {"synthetic_share": n_syn / n if n else float("nan"), "n_buildings": n,
                      "city_buildings_estimate": cfg.full_scale_buildings,
-                     "is_citywide": n >= _CITYWIDE_SHARE * cfg.full_scale_buildings and n_syn == 0})
+                     "is_citywide": n >= CITYWIDE_SHARE * cfg.full_scale_buildings and n_syn == 0})
 
     with st.expander(t("ov.layers", lang)):
         lay = data.layers_table(*ctx.key)
