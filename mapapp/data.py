@@ -51,6 +51,7 @@ __all__ = [
     "pv_city_top",
     "pv_facets",
     "pv_options",
+    "rasters_table",
     "release",
     "store",
     "table",
@@ -148,6 +149,12 @@ def layers_table(home: str, city: str, version: float) -> pd.DataFrame:
     """The catalog's ``_layers`` table: name, kind, n_rows, n_synthetic, source, by kind and name."""
     lay = store(home, city, version).layers()[["name", "kind", "n_rows", "n_synthetic", "source"]]
     return lay.sort_values(["kind", "name"], kind="stable").reset_index(drop=True)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def rasters_table(home: str, city: str, version: float) -> pd.DataFrame:
+    """The catalog's ``_rasters`` table: name, is_synthetic, source (by name)."""
+    return store(home, city, version).rasters()[["name", "is_synthetic", "source"]]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -311,7 +318,10 @@ def building_counts(home: str, city: str, version: float) -> pd.DataFrame:
 
 
 # -- targets -----------------------------------------------------------------------------
-_PROGRESS_COLUMNS = ["target_id", "potential", "baseline_engine", "engine"]
+#: What a tracked total rests on, when the engine's table says it (:mod:`twin.schema` fields).
+_SCOPE_COLUMNS = ("synthetic_share", "n_buildings", "city_buildings_estimate", "coverage_share",
+                  "is_citywide")
+_PROGRESS_COLUMNS = ["target_id", "potential", "baseline_engine", "engine", *_SCOPE_COLUMNS]
 
 
 def _tracked(df: pd.DataFrame) -> pd.DataFrame:
@@ -319,34 +329,48 @@ def _tracked(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[df["target_id"].notna() & (df["target_id"] != "")]
 
 
+def _scope_of(twin: TwinStore, name: str) -> tuple[str, ...]:
+    """The :data:`_SCOPE_COLUMNS` table ``name`` has (engines add them one by one)."""
+    have = set(twin.columns(name))
+    return tuple(c for c in _SCOPE_COLUMNS if c in have)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def target_progress(home: str, city: str, version: float) -> pd.DataFrame:
-    """What the engines computed against each target id.
+    """What the engines computed against each target id, and what each figure rests on.
 
-    Columns ``target_id``, ``potential``, ``baseline_engine``, ``engine``; one row per
-    target an engine tracked.
+    Columns ``target_id``, ``potential``, ``baseline_engine``, ``engine`` and the scope
+    columns ``synthetic_share``, ``n_buildings``, ``city_buildings_estimate``,
+    ``coverage_share``, ``is_citywide`` (NaN where the engine's table does not carry
+    them); one row per target an engine tracked.
     """
     have = set(tables(home, city, version))
     twin = store(home, city, version)
     parts = []
     if "pv_targets" in have:
-        pv = twin.select("pv_targets", ("target_id", "potential_mw", "baseline_mw"),
+        pv = twin.select("pv_targets", ("target_id", "potential_mw", "baseline_mw",
+                                        *_scope_of(twin, "pv_targets")),
                          where={"scenario": "technical"})
         parts.append(pv.rename(columns={"potential_mw": "potential", "baseline_mw": "baseline_engine"})
                      .assign(engine="pv"))
     if "wind_targets" in have:
-        wind = twin.select("wind_targets", ("target_id", "potential_mw"))
-        parts.append(pd.DataFrame({"target_id": wind["target_id"].astype("str"),
-                                   "potential": wind["potential_mw"].astype(float),
-                                   "baseline_engine": np.nan, "engine": "wind"}))
+        wind = twin.select("wind_targets", ("target_id", "potential_mw",
+                                            *_scope_of(twin, "wind_targets")))
+        parts.append(wind.rename(columns={"potential_mw": "potential"})
+                     .assign(target_id=wind["target_id"].astype("str"),
+                             potential=wind["potential_mw"].astype(float),
+                             baseline_engine=np.nan, engine="wind"))
     if "coverage_summary" in have:
-        cov = _tracked(twin.aggregate("coverage_summary", {"potential": ("any", "value")},
+        scope = {c: ("max", c) for c in _scope_of(twin, "coverage_summary")}
+        cov = _tracked(twin.aggregate("coverage_summary", {"potential": ("any", "value"), **scope},
                                       by=("target_id",), where={"level": "city"}))
         parts.append(cov.assign(baseline_engine=np.nan, engine="coverage"))
     if "sink_indicators" in have:
         # the polygon-based value where there is one, else any; any baseline the engine gave
+        scope_cols = _scope_of(twin, "sink_indicators")
         ind = _tracked(twin.select("sink_indicators", ("target_id", "value", "input_kind",
-                                                       "baseline_value"), where={"level": "city"}))
+                                                       "baseline_value", *scope_cols),
+                                   where={"level": "city"}))
         first = (ind.loc[ind["input_kind"].notna()]
                  .assign(_other=lambda d: d["input_kind"] != "polygons")
                  .sort_values("_other", kind="stable").drop_duplicates("target_id"))
@@ -354,8 +378,9 @@ def target_progress(home: str, city: str, version: float) -> pd.DataFrame:
         parts.append(pd.DataFrame({"target_id": first["target_id"].to_numpy(),
                                    "potential": first["value"].to_numpy(),
                                    "baseline_engine": base.reindex(first["target_id"]).to_numpy(),
-                                   "engine": "sinks"}))
-    parts = [p[_PROGRESS_COLUMNS] for p in parts if len(p)]
+                                   "engine": "sinks",
+                                   **{c: first[c].to_numpy() for c in scope_cols}}))
+    parts = [p.reindex(columns=_PROGRESS_COLUMNS) for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=_PROGRESS_COLUMNS)
     return pd.concat(parts, ignore_index=True).drop_duplicates("target_id")

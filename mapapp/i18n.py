@@ -76,11 +76,37 @@ LABELS: dict[str, dict[str, str]] = {
     "page.charging": _e("Charging and services", "充电与公共服务"),
     # --- overview -----------------------------------------------------------------------
     "ov.progress": _e("Distance to the targets ({year})", "距目标的差距（{year}年）"),
-    "ov.progress_help": _e("Bars are shares of each target: grey = reported baseline, colour = "
-                           "what the twin computed (potential or current coverage). Hover a bar "
-                           "for the source (seed document and line).",
-                           "条形为占目标的比例：灰色为报告基数，彩色为孪生计算值（潜力或现状覆盖率）。"
-                           "悬停查看出处（种子文件与行号）。"),
+    "ov.progress_help": _e("Bars are shares of each target: grey = installed or reported baseline (what "
+                           "the city reported), colour = what the twin computed (potential or current "
+                           "coverage). A twin total from a demo sample is never added to a reported "
+                           "baseline nor shown as a share of a citywide target. Hover a bar for the "
+                           "source (seed document and line).",
+                           "条形为占目标的比例：灰色为已建或公布基数（城市公布的数值），彩色为孪生计算值"
+                           "（潜力或现状覆盖率）。演示样本的孪生合计不会加到公布基数上，也不会显示为占全市"
+                           "目标的比例。悬停查看出处（种子文件与行号）。"),
+    "ov.not_comparable": _e("{ids}: the twin's figure is a demo sample. It is kept apart from the "
+                            "reported baseline: not added to it, and no share of the citywide target "
+                            "is given. {scope}",
+                            "{ids}：孪生值为演示样本，与公布基数分开显示：不与之相加，也不给出占全市目标的"
+                            "比例。{scope}"),
+    "ov.scope_of": _e("{what} ({ids}): {scope}", "{what}（{ids}）：{scope}"),
+    "ov.pv_installed": _e("PV installed {year} (reported)", "{year}年已建光伏（公布）"),
+    "ov.pv_potential": _e("Rooftop PV potential (computed by the twin)", "屋顶光伏潜力（孪生计算）"),
+    "ov.pv_target": _e("PV target {year}", "{year}年光伏目标"),
+    "ov.demo_sample": _e("demo sample", "演示样本"),
+    "scope.synthetic": _e("Synthetic input: {share}", "合成输入：{share}"),
+    "scope.synthetic_layers": _e("Synthetic input (layers it rests on): {layers}",
+                                 "合成输入（所依据的图层）：{layers}"),
+    "scope.demo": _e("demo: {n:,} of about {total:,} buildings ({pct}), a sample not comparable "
+                     "with citywide targets",
+                     "演示样本：全市约 {total:,} 栋建筑中的 {n:,} 栋（{pct}），不可与全市目标比较"),
+    "scope.citywide": _e("citywide: {n:,} buildings", "全市：{n:,} 栋建筑"),
+    "scope.buildings": _e("{n:,} buildings", "{n:,} 栋建筑"),
+    "engine.pv": _e("Rooftop PV", "屋顶光伏"),
+    "engine.pv_sites": _e("Water-surface and ground PV", "水面与地面光伏"),
+    "engine.wind": _e("Wind", "风电"),
+    "engine.sinks": _e("Carbon sinks", "碳汇"),
+    "engine.coverage": _e("Charging and services coverage", "充电与公共服务覆盖"),
     "ov.no_targets": _e("No targets for {year} in this city's plans.", "该市规划中没有{year}年的目标。"),
     "ov.targets_table": _e("Targets, sources and status", "目标、出处与状态"),
     "ov.validation": _e("Does the twin match the city?", "孪生与城市实际是否相符？"),
@@ -103,8 +129,9 @@ LABELS: dict[str, dict[str, str]] = {
     "state.gap": _e("gap", "有差距"),
     "state.not_computed": _e("not computed yet", "尚未计算"),
     "state.not_tracked": _e("not tracked by the twin", "孪生未跟踪"),
-    "series.baseline": _e("Baseline", "基数"),
-    "series.potential": _e("Twin (potential / current)", "孪生（潜力/现状）"),
+    "state.demo_sample": _e("demo sample: not comparable", "演示样本：不可比较"),
+    "series.baseline": _e("Installed / reported baseline", "已建/公布基数"),
+    "series.potential": _e("Computed by the twin (potential / current)", "孪生计算值（潜力/现状）"),
     "series.target": _e("Target", "目标"),
     "series.share": _e("Share of target [%]", "占目标比例 [%]"),
     # --- pv -----------------------------------------------------------------------------
@@ -196,8 +223,9 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "metric": _e("Metric", "度量"),
     "value": _e("Value", "数值"),
     "target_value": _e("Target", "目标值"),
-    "baseline": _e("Baseline", "基数"),
-    "potential": _e("Twin", "孪生计算值"),
+    "baseline": _e("Installed / reported baseline", "已建/公布基数"),
+    "potential": _e("Computed by the twin", "孪生计算值"),
+    "basis": _e("Twin value rests on", "孪生值依据"),
     "gap": _e("Gap", "差距"),
     "share_pct": _e("Share of target [%]", "占目标比例 [%]"),
     "unit": _e("Unit", "单位"),
@@ -332,6 +360,16 @@ _CATEGORIES: dict[str, dict[str, str]] = {
     "pv_capacity_kwp": _e("capacity [kWp]", "装机容量 [kWp]"),
     "specific_yield_kwh_per_kwp": _e("specific yield [kWh/kWp]", "等效利用 [kWh/kWp]"),
     "pv_yield_kwh_per_yr": _e("yield [kWh/yr]", "年发电量 [kWh/年]"),
+    # layer names (the synthetic share of the layers a page rests on)
+    "landcover": _e("land cover", "土地覆盖"),
+    "landcover_raster": _e("land-cover raster", "土地覆盖栅格"),
+    "buildings": _e("buildings", "建筑"),
+    "roads": _e("roads", "道路"),
+    "boundaries": _e("boundaries", "行政边界"),
+    "charging_stations": _e("charging stations", "充电站"),
+    "service_areas": _e("service areas", "服务区"),
+    "bus_stops": _e("bus stops", "公交站"),
+    "green_space": _e("green space", "绿地"),
 }
 
 #: Unit key of :data:`twin.schema.UNITS` -> short label.

@@ -1,17 +1,39 @@
-"""What every page shares: the page context, "not computed yet" messages, base map layers."""
+"""What every page shares: the page context, messages, base map layers, scope captions.
+
+A scope caption (:func:`show_scope`) says what an aggregate rests on: its synthetic
+share and the buildings it covers of the city's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mapapp import data
 from mapapp import mapstyle as ms
-from mapapp.i18n import columns, t
+from mapapp.i18n import category, columns, t
 
-__all__ = ["Ctx", "base_layers", "city_map", "name_col", "need", "show_table"]
+__all__ = ["INPUT_LAYERS", "SCOPE_COLUMNS", "Ctx", "base_layers", "city_map", "layer_shares",
+           "name_col", "need", "scope_text", "share_text", "show_scope", "show_table"]
+
+#: Columns (of :mod:`twin.schema`) that say what an aggregate rests on; read when a table has them.
+SCOPE_COLUMNS = ("synthetic_share", "n_buildings", "city_buildings_estimate", "coverage_share",
+                 "is_citywide")
+
+#: Layers an engine's results rest on: the synthetic share a page states while the engine's
+#: tables carry no ``synthetic_share`` column of their own.
+INPUT_LAYERS: dict[str, tuple[str, ...]] = {
+    "pv": ("buildings",),
+    "sinks": ("landcover",),
+    "sinks_raster": ("landcover_raster",),
+    "coverage": ("buildings", "roads", "charging_stations", "service_areas", "bus_stops",
+                 "green_space"),
+    "wind": ("landcover", "buildings", "roads"),
+}
 
 
 @dataclass(frozen=True)
@@ -92,3 +114,127 @@ def city_map(ctx: Ctx, areas: pd.DataFrame, *, key: str, on_pick=None, legend=No
 def show_table(df: pd.DataFrame, lang: str, **kw):
     """A dataframe with translated column headers."""
     return st.dataframe(df.rename(columns=columns(df.columns, lang)), hide_index=True, **kw)
+
+
+def _pct(x: float) -> str:
+    """A percentage for a caption: whole numbers, one decimal under 10 and near 100 (1.5, 99.6).
+
+    Never 0 or 100 for a share that is neither (0.01 % reads 0.1, 99.99 % reads 99.9).
+    """
+    if 0 < x < 9.95 or 99 < x < 100:
+        return f"{min(max(x, 0.1), 99.9):.1f}"
+    return f"{x:.0f}"
+
+
+def share_text(values) -> str:
+    """``"97 %"`` (one share) or ``"72-97 %"`` (several) from fractions; ``""`` when none is known.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Shares in [0, 1]; NaN and non-numeric entries are ignored.
+    """
+    v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return ""
+    lo, hi = _pct(100 * float(v.min())), _pct(100 * float(v.max()))
+    return f"{lo} %" if lo == hi else f"{lo}–{hi} %"
+
+
+def _first(df: pd.DataFrame, col: str) -> float:
+    """Largest finite value of ``col`` (NaN when the column is missing or empty)."""
+    if col not in df.columns:
+        return float("nan")
+    v = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if len(v) else float("nan")
+
+
+def _scale_text(df: pd.DataFrame, lang: str) -> str:
+    """``demo: N of about M buildings (x %) ...``, ``citywide: N buildings`` or ``N buildings``."""
+    n, total = _first(df, "n_buildings"), _first(df, "city_buildings_estimate")
+    if not np.isfinite(n):
+        return ""
+    flags = df["is_citywide"].dropna() if "is_citywide" in df.columns else pd.Series([], dtype=object)
+    citywide = bool(len(flags)) and bool(flags.astype(bool).all())
+    if np.isfinite(total) and total > 0 and not citywide:
+        return t("scope.demo", lang, n=int(n), total=int(total), pct=f"{_pct(100 * n / total)} %")
+    if citywide:
+        return t("scope.citywide", lang, n=int(n))
+    return t("scope.buildings", lang, n=int(n))
+
+
+def scope_text(frame: pd.DataFrame | Mapping | None, lang: str, *,
+               layers: Mapping[str, float] | None = None) -> str:
+    """One line on what an aggregate rests on: its synthetic share and its scale.
+
+    E.g. ``"Synthetic input: 94 % · demo: 30,761 of about 2,000,000 buildings (1.5 %), a
+    sample not comparable with citywide targets"``. Reads the :data:`SCOPE_COLUMNS` the
+    table (or one row, a mapping) has; several rows give a range of shares. Without a
+    ``synthetic_share`` column the shares of the ``layers`` it rests on are given instead.
+
+    Parameters
+    ----------
+    frame : DataFrame, mapping or None
+        The aggregate's rows (or one row).
+    lang : str
+        Label language.
+    layers : mapping of str to float, optional
+        Layer name -> synthetic share (:func:`layer_shares`), the fallback.
+
+    Returns
+    -------
+    str
+        The line, or ``""`` when nothing is known.
+    """
+    if frame is None:
+        df = pd.DataFrame()
+    elif isinstance(frame, pd.DataFrame):
+        df = frame
+    else:
+        df = pd.DataFrame([dict(frame)])
+    parts = []
+    share = share_text(df["synthetic_share"]) if "synthetic_share" in df.columns else ""
+    if share:
+        parts.append(t("scope.synthetic", lang, share=share))
+    elif layers:
+        shown = ", ".join(f"{category(name, lang)} {share_text([v])}" for name, v in layers.items()
+                          if share_text([v]))
+        if shown:
+            parts.append(t("scope.synthetic_layers", lang, layers=shown))
+    scale = _scale_text(df, lang)
+    if scale:
+        parts.append(scale)
+    return " · ".join(parts)
+
+
+def layer_shares(ctx: Ctx, names: Sequence[str]) -> dict[str, float]:
+    """Synthetic share of each layer or raster of ``names`` the twin has.
+
+    A layer's is ``n_synthetic / n_rows`` (``_layers``), a raster's 0 or 1 (``_rasters``).
+    """
+    lay = data.layers_table(*ctx.key).set_index("name")
+    ras = data.rasters_table(*ctx.key).set_index("name")
+    out = {}
+    for n in names:
+        if n in lay.index:
+            out[n] = float(lay.at[n, "n_synthetic"]) / max(int(lay.at[n, "n_rows"]), 1)
+        elif n in ras.index and not pd.isna(ras.at[n, "is_synthetic"]):
+            out[n] = float(bool(ras.at[n, "is_synthetic"]))
+    return out
+
+
+def show_scope(ctx: Ctx, frame: pd.DataFrame | Mapping | None = None, *, engine: str | None = None,
+               prefix: str = "") -> str:
+    """Caption an aggregate with :func:`scope_text`; return the text (``""``: nothing shown).
+
+    ``engine`` names the layers of :data:`INPUT_LAYERS` whose synthetic share stands in
+    when ``frame`` gives no synthetic share (no column, or no value); ``prefix`` (e.g. what the figure
+    is) goes before the line.
+    """
+    layers = layer_shares(ctx, INPUT_LAYERS.get(engine, ())) if engine else None
+    text = scope_text(frame, ctx.lang, layers=layers)
+    if text:
+        st.caption(f"{prefix}: {text}" if prefix else text)
+    return text

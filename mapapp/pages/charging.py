@@ -7,7 +7,7 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, need, show_table
+from mapapp.pages._common import Ctx, base_layers, need, show_scope, show_table
 
 __all__ = ["render"]
 
@@ -51,11 +51,13 @@ def render(ctx: Ctx) -> None:
 
     st.subheader(t("ch.coverage", lang))
     summ = data.table(*ctx.key, "coverage_summary")
-    city = summ.loc[summ["level"] == "city", ["metric", "area", "threshold", "threshold_unit",
-                                               "value", "unit", "target_id", "comparator",
-                                               "target_value", "gap", "meets_target"]].copy()
+    at_city = summ.loc[summ["level"] == "city"]
+    city = at_city[["metric", "area", "threshold", "threshold_unit", "value", "unit", "target_id",
+                    "comparator", "target_value", "gap", "meets_target",
+                    *[c for c in ("synthetic_share",) if c in summ.columns]]].copy()
     city["area"] = city["area"].map(lambda v: category(v, lang))
     show_table(city.round(2), lang, key="ch_summary")
+    show_scope(ctx, at_city, engine="coverage")
 
     st.subheader(t("ch.admin", lang))
     level = st.segmented_control(t("ch.level", lang), ["district", "township"],
@@ -63,6 +65,9 @@ def render(ctx: Ctx) -> None:
                                  format_func=lambda v: category(v, lang)) or "district"
     adm = data.table(*ctx.key, "coverage_admin")
     show_table(adm.loc[adm["level"] == level], lang, key="ch_admin")
+    show_scope(ctx, adm.loc[adm["level"] == level], engine="coverage")
     st.subheader(t("ch.sites", lang))
-    show_table(data.table(*ctx.key, "coverage_sites").round(2), lang, key="ch_sites")
+    sites_table = data.table(*ctx.key, "coverage_sites")
+    show_table(sites_table.round(2), lang, key="ch_sites")
+    show_scope(ctx, sites_table, engine="coverage")
     st.caption(column("coverage_after_pct", lang))

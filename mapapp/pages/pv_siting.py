@@ -16,7 +16,7 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, city_map, name_col, need, show_table
+from mapapp.pages._common import Ctx, base_layers, city_map, name_col, need, show_scope, show_table
 
 __all__ = ["filter_buildings", "render", "select_building"]
 
@@ -148,6 +148,23 @@ def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> N
                                data=lambda fmt=fmt: data.export_bytes(*key, ids_for_export(), fmt))
 
 
+def _city_scope(ctx: Ctx, scenario: str) -> None:
+    """The scope caption of the city's rooftop totals (``pv_city``: synthetic share, buildings)."""
+    if "pv_city" in data.tables(*ctx.key):
+        city = data.table(*ctx.key, "pv_city")
+        show_scope(ctx, city.loc[city["scenario"] == scenario] if "scenario" in city else city,
+                   engine="pv")
+
+
+def _weighted_share(rows: pd.DataFrame, weight: str) -> float:
+    """Share of ``weight`` (e.g. capacity) on rows flagged ``is_synthetic`` (NaN: unknown)."""
+    if "is_synthetic" not in rows or weight not in rows or not len(rows):
+        return float("nan")
+    w = rows[weight].fillna(0.0).to_numpy(float)
+    syn = rows["is_synthetic"].fillna(True).astype(bool).to_numpy()
+    return float(w[syn].sum() / w.sum()) if w.sum() > 0 else float(syn.mean())
+
+
 def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, min_sy, max_shade):
     lang = ctx.lang
     nc = name_col(lang)
@@ -172,6 +189,7 @@ def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, mi
     city_map(ctx, areas, key="pv_city_map", on_pick=lambda: _pick_district(codes),
              legend=(category(colour, lang), [(f"{v:,.0f}", c) for v, c in stops]),
              hint=t("pv.select_district", lang))
+    _city_scope(ctx, scenario)
     # The table's content is sent only while its expander is open (the map's tooltips
     # carry the same totals), so the first render stays light.
     totals_box = st.expander(t("pv.district_totals", lang, scenario=category(scenario, lang)),
@@ -198,6 +216,7 @@ def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_
         st.warning(t("app.capped", lang, n=n_all, cap=ms.MAX_FEATURES))
         show_table(data.table(*ctx.key, "pv_townships").query("district_adcode == @district"),
                    lang, key="pv_townships")
+        _city_scope(ctx, str(st.session_state.get("pv_scenario", "technical")))
         return
     rows = filter_buildings(b, uses, roofs, float(min_kwp), float(min_sy), float(max_shade), rank)
     _, dframe, _ = data.districts(*ctx.key)
@@ -231,6 +250,8 @@ def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_
                         height=520, key="pv_map", on_select=_on_map,
                         selection_mode="single-object")
         _legend(lang, colour, all_vals, palette)
+        show_scope(ctx, {"synthetic_share": _weighted_share(b, "pv_capacity_kwp"),
+                         "n_buildings": len(b)}, engine="pv")
         st.caption(t("app.map_hint", lang))
     if chosen:
         st.button(f"{t('page.inspector', lang)}: {chosen}", key="pv_open_inspector",
@@ -260,8 +281,21 @@ def _other_sites(ctx: Ctx, name: str) -> None:
         table = table.sort_values(cap, ascending=False)
     st.subheader(t("pv.ranked", lang, n=n))
     show_table(table, lang, key=f"pv_{name}_table")
+    _sites_scope(ctx, name, table, cap)
     st.download_button(t("app.download_csv", lang), data=table.to_csv(index=False).encode(),
                        file_name=f"{name}_{ctx.city}.csv", mime="text/csv", key=f"pv_{name}_csv")
+
+
+def _sites_scope(ctx: Ctx, name: str, table: pd.DataFrame, cap: str | None) -> None:
+    """The synthetic share of water or ground sites: ``pv_sites_city``'s, else of the listed sites."""
+    kind = name.split("_")[0]
+    if "pv_sites_city" in data.tables(*ctx.key):
+        city = data.table(*ctx.key, "pv_sites_city")
+        if {"kind", "site_category", "synthetic_share"} <= set(city.columns):
+            row = city.loc[(city["kind"] == kind) & (city["site_category"] == "all")]
+            if len(row) and show_scope(ctx, row[["synthetic_share"]]):
+                return
+    show_scope(ctx, {"synthetic_share": _weighted_share(table, cap) if cap else float("nan")})
 
 
 def render(ctx: Ctx) -> None:

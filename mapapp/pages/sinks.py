@@ -7,7 +7,7 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, need, show_table
+from mapapp.pages._common import Ctx, base_layers, need, show_scope, show_table
 
 __all__ = ["render"]
 
@@ -50,6 +50,7 @@ def render(ctx: Ctx) -> None:
     kind = st.segmented_control(column("kind", lang), kinds, default=kinds[0] if kinds else None,
                                 key="sink_input_kind") if len(kinds) > 1 else (kinds or [None])[0]
     sel = ind.loc[ind["input_kind"] == kind] if kind else ind
+    rests_on = "sinks_raster" if kind == "raster" else "sinks"  # the layers the figures rest on
     st.subheader(t("sink.indicators", lang))
     dist = sel.loc[sel["level"] == "district"]
     pivot = dist.pivot_table(index=["adcode", "name_zh"], columns="indicator", values="value",
@@ -57,17 +58,21 @@ def render(ctx: Ctx) -> None:
     keep = ["adcode", "name_zh", *[c for c in _DISTRICT_INDICATORS if c in pivot.columns]]
     show_table(pivot[keep].rename(columns={"name_zh": "district"}).round(1), lang,
                key="sink_districts")
+    show_scope(ctx, dist, engine=rests_on)
     st.subheader(t("sink.targets", lang))
     tg = sel.loc[(sel["target_id"].fillna("") != "")]
     if len(tg):
         show_table(tg[["level", "adcode", "indicator", "unit", "value", "target_id", "comparator",
                        "target_value", "target_year", "baseline_value", "gap"]].round(2), lang,
                    key="sink_targets")
+        show_scope(ctx, tg, engine=rests_on)
     else:
         st.info(t("ov.no_targets", lang, year=ctx.year))
     st.subheader(t("sink.scenario", lang))
     if "sink_scenario" in data.tables(*ctx.key):
-        show_table(data.table(*ctx.key, "sink_scenario").round(2), lang, key="sink_scenario")
+        scen = data.table(*ctx.key, "sink_scenario")
+        show_table(scen.round(2), lang, key="sink_scenario")
+        show_scope(ctx, scen, engine="sinks")
     else:
         st.info(t("sink.no_scenario", lang,
                   cmd=data.command_for("sinks", ctx.city) + " --sink-scenario FILE"))

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st_h
 from streamlit.testing.v1 import AppTest
 
 from mapapp.i18n import LABELS, category, column, t
@@ -90,7 +92,7 @@ def test_overview_tracks_targets_with_sources(app_env):
     targets = at.dataframe[0].value
     assert "PV-Z1" in set(targets["Target id"])
     row = targets.set_index("Target id").loc["PV-Z1"]
-    assert row["Twin"] > 0 and row["Source (seed:line)"].startswith("003:")
+    assert row["Computed by the twin"] > 0 and row["Source (seed:line)"].startswith("003:")
     assert targets.set_index("Target id").loc["K-Z1", "State"] == "met"
     at.sidebar.radio(key="year").set_value(2030).run()
     _ok(at)
@@ -369,3 +371,155 @@ def test_overview_says_whether_the_twin_matches_the_city(app_env, lang):
     assert len(table) >= 5
     assert set(table[verdict]) <= {category(v, lang) for v in ("pass", "fail", "not_computed")}
     assert any(t("ov.validation", lang) == h.value for h in at.subheader)
+
+
+# -- honest totals: a demo sample is never added to a reported baseline --------------------------
+@pytest.fixture(scope="module")
+def hangzhou_pv_home(twin_home, tmp_path_factory):
+    """Hangzhou (reported 2020 PV baseline 1,340 MW) with rooftop PV on the small demo only."""
+    from shell.runners import run_engine
+
+    home = tmp_path_factory.mktemp("hangzhou-pv")
+    shutil.copytree(twin_home / "hangzhou", home / "hangzhou")
+    run_engine("pv", "hangzhou", home=home)
+    return home
+
+
+def _chart_data(at: AppTest) -> pd.DataFrame:
+    """The overview's progress bars (series and share of target per target id)."""
+    import pyarrow as pa
+
+    (chart,) = at.get("vega_lite_chart")
+    frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+    return next(f for f in frames if "series" in f.columns)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overview_never_adds_a_demo_sample_to_the_reported_baseline(hangzhou_pv_home, monkeypatch,
+                                                                   lang):
+    monkeypatch.setenv("TWIN_HOME", str(hangzhou_pv_home))
+    at = _app("overview", city="hangzhou", lang=lang)
+    _ok(at)
+    scope = TwinStore("hangzhou", hangzhou_pv_home).table("pv_city").iloc[0]
+    assert not scope["is_citywide"] and scope["n_buildings"] < 10_000
+    targets = at.dataframe[0].value.set_index(column("target_id", lang))
+    row = targets.loc["PV-H1"]
+    assert row[column("baseline", lang)] == 1340.0  # the reported 2020 baseline, apart
+    assert row[column("potential", lang)] > 0  # the twin's demo total, apart
+    assert pd.isna(row[column("share_pct", lang)]) and pd.isna(row[column("gap", lang)])
+    assert row[column("state", lang)] == t("state.demo_sample", lang)
+    demo = t("scope.demo", lang, n=int(scope["n_buildings"]), total=2_000_000, pct="")
+    assert demo.split("（")[0].split("(")[0] in row[column("basis", lang)]
+    bars = _chart_data(at)
+    pv = bars.loc[bars["id"] == "PV-H1"].set_index("series")["pct"]
+    assert pv[t("series.baseline", lang)] == pytest.approx(100 * 1340 / 4800)
+    assert pv[t("series.potential", lang)] == 0.0  # no computed bar stacked on the baseline
+    assert any("PV-H1" in i.value and t("ov.demo_sample", lang) in i.value.lower() for i in at.info)
+    cards = {m.label: m for m in at.metric}
+    installed = cards[t("ov.pv_installed", lang, year=2020)]
+    assert installed.value.startswith("1,340")
+    assert cards[t("ov.pv_potential", lang)].delta == t("ov.demo_sample", lang)
+
+
+#: Pages that show aggregates (the wind page has its own owner; the inspector shows one building).
+_SCOPED_PAGES = ("overview", "pv", "sinks", "charging")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("page", _SCOPED_PAGES)
+def test_every_page_states_the_synthetic_share_of_its_aggregates(app_env, page, lang):
+    at = _app(page, lang=lang)
+    _ok(at)
+    prefix = t("scope.synthetic", lang, share="").rstrip("：: ")
+    scoped = [c.value for c in at.caption if prefix in c.value]
+    scoped += [i.value for i in at.info if prefix in i.value]
+    assert scoped, [c.value for c in at.caption]
+    assert all(re.search(r"\d %", c) for c in scoped)
+    if page in ("overview", "pv"):  # the rooftop totals rest on the small demo of Huzhou
+        n = TwinStore("huzhou", app_env).table("pv_city")["n_buildings"].iloc[0]
+        demo = t("scope.demo", lang, n=int(n), total=700_000, pct="X")
+        assert any(demo.split("X")[0] in c for c in scoped), scoped
+
+
+@pytest.mark.parametrize("kind", ["water", "ground"])
+def test_pv_sites_state_their_synthetic_share(app_env, kind):
+    at = _app("pv")
+    at.session_state["pv_kind"] = kind
+    at.run()
+    _ok(at)
+    share = TwinStore("huzhou", app_env).table("pv_sites_city").query(
+        "kind == @kind and site_category == 'all'")["synthetic_share"]
+    if share.empty:
+        pytest.skip(f"no {kind} sites in the small twin")
+    from mapapp.pages._common import share_text
+
+    assert any(t("scope.synthetic", "en", share=share_text(share)) in c.value for c in at.caption)
+
+
+def test_progress_frame_keeps_a_demo_sample_apart_from_the_baseline():
+    from mapapp.pages.overview import progress_frame
+
+    targets = pd.DataFrame({
+        "id": ["A", "B", "C"], "kind": "target", "is_governing": True,
+        "year": pd.array([2025, 2025, 2025], dtype="Int64"),
+        "metric": ["pv_capacity_mw", "pv_capacity_mw", "forest_coverage_pct"],
+        "value": [100.0, 100.0, 60.0], "unit": ["mw", "mw", "pct"], "comparator": ">=",
+        "baseline_value": [20.0, 20.0, 55.0], "indicator_en": ["a", "b", "c"],
+        "indicator_zh": ["甲", "乙", "丙"], "status": "final", "source": ["002:1", "002:2", "002:3"]})
+    tracked = pd.DataFrame({
+        "target_id": ["A", "B", "C"], "potential": [50.0, 50.0, 62.0],
+        "baseline_engine": np.nan, "engine": ["pv", "pv", "sinks"],
+        "synthetic_share": [0.9, 0.0, 1.0], "n_buildings": [3000, 2_000_000, np.nan],
+        "city_buildings_estimate": [2_000_000, 2_000_000, np.nan],
+        "coverage_share": [0.0015, 1.0, np.nan], "is_citywide": [False, True, np.nan]})
+    for lang in ("en", "zh"):
+        pf = progress_frame(targets, tracked, 2025, lang, "hangzhou", {"pv", "sinks"}).set_index("id")
+        a, b, c = pf.loc["A"], pf.loc["B"], pf.loc["C"]
+        # a demo sample: baseline and potential kept, never summed nor set against the target
+        assert a["baseline"] == 20.0 and a["potential"] == 50.0 and a["is_sample"]
+        assert np.isnan(a["reach"]) and np.isnan(a["gap"]) and np.isnan(a["share_pct"])
+        assert a["pot_pct"] == 0.0 and a["base_pct"] == 20.0
+        assert a["state_key"] == "demo_sample" and a["state"] == t("state.demo_sample", lang)
+        assert t("scope.synthetic", lang, share="90 %") in a["basis"]
+        assert "3,000" in a["basis"] and "2,000,000" in a["basis"]
+        # a citywide total of real buildings adds to the installed baseline
+        assert not b["is_sample"] and b["reach"] == 70.0 and b["share_pct"] == 70.0
+        assert t("scope.citywide", lang, n=2_000_000) in b["basis"]
+        # an engine that does not say whether it is citywide: compared, its synthetic share stated
+        assert c["reach"] == 62.0 and c["state_key"] == "met"
+        assert c["basis"] == t("scope.synthetic", lang, share="100 %")
+
+
+def test_scope_text_reads_what_a_table_has():
+    from mapapp.pages._common import scope_text
+
+    demo = pd.DataFrame({"scenario": ["technical", "low"], "synthetic_share": [0.94, 0.97],
+                         "n_buildings": 30761, "city_buildings_estimate": 2_000_000,
+                         "coverage_share": 0.0154, "is_citywide": False})
+    assert scope_text(demo, "en") == ("Synthetic input: 94–97 % · demo: 30,761 of about 2,000,000 "
+                                      "buildings (1.5 %), a sample not comparable with citywide "
+                                      "targets")
+    assert scope_text(demo, "zh").startswith("合成输入：94–97 % · 演示样本："
+                                             "全市约 2,000,000 栋建筑中的 30,761 栋")
+    assert scope_text({"synthetic_share": 0.0}, "en") == "Synthetic input: 0 %"
+    assert scope_text({"synthetic_share": 0.004, "n_buildings": 12}, "en") == \
+        "Synthetic input: 0.4 % · 12 buildings"
+    # no synthetic share in the table: the layers it rests on stand in; nothing known: nothing said
+    assert scope_text(pd.DataFrame({"value": [1.0]}), "en", layers={"landcover": 1.0}) == \
+        "Synthetic input (layers it rests on): land cover 100 %"
+    assert scope_text(pd.DataFrame({"synthetic_share": [np.nan]}), "zh", layers={"roads": 0.5}) == \
+        "合成输入（所依据的图层）：道路 50 %"
+    assert scope_text(None, "en") == "" and scope_text(pd.DataFrame({"value": [1.0]}), "en") == ""
+
+
+@given(st_h.lists(st_h.floats(0.0, 1.0), min_size=1, max_size=8))
+def test_share_text_spans_the_shares_given(shares):
+    from mapapp.pages._common import share_text
+
+    text = share_text([*shares, np.nan, "n/a"])
+    m = re.fullmatch(r"(\d+(?:\.\d)?)(?:–(\d+(?:\.\d)?))? %", text)
+    assert m, text
+    lo, hi = float(m.group(1)), float(m.group(2) or m.group(1))
+    assert lo <= hi
+    assert lo == pytest.approx(100 * min(shares), abs=0.5) and hi == pytest.approx(100 * max(shares), abs=0.5)
+    assert share_text([np.nan]) == "" and share_text([]) == ""
