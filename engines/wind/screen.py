@@ -197,6 +197,11 @@ class WindParams(Params):
         Eligibility grid cell [m].
     spacing_along_d, spacing_across_d : float
         Turbine spacing along / across the prevailing wind [rotor diameters].
+    placement : {"greedy", "lattice"}
+        Greedy best-first placement with elliptical spacing (:func:`place_turbines_greedy`)
+        or a rotated lattice (:func:`place_turbines`).
+    min_project_turbines : int
+        Fewest turbines a contiguous eligible area must hold to keep any (:func:`drop_small_projects`).
     setbacks_m : dict
         Reason -> setback [m].
     max_slope_pct : float
@@ -239,7 +244,8 @@ class WindParams(Params):
     min_full_load_hours: float = param(MIN_FULL_LOAD_HOURS, unit="h", minimum=0.0, maximum=8760.0,
                                        cli="--min-full-load-hours",
                                        help="Sites under this are not viable and count for no target.")
-    max_slope_pct: float = param(float(SITING["slope"]["max_pct"]), unit="pct", minimum=0.0, help="Steepest buildable slope (% grade).")
+    max_slope_pct: float = param(float(SITING["slope"]["max_pct"]), unit="pct", minimum=0.0,
+                                 help="Steepest buildable slope (% grade).")
     wake_loss: float = param(wind.WAKE_LOSS, minimum=0.0, maximum=1.0, help="Wake loss fraction.")
     availability: float = param(wind.AVAILABILITY, minimum=0.0, maximum=1.0, help="Availability fraction.")
     storage_ratio: float = param(0.10, minimum=0.0, maximum=1.0, help="Storage power over wind capacity.")
@@ -1030,6 +1036,7 @@ class WindInputs:
     wind_raster: tuple[Path, dict] | None = None
     protected: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    city_buildings_estimate: int = 0
 
 
 def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame | None = None) -> WindInputs:
@@ -1062,7 +1069,8 @@ def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame 
     ws = source.raster("wind_speed")
     return WindInputs(city.id, crs, weather_path.name, districts, buildings, roads, water, landcover,
                       station, source.table("targets"), dem[0] if dem else None, ws, protected,
-                      {"read": round(time.perf_counter() - t0, 3)})
+                      {"read": round(time.perf_counter() - t0, 3)},
+                      int(getattr(city, "full_scale_buildings", 0) or 0))
 
 
 def compute(inputs: WindInputs, params: WindParams, *,
@@ -1099,6 +1107,13 @@ def compute(inputs: WindInputs, params: WindParams, *,
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
+    share = (len(buildings) / inputs.city_buildings_estimate if inputs.city_buildings_estimate
+             else float("nan"))
+    if share < 0.5:
+        notes.append(f"the building layer holds {len(buildings):,} of about "
+                     f"{inputs.city_buildings_estimate:,} buildings ({share:.1%}): setbacks from the "
+                     "dwellings it lacks are missing, so sites between villages are too many; import "
+                     f"the city's buildings (`twin import buildings FILE --city {inputs.city_id}`)")
     if inputs.protected is None:
         notes.append("no protected-area layer (ecological red line, nature reserves): only protected "
                      "and drinking-water bodies excluded; pass one as `protected` to the wind screen")
@@ -1213,6 +1228,7 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "n_removed_small_areas": int(n_small),
         "n_project_areas": len(areas),
         "slope_screened": slope is not None,
+        "building_coverage_share": round(share, 4) if math.isfinite(share) else None,
         "notes": notes, "timings_s": timings,
     }
     results = {"wind_sites": sites, "wind_exclusions": exclusions,

@@ -26,7 +26,7 @@ def _grid(district: np.ndarray, cell_m: float = 100.0) -> ws.EligibilityGrid:
 
 def test_siting_defaults_are_data():
     raw = load_toml(ws.SITING_PATH)
-    assert ws.SETBACKS_M == raw["setbacks_m"]
+    assert raw["setbacks_m"] == ws.SETBACKS_M
     p = ws.WindParams()
     assert (p.spacing_along_d, p.spacing_across_d) == (raw["spacing"]["along_d"], raw["spacing"]["across_d"])
     assert p.min_project_turbines == raw["project"]["min_turbines"] == 3
