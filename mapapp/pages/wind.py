@@ -49,8 +49,8 @@ def render(ctx: Ctx) -> None:
     have = set(data.tables(*ctx.key))
     show_excl = st.toggle(t("wind.show_exclusions", lang), value=True, key="wind_show_excl")
     sites, n_sites = data.geo_frame(*ctx.key, "wind_sites",
-                                    ("site_id", "district_adcode", "capacity_mw", "capacity_factor",
-                                     "full_load_hours", "is_viable", "energy_mwh_per_yr"))
+                                    ("site_id", "capacity_mw", "capacity_factor", "full_load_hours",
+                                     "is_viable"))
     layers = base_layers(ctx)
     legend: list[tuple[str, str]] = []
     if "wind_areas" in have:
@@ -83,8 +83,9 @@ def render(ctx: Ctx) -> None:
     if len(sites):
         fill = ms.ramp(sites["capacity_factor"].to_numpy(float), palette="viridis")
         fill[~viable] = NOT_VIABLE_FILL
-        sites = sites.assign(fill=fill.tolist()).round(
-            {"capacity_mw": 2, "capacity_factor": 3, "full_load_hours": 0, "energy_mwh_per_yr": 0})
+        # what the browser gets: ~1 m positions, the tooltip's figures, the colour
+        sites = sites.drop(columns=["is_viable"], errors="ignore").assign(fill=fill.tolist()).round(
+            {"lon": 5, "lat": 5, "capacity_mw": 2, "capacity_factor": 3, "full_load_hours": 0})
         layers.append(ms.point_layer(sites, layer_id="turbines", radius_m=60.0))
     st.subheader(t("wind.map", lang))
     st.caption(t("wind.sites_shown", lang, shown=len(sites), n=n_sites, viable=int(viable.sum())))
@@ -95,7 +96,8 @@ def render(ctx: Ctx) -> None:
                             tooltip={"text": tip}, basemap=ctx.basemap), height=480, key="wind_map")
     if viable.any():
         st.markdown(ms.legend_html(t("wind.viable", lang),
-                                   ms.legend_items(sites.loc[viable, "capacity_factor"], decimals=2)),
+                                   ms.legend_items(sites.loc[viable, "capacity_factor"],
+                                                   decimals=2)),
                     unsafe_allow_html=True)
     legend.append((t("wind.not_viable", lang, hours=f"{hours:g}"), _hex(NOT_VIABLE_FILL)))
     st.markdown(ms.legend_html(t("wind.map", lang), legend), unsafe_allow_html=True)

@@ -147,3 +147,20 @@ def test_all_pairs_helper_matches_itertools():
     for i, j in itertools.combinations(range(3), 2):
         du, dv = pts[i, 1] - pts[j, 1], pts[i, 0] - pts[j, 0]  # axis 0 deg: along = north
         assert e[i, j] == pytest.approx(np.hypot(du / 600.0, dv / 300.0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(mask=arrays(bool, (30, 30), elements=st.booleans()), axis=st.floats(0.0, 180.0),
+       min_turbines=st.integers(1, 6))
+def test_every_kept_area_holds_the_minimum_project(mask, axis, min_turbines):
+    grid = _grid(mask)
+    placed = ws.place_turbines_greedy(grid, 60.0, axis)
+    labels = ws.eligible_areas(grid)
+    kept = ws.drop_small_projects(placed, grid, labels, min_turbines)
+    assert len(kept) <= len(placed)
+    counts = kept["wind_area_id"].value_counts()
+    assert (counts >= min_turbines).all()
+    # nothing dropped that sat in an area holding enough turbines
+    r, c, _ = grid.cell_of(placed.geometry.x, placed.geometry.y)
+    per_area = np.bincount(labels[r, c], minlength=int(labels.max()) + 1)
+    assert len(kept) == int(per_area[per_area >= min_turbines].sum())
