@@ -22,13 +22,13 @@ __all__ = ["render"]
 #: Fill of the eligible project areas, of the draft-only zones and of sites that are not viable.
 ELIGIBLE_FILL = [120, 200, 120, 70]
 DRAFT_FILL, DRAFT_LINE = [255, 160, 0, 40], [230, 120, 0, 230]
-NOT_VIABLE_FILL = [150, 150, 150, 200]
+NOT_VIABLE_FILL = [140, 140, 140, 150]
 #: Fixed colours of the exclusion reasons (none green, the eligible areas' colour, or orange,
 #: the draft zones').
 REASON_COLOURS: dict[str, tuple[int, int, int]] = {
     "airport": (120, 60, 160), "protected_area": (0, 120, 110), "water_body": (70, 130, 200),
     "residential_building": (200, 40, 60), "other_building": (140, 80, 40),
-    "built_up_land": (230, 130, 150), "road": (90, 90, 90), "slope": (190, 170, 120),
+    "built_up_land": (230, 130, 150), "road": (170, 150, 0), "slope": (190, 170, 120),
 }
 
 
