@@ -97,9 +97,9 @@ PV_SITES = Engine(
 WIND = Engine(
     name="wind", title="Distributed wind: exclusions, placement, energy, targets",
     params=WindParams, load=wind_engine.load, compute=wind_engine.compute,
-    results=("wind_sites", "wind_exclusions", "wind_candidate_areas"),
+    results=("wind_sites", "wind_exclusions", "wind_candidate_areas", "wind_areas"),
     tables=("wind_districts", "wind_targets"),
-    meta_key="wind_screen", config_files=(), stages=("wind",),
+    meta_key="wind_screen", config_files=("wind/siting.toml",), stages=("wind",),
     command="twin sites --city {city} --only wind",
     steps=("wind: exclusions", "wind: placement", "wind: energy", "wind: totals"),
 )

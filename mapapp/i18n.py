@@ -186,6 +186,14 @@ LABELS: dict[str, dict[str, str]] = {
     "wind.screening": _e("Screening estimate: station wind extrapolated to hub height; import a "
                          "wind atlas raster for site values.",
                          "筛查估算：气象站风速外推至轮毂高度；导入风能图谱栅格以获得场址数值。"),
+    "wind.not_viable": _e("not viable (< {hours} full-load hours)", "不可开发（满发小时数 < {hours}）"),
+    "wind.viable": _e("viable sites, capacity factor", "可开发场址，容量系数"),
+    "wind.eligible": _e("eligible project area (room for >= {n} turbines)",
+                        "可用项目区域（可容纳 ≥ {n} 台风机）"),
+    "wind.draft_zone": _e("draft plan only (dropped in the final plan)",
+                          "仅见于征求意见稿（正式规划已删除）"),
+    "wind.sites_shown": _e("Showing {shown:,} of {n:,} turbine sites ({viable:,} viable).",
+                           "显示 {n:,} 个风机点位中的 {shown:,} 个（可开发 {viable:,} 个）。"),
     # --- sinks --------------------------------------------------------------------------
     "sink.map": _e("Land cover", "土地覆盖"),
     "sink.indicators": _e("Carbon stock and sequestration by district", "各区县碳储量与固碳量"),
@@ -297,6 +305,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "annual_energy_mwh": _e("Energy [MWh/yr]", "年发电量 [MWh/年]"),
     "capacity_factor": _e("Capacity factor", "容量系数"),
     "wind_exclusion_reason": _e("Wind exclusion reason", "风电排除原因"),
+    "full_load_hours": _e("Full-load hours [h]", "满发小时数 [h]"),
+    "wind_area_id": _e("Project area", "项目区域"),
     "level": _e("Level", "层级"),
     "value_low": _e("Low", "下限"),
     "value_high": _e("High", "上限"),
@@ -310,6 +320,14 @@ _COLUMNS: dict[str, dict[str, str]] = {
 
 #: Schema category value -> label (use classes, roof types, land cover, road and water types).
 _CATEGORIES: dict[str, dict[str, str]] = {
+    "airport": _e("airport", "机场"),
+    "protected_area": _e("protected area", "保护区"),
+    "water_body": _e("water body", "水体"),
+    "residential_building": _e("residential building", "住宅建筑"),
+    "other_building": _e("other building", "其他建筑"),
+    "built_up_land": _e("built-up land (settlement)", "建设用地（居民点）"),
+    "road": _e("road", "道路"),
+    "slope": _e("slope", "坡度"),
     "pass": _e("pass", "相符"),
     "fail": _e("fail", "不符"),
     "not_computed": _e("not computed", "未计算"),

@@ -33,6 +33,8 @@ __all__ = [
     "categorical",
     "deck",
     "legend_html",
+    "legend_items",
+    "legend_labels",
     "legend_stops",
     "line_layer",
     "path_layer",
@@ -124,12 +126,55 @@ def value_range(values, vmin: float | None = None, vmax: float | None = None) ->
 
 def legend_stops(values, vmin=None, vmax=None, *, palette: str = "viridis",
                  n: int = 5) -> list[tuple[float, str]]:
-    """``n`` (value, ``#rrggbb``) pairs spanning the ramp of :func:`ramp` for a legend."""
+    """Up to ``n`` (value, ``#rrggbb``) pairs spanning the ramp of :func:`ramp` for a legend.
+
+    One stop when the colour range is a single value (all values equal); otherwise ``n``
+    evenly spaced, distinct values from the low to the high end (fewer only when the
+    range is too narrow for ``n`` distinct floats).
+    """
     v = np.asarray(values, dtype=float)
     lo, hi = value_range(v, vmin, vmax)
-    ticks = np.linspace(lo, hi, n)
-    cols = ramp(ticks, lo, hi, palette=palette)
+    if not hi > lo:
+        ticks = np.array([lo])
+    else:
+        f = np.linspace(0.0, 1.0, max(int(n), 2))
+        ticks = np.unique(lo * (1.0 - f) + hi * f)  # no overflow for any finite lo, hi
+    with np.errstate(over="ignore", invalid="ignore"):
+        cols = ramp(ticks, lo, hi, palette=palette)
     return [(float(x), "#{:02x}{:02x}{:02x}".format(*c[:3])) for x, c in zip(ticks, cols, strict=True)]
+
+
+def _label(value: float, decimals: int, grouping: bool) -> str:
+    """``value`` with ``decimals`` decimals; a value that rounds to zero has no sign."""
+    text = f"{value:,.{decimals}f}" if grouping else f"{value:.{decimals}f}"
+    return text.lstrip("-") if not any(ch in "123456789" for ch in text) else text
+
+
+def legend_labels(values, *, decimals: int = 0, grouping: bool = True) -> list[str]:
+    """Labels of distinct legend values that never repeat.
+
+    The fewest decimals, from ``decimals`` up to 12, that tell every value apart (``1,234``,
+    then ``1,234.5`` ...); values closer than that get enough significant digits to
+    differ (17 always do for distinct floats).
+    """
+    v = [float(x) for x in values]
+    for d in range(int(decimals), 13):
+        labels = [_label(x, d, grouping) for x in v]
+        if len(set(labels)) == len(labels):
+            return labels
+    for digits in range(6, 18):
+        labels = [f"{x:.{digits}g}" for x in v]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [repr(x) for x in v]
+
+
+def legend_items(values, vmin=None, vmax=None, *, palette: str = "viridis", n: int = 5,
+                 decimals: int = 0, grouping: bool = True) -> list[tuple[str, str]]:
+    """(label, ``#rrggbb``) pairs of :func:`legend_stops` with unique labels (:func:`legend_labels`)."""
+    stops = legend_stops(values, vmin, vmax, palette=palette, n=n)
+    labels = legend_labels([x for x, _ in stops], decimals=decimals, grouping=grouping)
+    return list(zip(labels, [c for _, c in stops], strict=True))
 
 
 def legend_html(title: str, items: list[tuple[str, str]]) -> str:

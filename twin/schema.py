@@ -374,6 +374,8 @@ _FIELD_LIST = [
     _f("message", "", "string", "Explanation of an issue"),
     # --- engines.wind.resource / engines.wind.screen ---
     _f("site_id", "", "string", "Wind turbine site identifier, f'w{n:06d}' (unique within a run)"),
+    _f("wind_area_id", "", "string",
+       "Contiguous eligible wind area (a project) holding the site, f'a{n:06d}' (unique within a run)"),
     _f("candidate_area", "", "string",
        "Named candidate area containing the site, e.g. 'qiantang_mudflats' ('' if none)"),
     _f("turbine_type", "", "string", "Turbine as named in windpowerlib's library, e.g. 'GE120/2500'"),

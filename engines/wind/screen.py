@@ -9,10 +9,14 @@ wind, the paths of the DEM and of a wind map, targets) and :func:`compute` runs 
 2. :func:`eligibility_grid` rasterises them on a grid of ``cell_m`` cells (default
    100 m) over the city, turns setbacks into distance tests (Euclidean distance
    transform) and adds slope from a DEM when the twin has one.
-3. :func:`place_turbines` lays a lattice of turbines, ``5 D`` apart along the
-   prevailing wind and ``3 D`` across it, and keeps lattice points in eligible
-   cells; :func:`screen_points` then re-checks every point against the exact
-   vector geometries (the grid is only a fast pre-screen).
+3. :func:`place_turbines_greedy` takes the eligible cells best first (wind-map
+   resource, then depth inside eligible land) and keeps each unless it lies inside the
+   elliptical spacing of a kept turbine (``5 D`` along the prevailing wind, ``3 D``
+   across it), as layout tools do; :func:`place_turbines` (``placement="lattice"``)
+   lays a rotated lattice instead. :func:`screen_points` then re-checks every point
+   against the exact vector geometries (the grid is only a fast pre-screen), and
+   :func:`drop_small_projects` keeps only contiguous eligible areas that hold at least
+   ``min_project_turbines`` (3) turbines, so no isolated cell between villages counts.
 4. :func:`site_energy` gives each site its hub-height wind (wind atlas raster, or the
    station screening estimate of :mod:`engines.wind.resource`), gross and net energy and
    capacity factor; :func:`district_totals` and :func:`target_table` sum them by
@@ -21,7 +25,8 @@ wind, the paths of the DEM and of a wind map, targets) and :func:`compute` runs 
 
 Defaults (:class:`WindParams`)
 ------------------------------
-Setbacks [m], by reason (:data:`SETBACKS_M`):
+All siting defaults, with their sources, are data: ``data/wind/siting.toml``
+(:data:`SITING_PATH`). Setbacks [m], by reason (:data:`SETBACKS_M`):
 
 * ``residential_building`` 500: the planners' default for noise and shadow flicker
   around dwellings (typical 400-500 m for 2-3 MW turbines to keep night noise under
@@ -73,18 +78,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numba
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
 from engines.wind import resource as wind
+from twin.config import DATA_DIR
 from twin.engine import EngineResult, TwinSource
 from twin.errors import ConfigError, SchemaError
-from twin.params import Params, param, to_dict, validate
+from twin.params import Params, load_toml, param, to_dict, validate
 
 if TYPE_CHECKING:
     from affine import Affine
@@ -97,8 +104,13 @@ __all__ = [
     "EligibilityGrid",
     "WindInputs",
     "WindParams",
+    "SITING",
+    "SITING_PATH",
+    "area_polygons",
     "candidate_areas",
     "compute",
+    "drop_small_projects",
+    "eligible_areas",
     "district_totals",
     "eligibility_grid",
     "exclusion_polygons",
@@ -106,6 +118,7 @@ __all__ = [
     "grid_slope_pct",
     "load",
     "place_turbines",
+    "place_turbines_greedy",
     "screen_points",
     "site_energy",
     "target_table",
@@ -118,24 +131,28 @@ logger = logging.getLogger(__name__)
 REASONS = ("airport", "protected_area", "water_body", "residential_building", "other_building",
            "built_up_land", "road", "slope")
 
-#: Default setback [m] around each source (see the module notes for sources).
-SETBACKS_M: dict[str, float] = {
-    "airport": 6000.0,
-    "protected_area": 200.0,
-    "water_body": 0.0,
-    "residential_building": 500.0,
-    "built_up_land": 500.0,
-}
+#: Siting defaults with their sources (setbacks, spacing, minimum project, slope, viability).
+SITING_PATH = DATA_DIR / "wind" / "siting.toml"
+SITING: dict[str, Any] = load_toml(SITING_PATH)
 
-#: Setbacks derived from the turbine [m] (module notes, [2]): reason -> f(hub height, rotor diameter).
+#: Default setback [m] around each source (``[setbacks_m]`` of :data:`SITING_PATH`).
+SETBACKS_M: dict[str, float] = {str(k): float(v) for k, v in SITING["setbacks_m"].items()}
+
+
+def _linear_rule(hub_factor: float, rotor_factor: float) -> Callable[[float, float], float]:
+    """``hub_factor x hub height + rotor_factor x rotor diameter`` [m]."""
+    return lambda hub, rotor: hub_factor * hub + rotor_factor * rotor
+
+
+#: Setbacks derived from the turbine [m] (``[setback_rules]`` of :data:`SITING_PATH`):
+#: reason -> f(hub height, rotor diameter); other_building 1.5 x (hub + D), road one tip height.
 SETBACK_RULES: dict[str, Callable[[float, float], float]] = {
-    "other_building": lambda hub, rotor: 1.5 * (hub + rotor),   # Seifert et al. (2003)
-    "road": lambda hub, rotor: hub + rotor / 2.0,               # tip height (fall-over)
-}
+    str(k): _linear_rule(float(v.get("hub", 0.0)), float(v.get("rotor", 0.0)))
+    for k, v in SITING["setback_rules"].items()}
 
 #: Full-load hours under which a site is not viable: the low end of Zhejiang's low-wind
 #: projects (Dongtou 13.5 MW -> 17.05 GWh/yr, about 1,260-1,300 h; data/validation/checks.toml).
-MIN_FULL_LOAD_HOURS = 1300.0
+MIN_FULL_LOAD_HOURS = float(SITING["viability"]["min_full_load_hours"])
 
 #: What the twin says when it has no wind map (CLI, tables, app).
 NO_WIND_MAP = ("no wind map imported: station wind at 10 m extrapolated to hub height is a screening "
@@ -180,6 +197,11 @@ class WindParams(Params):
         Eligibility grid cell [m].
     spacing_along_d, spacing_across_d : float
         Turbine spacing along / across the prevailing wind [rotor diameters].
+    placement : {"greedy", "lattice"}
+        Greedy best-first placement with elliptical spacing (:func:`place_turbines_greedy`)
+        or a rotated lattice (:func:`place_turbines`).
+    min_project_turbines : int
+        Fewest turbines a contiguous eligible area must hold to keep any (:func:`drop_small_projects`).
     setbacks_m : dict
         Reason -> setback [m].
     max_slope_pct : float
@@ -202,10 +224,19 @@ class WindParams(Params):
                                 cli="--hub-height", help="Wind hub height.")
     cell_m: float = param(100.0, unit="m", minimum=0.0, exclusive_minimum=True, cli="--cell",
                           help="Eligibility grid cell of the wind screen.")
-    spacing_along_d: float = param(5.0, minimum=0.0, exclusive_minimum=True,
+    spacing_along_d: float = param(float(SITING["spacing"]["along_d"]), minimum=0.0,
+                                   exclusive_minimum=True,
                                    help="Spacing along the prevailing wind [rotor diameters].")
-    spacing_across_d: float = param(3.0, minimum=0.0, exclusive_minimum=True,
+    spacing_across_d: float = param(float(SITING["spacing"]["across_d"]), minimum=0.0,
+                                    exclusive_minimum=True,
                                     help="Spacing across the prevailing wind [rotor diameters].")
+    placement: str = param("greedy", choices=("greedy", "lattice"), cli="--wind-placement",
+                           help="Turbine placement: greedy on the best eligible cells with elliptical "
+                                "spacing, or a lattice rotated to the prevailing wind.")
+    min_project_turbines: int = param(int(SITING["project"]["min_turbines"]), minimum=1,
+                                      cli="--min-project-turbines",
+                                      help="Fewest turbines a contiguous eligible area must hold "
+                                           "to keep any.")
     setbacks_m: dict[str, float] = param(default_factory=lambda: dict(SETBACKS_M), unit="m",
                                          minimum=0.0, help="Setback by exclusion reason (other_building "
                                                            "and road are derived from the turbine "
@@ -213,7 +244,8 @@ class WindParams(Params):
     min_full_load_hours: float = param(MIN_FULL_LOAD_HOURS, unit="h", minimum=0.0, maximum=8760.0,
                                        cli="--min-full-load-hours",
                                        help="Sites under this are not viable and count for no target.")
-    max_slope_pct: float = param(20.0, unit="pct", minimum=0.0, help="Steepest buildable slope (% grade).")
+    max_slope_pct: float = param(float(SITING["slope"]["max_pct"]), unit="pct", minimum=0.0,
+                                 help="Steepest buildable slope (% grade).")
     wake_loss: float = param(wind.WAKE_LOSS, minimum=0.0, maximum=1.0, help="Wake loss fraction.")
     availability: float = param(wind.AVAILABILITY, minimum=0.0, maximum=1.0, help="Availability fraction.")
     storage_ratio: float = param(0.10, minimum=0.0, maximum=1.0, help="Storage power over wind capacity.")
@@ -551,6 +583,166 @@ def place_turbines(grid: EligibilityGrid, rotor_diameter_m: float, axis_deg: flo
                             geometry=gpd.points_from_xy(x, y), crs=grid.crs)
 
 
+def _rotated(x: np.ndarray, y: np.ndarray, axis_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates along and across the prevailing wind axis [m]."""
+    a = math.radians(axis_deg)
+    return x * math.sin(a) + y * math.cos(a), x * math.cos(a) - y * math.sin(a)
+
+
+@numba.njit(cache=True)
+def _greedy_ellipse(u: np.ndarray, v: np.ndarray, order: np.ndarray, a: float,
+                    b: float) -> np.ndarray:  # pragma: no cover - compiled
+    """Accept candidates in ``order`` unless inside the ellipse of an accepted one.
+
+    ``u``, ``v`` are coordinates along / across the wind [m]; the ellipse has semi-axes
+    ``a`` (along) and ``b`` (across). Accepted points sit in buckets of ``a x b``, so
+    only the 3 x 3 neighbouring buckets need checking.
+    """
+    n = u.size
+    keep = np.zeros(n, np.bool_)
+    if n == 0:
+        return keep
+    u0, v0 = u.min(), v.min()
+    nu = int((u.max() - u0) / a) + 1
+    nv = int((v.max() - v0) / b) + 1
+    cap = 8  # an a x b bucket holds at most 4 points 1 ellipse apart
+    slots = np.full((nu, nv, cap), -1, np.int64)
+    count = np.zeros((nu, nv), np.int64)
+    for k in range(n):
+        i = order[k]
+        bu = int((u[i] - u0) / a)
+        bv = int((v[i] - v0) / b)
+        ok = True
+        for du in range(-1, 2):
+            if not ok:
+                break
+            iu = bu + du
+            if iu < 0 or iu >= nu:
+                continue
+            for dv in range(-1, 2):
+                jv = bv + dv
+                if jv < 0 or jv >= nv:
+                    continue
+                for m in range(count[iu, jv]):
+                    j = slots[iu, jv, m]
+                    x = (u[i] - u[j]) / a
+                    y = (v[i] - v[j]) / b
+                    if x * x + y * y < 1.0 - 1e-9:
+                        ok = False
+                        break
+                if not ok:
+                    break
+        if ok and count[bu, bv] < cap:
+            keep[i] = True
+            slots[bu, bv, count[bu, bv]] = i
+            count[bu, bv] += 1
+    return keep
+
+
+def place_turbines_greedy(grid: EligibilityGrid, rotor_diameter_m: float, axis_deg: float = 0.0, *,
+                          spacing_along_d: float = 5.0, spacing_across_d: float = 3.0,
+                          score: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    """Turbines on the best eligible cells, no two closer than an ellipse of rotor diameters.
+
+    What layout tools do (GLAES [6]_): candidates are the centres of eligible cells,
+    taken best first, and a candidate is kept unless it lies inside the exclusion
+    ellipse of a kept turbine, ``spacing_along_d * D`` along the prevailing wind and
+    ``spacing_across_d * D`` across it (semi-axes). Best first means the highest
+    ``score`` (e.g. the mean wind speed of a wind map at the cell), ties broken by
+    the distance to the nearest non-eligible cell (deep inside eligible land first,
+    which packs compact areas), then by cell order (deterministic).
+
+    Parameters
+    ----------
+    grid : EligibilityGrid
+    rotor_diameter_m : float
+        Rotor diameter D [m].
+    axis_deg : float
+        Prevailing wind axis [°, clockwise from north].
+    score : ndarray, optional
+        Per-cell resource on the grid (higher first; NaN as the lowest).
+
+    Returns
+    -------
+    GeoDataFrame
+        Points with ``district_adcode``.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    eligible = grid.eligible
+    r, c = np.nonzero(eligible)
+    t = grid.transform
+    x = t.c + (c + 0.5) * grid.cell_m
+    y = t.f - (r + 0.5) * grid.cell_m
+    depth = distance_transform_edt(eligible)[r, c]
+    s = np.zeros(r.size) if score is None else np.nan_to_num(np.asarray(score, float)[r, c],
+                                                             nan=-np.inf)
+    order = np.lexsort((np.arange(r.size), -depth, -s)).astype(np.int64)
+    u, v = _rotated(x, y, axis_deg)
+    keep = _greedy_ellipse(u, v, order, spacing_along_d * rotor_diameter_m,
+                           spacing_across_d * rotor_diameter_m)
+    r, c = r[keep], c[keep]
+    adc = np.asarray(grid.adcodes, dtype=object)[grid.district[r, c] - 1]
+    return gpd.GeoDataFrame({"district_adcode": adc.astype(str)},
+                            geometry=gpd.points_from_xy(x[keep], y[keep]), crs=grid.crs)
+
+
+def eligible_areas(grid: EligibilityGrid) -> np.ndarray:
+    """Contiguous eligible areas: a label per cell (8-connected; 0 = not eligible)."""
+    from scipy.ndimage import label
+
+    lab, _ = label(grid.eligible, structure=np.ones((3, 3), bool))
+    return np.asarray(lab, dtype=np.int64)
+
+
+def drop_small_projects(sites: gpd.GeoDataFrame, grid: EligibilityGrid, labels: np.ndarray,
+                        min_turbines: int) -> gpd.GeoDataFrame:
+    """Keep the sites of contiguous eligible areas that hold at least ``min_turbines``.
+
+    An isolated patch between villages with room for one or two turbines is no
+    project (``[project]`` of ``data/wind/siting.toml``). Adds ``wind_area_id``
+    (``f"a{label:06d}"``) to the kept sites.
+    """
+    r, c, inside = grid.cell_of(sites.geometry.x, sites.geometry.y)
+    lab = np.where(inside, labels[r, c], 0)
+    counts = np.bincount(lab, minlength=int(labels.max()) + 1)
+    ok = (lab > 0) & (counts[lab] >= int(min_turbines))
+    out = sites.loc[ok].reset_index(drop=True)
+    out["wind_area_id"] = [f"a{v:06d}" for v in lab[ok]]
+    return out
+
+
+def area_polygons(grid: EligibilityGrid, labels: np.ndarray, sites: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The contiguous eligible areas that keep turbines, as polygons.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``wind_area_id``, ``n_turbines``, ``capacity_mw``, ``area_km2`` [km²], geometry.
+    """
+    from rasterio.features import shapes
+
+    cols = ["wind_area_id", "n_turbines", "capacity_mw", "area_km2", "geometry"]
+    ids = sites["wind_area_id"].astype(str) if len(sites) else pd.Series([], dtype=str)
+    kept = np.unique(np.array([int(i[1:]) for i in ids.unique()], dtype=np.int64))
+    if not kept.size:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=cols), geometry="geometry", crs=grid.crs)
+    lab = np.where(np.isin(labels, kept), labels, 0).astype("int32")
+    parts: dict[int, list] = {}
+    for geom, val in shapes(lab, mask=lab > 0, transform=grid.transform, connectivity=4):
+        parts.setdefault(int(val), []).append(shapely.geometry.shape(geom))
+    cells = np.bincount(lab.ravel(), minlength=int(kept.max()) + 1)
+    g = sites.groupby("wind_area_id")
+    n = g.size()
+    cap = g["capacity_mw"].sum() if "capacity_mw" in sites.columns else n * 0.0
+    rows = [{"wind_area_id": f"a{v:06d}", "n_turbines": int(n[f"a{v:06d}"]),
+             "capacity_mw": float(cap[f"a{v:06d}"]),
+             "area_km2": float(cells[v] * grid.cell_m**2 / 1e6),
+             "geometry": polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)}
+            for v, polys in sorted(parts.items())]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=grid.crs)
+
+
 def screen_points(points: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeries],
                   setbacks_m: dict[str, float]) -> pd.Series:
     """Exact vector screen: the first reason (in :data:`REASONS` order) excluding each point.
@@ -844,6 +1036,7 @@ class WindInputs:
     wind_raster: tuple[Path, dict] | None = None
     protected: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    city_buildings_estimate: int = 0
 
 
 def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame | None = None) -> WindInputs:
@@ -876,7 +1069,8 @@ def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame 
     ws = source.raster("wind_speed")
     return WindInputs(city.id, crs, weather_path.name, districts, buildings, roads, water, landcover,
                       station, source.table("targets"), dem[0] if dem else None, ws, protected,
-                      {"read": round(time.perf_counter() - t0, 3)})
+                      {"read": round(time.perf_counter() - t0, 3)},
+                      int(getattr(city, "full_scale_buildings", 0) or 0))
 
 
 def compute(inputs: WindInputs, params: WindParams, *,
@@ -913,18 +1107,47 @@ def compute(inputs: WindInputs, params: WindParams, *,
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
+    share = (len(buildings) / inputs.city_buildings_estimate if inputs.city_buildings_estimate
+             else float("nan"))
+    if share < 0.5:
+        notes.append(f"the building layer holds {len(buildings):,} of about "
+                     f"{inputs.city_buildings_estimate:,} buildings ({share:.1%}): setbacks from the "
+                     "dwellings it lacks are missing, so sites between villages are too many; import "
+                     f"the city's buildings (`twin import buildings FILE --city {inputs.city_id}`)")
+    if inputs.protected is None:
+        notes.append("no protected-area layer (ecological red line, nature reserves): only protected "
+                     "and drinking-water bodies excluded; pass one as `protected` to the wind screen")
     exclusions = exclusion_polygons(grid, setbacks)
     lap("exclusions")
 
     step("wind: placement")
     spec = wind.turbine_spec(params.turbine_type)
     axis = wind.prevailing_direction_deg(station["wind_speed"], station["wind_direction"])
-    sites = place_turbines(grid, spec["rotor_diameter_m"], axis,
-                           spacing_along_d=params.spacing_along_d,
-                           spacing_across_d=params.spacing_across_d)
+    if params.placement == "lattice":
+        sites = place_turbines(grid, spec["rotor_diameter_m"], axis,
+                               spacing_along_d=params.spacing_along_d,
+                               spacing_across_d=params.spacing_across_d)
+    else:
+        score = None
+        if inputs.wind_raster is not None:  # best resource first
+            r_el, c_el = np.nonzero(grid.eligible)
+            t = grid.transform
+            score = np.full(grid.shape, np.nan)
+            score[r_el, c_el] = wind.sample_wind_raster(
+                inputs.wind_raster[0], t.c + (c_el + 0.5) * grid.cell_m,
+                t.f - (r_el + 0.5) * grid.cell_m, crs)
+        sites = place_turbines_greedy(grid, spec["rotor_diameter_m"], axis,
+                                      spacing_along_d=params.spacing_along_d,
+                                      spacing_across_d=params.spacing_across_d, score=score)
     reason = screen_points(sites, sources, setbacks)
     n_grid = len(sites)
     sites = sites.loc[reason == ""].reset_index(drop=True)
+    labels = eligible_areas(grid)
+    n_screened = len(sites)
+    sites = drop_small_projects(sites, grid, labels, params.min_project_turbines)
+    n_small = n_screened - len(sites)
+    notes.append(f"{n_small:,} site(s) dropped in eligible areas with room for fewer than "
+                 f"{params.min_project_turbines} turbines")
     joined = gpd.sjoin(sites, landcover[["lc_class", "geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated()]
     sites["lc_class"] = joined["lc_class"].astype("str").fillna("").to_numpy()
@@ -977,6 +1200,10 @@ def compute(inputs: WindInputs, params: WindParams, *,
         elig_area.append(float((m & grid.eligible).sum() * cell_km2))
     zones_out["eligible_area_km2"] = elig_area
     zones_out["area_km2"] = zones_out.area / 1e6
+    areas = area_polygons(grid, labels, sites)
+    areas["is_synthetic"] = any_synth
+    areas["source"] = (f"carbon-twin wind screen on a {params.cell_m:g} m grid: contiguous eligible "
+                       f"areas holding >= {params.min_project_turbines} turbines")
     lap("totals")
 
     hub_rho = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"],
@@ -994,12 +1221,18 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "mean_air_density_hub_kg_per_m3": round(float(np.mean(hub_rho)), 4),
         "resource": ("wind_speed raster" if raster_mean is not None
                      else "station screening estimate (EPW 10 m wind extrapolated)"),
+        "placement": params.placement, "min_project_turbines": params.min_project_turbines,
         "n_lattice_points_eligible_on_grid": n_grid,
-        "n_removed_by_vector_check": int(n_grid - len(sites)),
+        "n_placed_on_grid": n_grid,
+        "n_removed_by_vector_check": int(n_grid - n_screened),
+        "n_removed_small_areas": int(n_small),
+        "n_project_areas": len(areas),
+        "slope_screened": slope is not None,
+        "building_coverage_share": round(share, 4) if math.isfinite(share) else None,
         "notes": notes, "timings_s": timings,
     }
     results = {"wind_sites": sites, "wind_exclusions": exclusions,
-               "wind_candidate_areas": zones_out}
+               "wind_candidate_areas": zones_out, "wind_areas": areas}
     tables = {"wind_districts": totals, "wind_targets": targets}
     logger.info("wind screen of %s: %d sites, %.0f MW, %s", inputs.city_id, len(sites),
                 sites["capacity_mw"].sum(), timings)

@@ -116,9 +116,8 @@ def _active_filters(opts: dict) -> int:
 
 
 def _legend(lang: str, title_key: str, values, palette: str) -> None:
-    stops = ms.legend_stops(values, palette=palette)
-    st.markdown(ms.legend_html(category(title_key, lang),
-                               [(f"{v:,.0f}", c) for v, c in stops]), unsafe_allow_html=True)
+    st.markdown(ms.legend_html(category(title_key, lang), ms.legend_items(values, palette=palette)),
+                unsafe_allow_html=True)
 
 
 def _table_and_export(ctx: Ctx, rows: pd.DataFrame, n: int, ids_for_export) -> None:
@@ -185,9 +184,8 @@ def _city_level(ctx: Ctx, opts, scenario, colour, rank, uses, roofs, min_kwp, mi
                     zip(areas[nc], areas["pv_capacity_mw"].fillna(0.0),
                         areas["specific_yield_kwh_per_kwp"].fillna(0.0), strict=True)]
     codes = set(dframe["adcode"])
-    stops = ms.legend_stops(d[metric].to_numpy(float), palette="viridis")
     city_map(ctx, areas, key="pv_city_map", on_pick=lambda: _pick_district(codes),
-             legend=(category(colour, lang), [(f"{v:,.0f}", c) for v, c in stops]),
+             legend=(category(colour, lang), ms.legend_items(d[metric].to_numpy(float))),
              hint=t("pv.select_district", lang))
     _city_scope(ctx, scenario)
     # The table's content is sent only while its expander is open (the map's tooltips

@@ -81,3 +81,25 @@ def test_within_keeps_rows_reaching_into_the_bounds():
     assert list(within(pts, (0, 0, 1, 1)).index) == [0]
     other = pd.DataFrame({"x": [1]})
     assert within(other, (0, 0, 1, 1)) is other
+
+
+def test_legend_of_equal_values_is_one_class_and_close_values_get_decimals():
+    assert len(ms.legend_stops([0.06] * 50)) == 1
+    assert [label for label, _ in ms.legend_items([0.06] * 50, decimals=2)] == ["0.06"]
+    # the wind page's case: capacity factors 0.058-0.065 were five classes all "0.06"
+    labels = [label for label, _ in ms.legend_items(np.linspace(0.058, 0.065, 100), decimals=2)]
+    assert len(labels) == 5 and len(set(labels)) == 5 and labels[0].startswith("0.05")
+    assert ms.legend_labels([1000.0, 2000.0]) == ["1,000", "2,000"]
+    assert ms.legend_labels([-0.001, 0.0, 0.001], decimals=2) == ["-0.001", "0.000", "0.001"]
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=60),
+       st.integers(0, 4), st.integers(2, 8))
+def test_legend_labels_never_repeat(values, decimals, n):
+    items = ms.legend_items(values, decimals=decimals, n=n)
+    labels = [label for label, _ in items]
+    assert len(labels) == len(set(labels)) and 1 <= len(labels) <= n
+    assert all(c.startswith("#") and len(c) == 7 for _, c in items)
+    lo, hi = ms.value_range(values)
+    if lo == hi:
+        assert len(labels) == 1

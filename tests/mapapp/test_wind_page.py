@@ -1,0 +1,47 @@
+"""The wind page on Hangzhou (streamlit AppTest): it draws sites, exclusions, project areas and the
+draft-only mudflats zone, labelled in both languages, with sites that are not viable in grey."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mapapp.i18n import t
+from mapapp.pages.wind import NOT_VIABLE_FILL
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def wind_home(twin_home, tmp_path_factory):
+    from shell.runners import run_engine
+
+    home = tmp_path_factory.mktemp("wind-home")
+    shutil.copytree(twin_home / "hangzhou", home / "hangzhou")
+    run_engine("wind", "hangzhou", home=home, params={"cell_m": 400.0})
+    return home
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_wind_page_draws_every_layer_with_a_legend(wind_home, monkeypatch, lang):
+    monkeypatch.setenv("TWIN_HOME", str(wind_home))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params.update({"page": "wind", "city": "hangzhou", "lang": lang})
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    (chart,) = at.get("deck_gl_json_chart")
+    deck = json.loads(chart.proto.json)
+    layers = {la["id"]: la for la in deck["layers"]}
+    assert {"eligible", "exclusions", "draft_zones", "turbines"} <= set(layers)
+    turbines = layers["turbines"]["data"]
+    assert turbines and all(row["fill"] == NOT_VIABLE_FILL for row in turbines)  # no wind map
+    assert all(len(layers[k]["data"]) for k in ("eligible", "exclusions", "draft_zones"))
+    text = " ".join(m.value for m in at.markdown)  # the legend (HTML-escaped labels)
+    for label in (t("wind.draft_zone", lang), t("wind.not_viable", lang, hours="1300"),
+                  t("wind.eligible", lang, n=3)):
+        assert html.escape(label) in text
+    assert t("wind.draft_zone", "en") == "draft plan only (dropped in the final plan)"
+    assert t("wind.not_viable", "en", hours="1300") == "not viable (< 1300 full-load hours)"
