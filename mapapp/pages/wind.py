@@ -15,7 +15,7 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, name_col, need, show_table
+from mapapp.pages._common import Ctx, base_layers, name_col, need, show_scope, show_table
 
 __all__ = ["render"]
 
@@ -115,10 +115,12 @@ def render(ctx: Ctx) -> None:
     drop = [c for c in ("name_zh", "name_en") if c != nc and c in dist]
     show_table(dist.drop(columns=drop).rename(columns={nc: "district"}).round(2), lang,
                key="wind_districts")
+    show_scope(ctx, engine="wind")
     st.subheader(t("wind.targets", lang))
     if "wind_targets" in have:
         tg = data.table(*ctx.key, "wind_targets")
         if len(tg):
             show_table(tg.round(2), lang, key="wind_targets")
+            show_scope(ctx, tg, engine="wind")
         else:
             st.info(t("ov.no_targets", lang, year=ctx.year))

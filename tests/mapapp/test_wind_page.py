@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 
 import pytest
@@ -44,4 +45,7 @@ def test_wind_page_draws_every_layer_with_a_legend(wind_home, monkeypatch, lang)
                   t("wind.eligible", lang, n=3)):
         assert html.escape(label) in text
     assert t("wind.draft_zone", "en") == "draft plan only (dropped in the final plan)"
+    prefix = t("scope.synthetic", lang, share="").rstrip("：: ")  # the district totals' scope
+    assert any(prefix in c.value and re.search(r"\d %", c.value) for c in at.caption), \
+        [c.value for c in at.caption]
     assert t("wind.not_viable", "en", hours="1300") == "not viable (< 1300 full-load hours)"
