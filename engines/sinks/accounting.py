@@ -42,7 +42,8 @@ from engines.sinks.indicators import (
     ledger_from_patches,
 )
 from engines.sinks.params import SinksParams
-from engines.sinks.raster import ZonalCounts, class_areas, zonal_class_counts
+from engines.sinks.calibration import carve_hidden_classes, split_raster_areas
+from engines.sinks.raster import ZonalCounts, zonal_class_counts
 from engines.sinks.rates import gain_loss, stock_difference
 from engines.sinks.scenarios import apply_scenario, compare_indicators, read_scenario
 from engines.sinks.stocks import patch_stocks
@@ -153,17 +154,25 @@ def account_patches(lc: gpd.GeoDataFrame, factors: FactorSet, water: gpd.GeoData
 
 
 def raster_ledger(raster_path: str | Path, townships: gpd.GeoDataFrame, class_table: dict[int, str],
-                  factors: FactorSet, *, threads: int = 2, progress: Callable[[int, int], None] | None = None
+                  factors: FactorSet, *, threads: int = 2, progress: Callable[[int, int], None] | None = None,
+                  scheme: str = "modis_igbp", city: str = ""
                   ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, ZonalCounts]:
     """Zonal raster accounting per township -> (ledger, township areas, unknown codes, counts).
 
     The township area is its mapped raster area (classified + unknown pixels; nodata excluded).
+    Class codes are split into twin classes with the calibrated shares and stand volumes of
+    ``factors.raster_classes`` (:func:`engines.sinks.calibration.split_raster_areas`), and the
+    classes the raster cannot see (bamboo, tea) are carved out per district from
+    ``factors.hidden`` for ``city`` (:func:`engines.sinks.calibration.carve_hidden_classes`).
     """
     zc = zonal_class_counts(raster_path, townships, "adcode", threads=threads, progress=progress)
-    areas, unknown, nodata = class_areas(zc.table, class_table)
+    areas, unknown, nodata = split_raster_areas(zc.table, class_table, factors.raster_classes, scheme)
     parent = dict(zip(townships["adcode"], townships["parent_adcode"], strict=True))
     areas = areas.rename(columns={"zone": "township_code"})
     areas["district_adcode"] = areas["township_code"].map(parent).fillna("")
+    areas = (areas.groupby(["district_adcode", "township_code", "lc_class", "growing_stock_m3_per_ha"],
+                           as_index=False, dropna=False)["area_m2"].sum())
+    areas, _ = carve_hidden_classes(areas, factors.hidden, city)
     ledger = ledger_from_class_areas(areas, factors)
     mapped = pd.concat([areas.rename(columns={"township_code": "zone"})[["zone", "area_m2"]],
                         unknown[["zone", "area_m2"]]]).groupby("zone")["area_m2"].sum()
@@ -284,8 +293,10 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         def win_progress(done: int, total: int) -> None:
             step(f"raster {done}/{total}")
 
+        scheme = params.scheme or str(inputs.raster[1].get("scheme", "modis_igbp"))
         r_ledger, mapped, unknown, _ = raster_ledger(rpath, townships, table, factors,
-                                                     threads=threads, progress=win_progress)
+                                                     threads=threads, progress=win_progress,
+                                                     scheme=scheme, city=cfg.id)
         rz = zones.copy()
         tmask = rz["level"] == "township"
         rz.loc[tmask, "zone_area_m2"] = rz.loc[tmask, "adcode"].map(mapped).fillna(0.0)
@@ -293,7 +304,8 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         if inputs.previous_raster is not None:
             assert params.years is not None  # SinksParams.problems: a previous epoch needs years
             p_ledger, _, p_unknown, _ = raster_ledger(inputs.previous_raster, townships, table,
-                                                      factors, threads=threads)
+                                                      factors, threads=threads, scheme=scheme,
+                                                      city=cfg.id)
             city_code = str(zones.loc[zones["level"] == "city", "adcode"].iloc[0])
             extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code)
             unknown = pd.concat([unknown.assign(epoch="current"),

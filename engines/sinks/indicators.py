@@ -135,23 +135,31 @@ def _group(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def ledger_from_class_areas(areas: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
-    """Ledger from class areas per zone (raster accounting); Tier-1 class densities and rates.
+    """Ledger from class areas per zone (raster accounting): calibrated stand volumes or class densities.
 
     Parameters
     ----------
     areas : DataFrame
-        ``district_adcode``, ``township_code``, ``lc_class``, ``area_m2``.
+        ``district_adcode``, ``township_code``, ``lc_class``, ``area_m2`` and optionally
+        ``growing_stock_m3_per_ha`` (the calibrated stand volume of a raster class,
+        :mod:`engines.sinks.calibration`); rows without it use the Tier-1 class densities.
     factors : FactorSet
 
     Returns
     -------
     DataFrame
-        As :func:`ledger_from_patches`; growing stock and protected area are NaN.
+        As :func:`ledger_from_patches`; the growing stock sums the rows with a stand volume;
+        the protected area is NaN.
     """
-    df = areas[[*_KEY, "area_m2"]].reset_index(drop=True)
+    cols = [*_KEY, "area_m2"] + (["growing_stock_m3_per_ha"] if "growing_stock_m3_per_ha" in areas
+                                 else [])
+    df = areas[cols].reset_index(drop=True)
     df = pd.concat([df, patch_stocks(df, factors), gain_loss(df, factors)], axis=1)
-    df["growing_stock_m3"] = np.nan
-    df["volume_known_area_m2"] = 0.0
+    gs = (pd.to_numeric(df["growing_stock_m3_per_ha"], errors="coerce").to_numpy("float64")
+          if "growing_stock_m3_per_ha" in df else np.full(len(df), np.nan))
+    known = np.isin(df["lc_class"].to_numpy(), VOLUME_CLASSES) & np.isfinite(gs)
+    df["growing_stock_m3"] = np.where(known, df["growing_stock_m3"], 0.0)
+    df["volume_known_area_m2"] = np.where(known, df["area_m2"], 0.0)
     df["protected_area_m2"] = np.nan
     return _group(df)
 
