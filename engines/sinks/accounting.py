@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from engines.sinks.calibration import carve_hidden_classes, split_raster_areas
 from engines.sinks.factors import FactorSet, read_factors
 from engines.sinks.indicators import (
     WETLAND_CLASSES,
@@ -42,9 +43,8 @@ from engines.sinks.indicators import (
     ledger_from_patches,
 )
 from engines.sinks.params import SinksParams
-from engines.sinks.calibration import carve_hidden_classes, split_raster_areas
 from engines.sinks.raster import ZonalCounts, zonal_class_counts
-from engines.sinks.rates import gain_loss, stock_difference
+from engines.sinks.rates import gain_loss, ipcc_stock_change
 from engines.sinks.scenarios import apply_scenario, compare_indicators, read_scenario
 from engines.sinks.stocks import patch_stocks
 from twin.config import CityConfig
@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 STEPS = ("polygons", "raster", "scenario")
 
 _PATCH_COLS = ["landcover_id", "lc_class", "district_adcode", "township_code", "area_m2",
-               "forest_age_class", "growing_stock_m3_per_ha"]
+               "forest_age_class", "growing_stock_m3_per_ha", "is_tended"]
 
 
 def _zones(boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -189,25 +189,23 @@ def raster_ledger(raster_path: str | Path, townships: gpd.GeoDataFrame, class_ta
 
 
 def _stock_difference_rows(now: pd.DataFrame, before: pd.DataFrame, years: float,
-                           city_code: str) -> ExtraRows:
+                           city_code: str, factors: FactorSet) -> ExtraRows:
     extra: ExtraRows = {}
+    note = (f"stock difference over {years:g} yr between two land-cover epochs (IPCC Approach 1): "
+            "growth of land remaining and converted, biomass lost at conversion, soil over "
+            "20 yr; positive = removal")
     for level, key in (("city", None), ("district", "district_adcode"), ("township", "township_code")):
-        cols = ["carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c"]
         if key is None:
-            a = now[cols].sum().to_frame(city_code).T
-            b = before[cols].sum().to_frame(city_code).T
+            groups = [(city_code, now, before)]
         else:
-            a = now.groupby(key)[cols].sum()
-            b = before.groupby(key)[cols].sum()
-        a, b = a.align(b, fill_value=0.0)
-        for code in a.index:
+            codes = sorted(set(now[key]) | set(before[key]))
+            groups = [(c, now.loc[now[key] == c], before.loc[before[key] == c]) for c in codes]
+        for code, a, b in groups:
             if not code:
                 continue
-            v = [float(stock_difference(b.loc[code, c], a.loc[code, c], years)) for c in cols]
+            v = ipcc_stock_change(b, a, years, factors)
             extra.setdefault((level, code), {})["co2_uptake_t_per_yr"] = (
-                v[0], min(v[1], v[2]), max(v[1], v[2]),
-                f"stock difference over {years:g} yr between two land-cover epochs; positive = removal",
-                "stock_difference")
+                v["central"], v["low"], v["high"], note, "stock_difference")
     return extra
 
 
@@ -280,8 +278,9 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
     patches = account_patches(lc, factors, water)
     ledger = ledger_from_patches(patches)
     poly_zones = zones.copy()
+    ind_kw = {"factors": factors, "tolerances": factors.baseline_tolerance_pct}
     indicators = [compute_indicators(ledger, poly_zones, cfg, input_kind="polygons",
-                                     special_shrubland_share=special_shrubland_share)]
+                                     special_shrubland_share=special_shrubland_share, **ind_kw)]
     out: dict = {"sink_patches": patches}
 
     step("raster")
@@ -307,12 +306,16 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
                                                       factors, threads=threads, scheme=scheme,
                                                       city=cfg.id)
             city_code = str(zones.loc[zones["level"] == "city", "adcode"].iloc[0])
-            extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code)
+            extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code,
+                                           factors)
             unknown = pd.concat([unknown.assign(epoch="current"),
                                  p_unknown.assign(epoch="previous")], ignore_index=True)
+        hidden = (factors.hidden.loc[factors.hidden["city"] == cfg.id, "lc_class"].tolist()
+                  if factors.hidden is not None else [])
         indicators.append(compute_indicators(
             r_ledger, rz, cfg, input_kind="raster",
-            special_shrubland_share=special_shrubland_share, extra=extra))
+            special_shrubland_share=special_shrubland_share, extra=extra, hidden_classes=hidden,
+            **ind_kw))
         unknown = unknown.rename(columns={"zone": "township_code", "code": "source_code"})
         out["sink_unmapped_classes"] = unknown.reset_index(drop=True)
     out["sink_indicators"] = pd.concat(indicators, ignore_index=True)
@@ -323,7 +326,7 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         patches2 = account_patches(lc2, factors, water)
         after = compute_indicators(ledger_from_patches(patches2), poly_zones, cfg,
                                    input_kind="polygons",
-                                   special_shrubland_share=special_shrubland_share)
+                                   special_shrubland_share=special_shrubland_share, **ind_kw)
         cmp_ = compare_indicators(indicators[0], after)
         cmp_.insert(0, "scenario", inputs.scenario_name)
         out["sink_scenario"] = cmp_

@@ -108,6 +108,8 @@ class FactorSet:
     hidden : DataFrame or None
         Classes a raster cannot see, per district
         (:func:`engines.sinks.calibration.read_hidden_classes`), when the folder has them.
+    baseline_tolerance_pct : dict or None
+        Indicator -> tolerance [%] against a reported baseline (``calibration.toml``).
     """
 
     pools: dict
@@ -116,6 +118,7 @@ class FactorSet:
     citations: pd.DataFrame
     raster_classes: pd.DataFrame | None = None
     hidden: pd.DataFrame | None = None
+    baseline_tolerance_pct: dict[str, float] | None = None
 
     def density(self, bound: str = "central") -> pd.Series:
         """Total carbon density per class [t C/ha] (sum of the pools)."""
@@ -299,10 +302,13 @@ def read_factors(folder: str | Path | None = None) -> FactorSet:
     parts = [pools.assign(table_name="carbon_pools"), forest.assign(table_name="forest_parameters"),
              growth.assign(table_name="growth_rates")]
     if raster_classes is not None:
-        parts.append(raster_classes.assign(table_name="raster_classes", table="",
-                                           source_code=raster_classes["source_code"].astype(str)))
+        parts.append(raster_classes.assign(
+            table_name="raster_classes",
+            table="scheme " + raster_classes["scheme"] + " code " + raster_classes["source_code"].astype(str)
+            + " (fit: data/sinks/calibration.toml)"))
     if hidden is not None:
-        parts.append(hidden.assign(table_name="hidden_classes", table=""))
+        parts.append(hidden.assign(table_name="hidden_classes",
+                                   table=hidden["city"] + " " + hidden["name_zh"] + " " + hidden["year"]))
     citations = pd.concat(parts, ignore_index=True)
     for col in ("pool", "parameter", "forest_age_class", "note", "lc_class"):
         citations[col] = citations[col].fillna("").astype(str) if col in citations else ""
@@ -310,4 +316,10 @@ def read_factors(folder: str | Path | None = None) -> FactorSet:
         citations["note"].str.contains("unverified:", regex=False))
     growth = growth.set_index(["lc_class", "forest_age_class"])[["unit", *BOUNDS]]
     logger.debug("read factor tables from %s", folder)
-    return FactorSet(pool_frames, forest_frames, growth, citations, raster_classes, hidden)
+    tol = None
+    if (folder / "calibration.toml").exists():
+        from twin.params import load_toml
+
+        raw = load_toml(folder / "calibration.toml").get("baseline_tolerance_pct", {})
+        tol = {str(k): float(v) for k, v in raw.items()}
+    return FactorSet(pool_frames, forest_frames, growth, citations, raster_classes, hidden, tol)
