@@ -27,7 +27,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from engines.sinks.factors import AGE_CLASSES, BOUNDS, FactorSet
+from engines.sinks.factors import AGE_CLASSES, BOUNDS, FOREST_CLASSES, FactorSet
 from engines.sinks.stocks import CO2_PER_C, M2_PER_HA, check_patches, patch_stocks
 from twin.errors import ConfigError, SchemaError
 
@@ -228,7 +228,7 @@ def ipcc_stock_change(before: pd.DataFrame, after: pd.DataFrame, years: float, f
                                out=np.zeros(len(classes)), where=area > 0)
             pools = factors.pools[bound].reindex(classes)
             dflt = (pools["agb"] + pools["bgb"]).to_numpy()
-            return np.where(forest > 0, forest, dflt)
+            return np.where(np.isin(classes, FOREST_CLASSES), forest, dflt)
 
         gain_b = np.where(woody, 0.0, gained * biomass(up, b1, a1)) / years
         loss_b = lost * biomass(dn, b0, a0) / years
