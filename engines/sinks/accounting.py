@@ -278,9 +278,10 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
     patches = account_patches(lc, factors, water)
     ledger = ledger_from_patches(patches)
     poly_zones = zones.copy()
-    ind_kw = {"factors": factors, "tolerances": factors.baseline_tolerance_pct}
+    tols = factors.baseline_tolerance_pct
     indicators = [compute_indicators(ledger, poly_zones, cfg, input_kind="polygons",
-                                     special_shrubland_share=special_shrubland_share, **ind_kw)]
+                                     special_shrubland_share=special_shrubland_share,
+                                     factors=factors, tolerances=tols)]
     out: dict = {"sink_patches": patches}
 
     step("raster")
@@ -315,7 +316,7 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         indicators.append(compute_indicators(
             r_ledger, rz, cfg, input_kind="raster",
             special_shrubland_share=special_shrubland_share, extra=extra, hidden_classes=hidden,
-            **ind_kw))
+            factors=factors, tolerances=tols))
         unknown = unknown.rename(columns={"zone": "township_code", "code": "source_code"})
         out["sink_unmapped_classes"] = unknown.reset_index(drop=True)
     out["sink_indicators"] = pd.concat(indicators, ignore_index=True)
@@ -326,7 +327,8 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         patches2 = account_patches(lc2, factors, water)
         after = compute_indicators(ledger_from_patches(patches2), poly_zones, cfg,
                                    input_kind="polygons",
-                                   special_shrubland_share=special_shrubland_share, **ind_kw)
+                                   special_shrubland_share=special_shrubland_share,
+                                   factors=factors, tolerances=tols)
         cmp_ = compare_indicators(indicators[0], after)
         cmp_.insert(0, "scenario", inputs.scenario_name)
         out["sink_scenario"] = cmp_
