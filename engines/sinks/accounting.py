@@ -4,7 +4,8 @@
 
 ``sink_patches`` (result layer)
     One row per land-cover polygon: class, area, pools [t C], total stock with
-    low/high bounds, growing stock, gain-loss CO2 removal [t CO2/yr].
+    low/high bounds, growing stock, gain-loss CO2 removal [t CO2/yr], net volume
+    increment, and the unverified factor rows the patch's values rest on.
 ``sink_indicators`` (table)
     Per city, district and township: every indicator of
     :data:`engines.sinks.indicators.INDICATORS` from the polygons (``input_kind =
@@ -150,6 +151,9 @@ def account_patches(lc: gpd.GeoDataFrame, factors: FactorSet, water: gpd.GeoData
     res["is_synthetic"] = (lc["is_synthetic"].fillna(False).astype(bool)
                            if "is_synthetic" in lc.columns else False)
     res["source"] = lc["source"].astype(str) if "source" in lc.columns else ""
+    flags = {c: "; ".join(factors.unverified([c], "stock") + factors.unverified([c], "uptake"))
+             for c in set(res["lc_class"])}
+    res["unverified_factors"] = res["lc_class"].map(flags).fillna("")
     return gpd.GeoDataFrame(res, geometry=lc.geometry.to_numpy(), crs=lc.crs)
 
 

@@ -245,15 +245,18 @@ def compare_indicators(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
         ``level``, ``adcode``, ``name_zh``, ``indicator``, ``unit``, ``method``,
         ``value_before``, ``value_after``, ``change`` (after - before), and the
         governing target's ``target_id`` / ``target_value`` with ``gap_after``
-        (target - after; positive = still short).
+        (target - after; positive = still short) and ``synthetic_share`` (of the zone's area after
+        the scenario).
     """
     key = ["level", "adcode", "indicator", "method"]
     b = before.sort_values("is_governing", ascending=False).drop_duplicates(key)
     a = after.sort_values("is_governing", ascending=False).drop_duplicates(key)
+    if "synthetic_share" not in a.columns:
+        a = a.assign(synthetic_share=np.nan)
     m = b[[*key, "name_zh", "unit", "value", "target_id", "target_value"]].merge(
-        a[[*key, "value"]], on=key, how="outer", suffixes=("_before", "_after"))
+        a[[*key, "value", "synthetic_share"]], on=key, how="outer", suffixes=("_before", "_after"))
     m["change"] = m["value_after"] - m["value_before"]
     m["gap_after"] = m["target_value"] - m["value_after"]
     cols = ["level", "adcode", "name_zh", "indicator", "unit", "method", "value_before",
-            "value_after", "change", "target_id", "target_value", "gap_after"]
+            "value_after", "change", "target_id", "target_value", "gap_after", "synthetic_share"]
     return m[cols].reset_index(drop=True)
