@@ -196,7 +196,8 @@ def _sink_indicator(c: Check, inputs: ValidationInputs) -> tuple[float, float, s
     if vals.empty:
         raise _NotComputed(f"sink_indicators has no city {c.indicator} from the {c.input_kind} path")
     if c.input_kind == "raster":
-        share, rests = 0.0, "the landcover_raster (MODIS MCD12C1 2019, real) and the sink factor tables"
+        share, rests = 0.0, ("the landcover_raster (MODIS MCD12C1 2019, real), the sink factor tables and "
+                             "the raster calibration (data/sinks/calibration.toml)")
     else:
         lc = inputs.layers.get("landcover")
         share = _synthetic_share(lc) if lc is not None else float("nan")

@@ -4,7 +4,8 @@
 
 ``sink_patches`` (result layer)
     One row per land-cover polygon: class, area, pools [t C], total stock with
-    low/high bounds, growing stock, gain-loss CO2 removal [t CO2/yr].
+    low/high bounds, growing stock, gain-loss CO2 removal [t CO2/yr], net volume
+    increment, and the unverified factor rows the patch's values rest on.
 ``sink_indicators`` (table)
     Per city, district and township: every indicator of
     :data:`engines.sinks.indicators.INDICATORS` from the polygons (``input_kind =
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from engines.sinks.calibration import carve_hidden_classes, split_raster_areas
 from engines.sinks.change import merge_extra, wetland_change_rows
 from engines.sinks.factors import FactorSet, read_factors
 from engines.sinks.indicators import (
@@ -44,8 +46,8 @@ from engines.sinks.indicators import (
     ledger_from_patches,
 )
 from engines.sinks.params import SinksParams
-from engines.sinks.raster import ZonalCounts, class_areas, zonal_class_counts
-from engines.sinks.rates import gain_loss, stock_difference
+from engines.sinks.raster import ZonalCounts, zonal_class_counts
+from engines.sinks.rates import gain_loss, ipcc_stock_change
 from engines.sinks.scenarios import apply_scenario, compare_indicators, read_scenario
 from engines.sinks.stocks import patch_stocks
 from twin.config import CityConfig
@@ -61,7 +63,7 @@ logger = logging.getLogger(__name__)
 STEPS = ("polygons", "raster", "scenario")
 
 _PATCH_COLS = ["landcover_id", "lc_class", "district_adcode", "township_code", "area_m2",
-               "forest_age_class", "growing_stock_m3_per_ha"]
+               "forest_age_class", "growing_stock_m3_per_ha", "is_tended"]
 
 
 def _zones(boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -151,21 +153,32 @@ def account_patches(lc: gpd.GeoDataFrame, factors: FactorSet, water: gpd.GeoData
     res["is_synthetic"] = (lc["is_synthetic"].fillna(False).astype(bool)
                            if "is_synthetic" in lc.columns else False)
     res["source"] = lc["source"].astype(str) if "source" in lc.columns else ""
+    flags = {c: "; ".join(factors.unverified([c], "stock") + factors.unverified([c], "uptake"))
+             for c in set(res["lc_class"])}
+    res["unverified_factors"] = res["lc_class"].map(flags).fillna("")
     return gpd.GeoDataFrame(res, geometry=lc.geometry.to_numpy(), crs=lc.crs)
 
 
 def raster_ledger(raster_path: str | Path, townships: gpd.GeoDataFrame, class_table: dict[int, str],
-                  factors: FactorSet, *, threads: int = 2, progress: Callable[[int, int], None] | None = None
+                  factors: FactorSet, *, threads: int = 2, progress: Callable[[int, int], None] | None = None,
+                  scheme: str = "modis_igbp", city: str = ""
                   ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, ZonalCounts]:
     """Zonal raster accounting per township -> (ledger, township areas, unknown codes, counts).
 
     The township area is its mapped raster area (classified + unknown pixels; nodata excluded).
+    Class codes are split into twin classes with the calibrated shares and stand volumes of
+    ``factors.raster_classes`` (:func:`engines.sinks.calibration.split_raster_areas`), and the
+    classes the raster cannot see (bamboo, tea) are carved out per district from
+    ``factors.hidden`` for ``city`` (:func:`engines.sinks.calibration.carve_hidden_classes`).
     """
     zc = zonal_class_counts(raster_path, townships, "adcode", threads=threads, progress=progress)
-    areas, unknown, nodata = class_areas(zc.table, class_table)
+    areas, unknown, nodata = split_raster_areas(zc.table, class_table, factors.raster_classes, scheme)
     parent = dict(zip(townships["adcode"], townships["parent_adcode"], strict=True))
     areas = areas.rename(columns={"zone": "township_code"})
     areas["district_adcode"] = areas["township_code"].map(parent).fillna("")
+    areas = (areas.groupby(["district_adcode", "township_code", "lc_class", "growing_stock_m3_per_ha"],
+                           as_index=False, dropna=False)["area_m2"].sum())
+    areas, _ = carve_hidden_classes(areas, factors.hidden, city)
     ledger = ledger_from_class_areas(areas, factors)
     mapped = pd.concat([areas.rename(columns={"township_code": "zone"})[["zone", "area_m2"]],
                         unknown[["zone", "area_m2"]]]).groupby("zone")["area_m2"].sum()
@@ -182,25 +195,23 @@ def raster_ledger(raster_path: str | Path, townships: gpd.GeoDataFrame, class_ta
 
 
 def _stock_difference_rows(now: pd.DataFrame, before: pd.DataFrame, years: float,
-                           city_code: str) -> ExtraRows:
+                           city_code: str, factors: FactorSet) -> ExtraRows:
     extra: ExtraRows = {}
+    note = (f"stock difference over {years:g} yr between two land-cover epochs (IPCC Approach 1): "
+            "growth of land remaining and converted, biomass lost at conversion, soil over "
+            "20 yr; positive = removal")
     for level, key in (("city", None), ("district", "district_adcode"), ("township", "township_code")):
-        cols = ["carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c"]
         if key is None:
-            a = now[cols].sum().to_frame(city_code).T
-            b = before[cols].sum().to_frame(city_code).T
+            groups = [(city_code, now, before)]
         else:
-            a = now.groupby(key)[cols].sum()
-            b = before.groupby(key)[cols].sum()
-        a, b = a.align(b, fill_value=0.0)
-        for code in a.index:
+            codes = sorted(set(now[key]) | set(before[key]))
+            groups = [(c, now.loc[now[key] == c], before.loc[before[key] == c]) for c in codes]
+        for code, a, b in groups:
             if not code:
                 continue
-            v = [float(stock_difference(b.loc[code, c], a.loc[code, c], years)) for c in cols]
+            v = ipcc_stock_change(b, a, years, factors)
             extra.setdefault((level, code), {})["co2_uptake_t_per_yr"] = (
-                v[0], min(v[1], v[2]), max(v[1], v[2]),
-                f"stock difference over {years:g} yr between two land-cover epochs; positive = removal",
-                "stock_difference")
+                v["central"], v["low"], v["high"], note, "stock_difference")
     return extra
 
 
@@ -273,8 +284,10 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
     patches = account_patches(lc, factors, water)
     ledger = ledger_from_patches(patches)
     poly_zones = zones.copy()
+    tols = factors.baseline_tolerance_pct
     indicators = [compute_indicators(ledger, poly_zones, cfg, input_kind="polygons",
-                                     special_shrubland_share=special_shrubland_share)]
+                                     special_shrubland_share=special_shrubland_share,
+                                     factors=factors, tolerances=tols)]
     out: dict = {"sink_patches": patches}
 
     step("raster")
@@ -286,8 +299,10 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         def win_progress(done: int, total: int) -> None:
             step(f"raster {done}/{total}")
 
+        scheme = params.scheme or str(inputs.raster[1].get("scheme", "modis_igbp"))
         r_ledger, mapped, unknown, _ = raster_ledger(rpath, townships, table, factors,
-                                                     threads=threads, progress=win_progress)
+                                                     threads=threads, progress=win_progress,
+                                                     scheme=scheme, city=cfg.id)
         rz = zones.copy()
         tmask = rz["level"] == "township"
         rz.loc[tmask, "zone_area_m2"] = rz.loc[tmask, "adcode"].map(mapped).fillna(0.0)
@@ -295,15 +310,20 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         if inputs.previous_raster is not None:
             assert params.years is not None  # SinksParams.problems: a previous epoch needs years
             p_ledger, _, p_unknown, _ = raster_ledger(inputs.previous_raster, townships, table,
-                                                      factors, threads=threads)
+                                                      factors, threads=threads, scheme=scheme,
+                                                      city=cfg.id)
             city_code = str(zones.loc[zones["level"] == "city", "adcode"].iloc[0])
-            extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code)
+            extra = _stock_difference_rows(r_ledger, p_ledger, float(params.years), city_code,
+                                           factors)
             extra = merge_extra(extra, wetland_change_rows(r_ledger, p_ledger, city_code))
             unknown = pd.concat([unknown.assign(epoch="current"),
                                  p_unknown.assign(epoch="previous")], ignore_index=True)
+        hidden = (factors.hidden.loc[factors.hidden["city"] == cfg.id, "lc_class"].tolist()
+                  if factors.hidden is not None else [])
         indicators.append(compute_indicators(
             r_ledger, rz, cfg, input_kind="raster",
-            special_shrubland_share=special_shrubland_share, extra=extra))
+            special_shrubland_share=special_shrubland_share, extra=extra, hidden_classes=hidden,
+            factors=factors, tolerances=tols))
         unknown = unknown.rename(columns={"zone": "township_code", "code": "source_code"})
         out["sink_unmapped_classes"] = unknown.reset_index(drop=True)
     out["sink_indicators"] = pd.concat(indicators, ignore_index=True)
@@ -314,7 +334,8 @@ def compute(inputs: SinksInputs, params: SinksParams, *,
         patches2 = account_patches(lc2, factors, water)
         after = compute_indicators(ledger_from_patches(patches2), poly_zones, cfg,
                                    input_kind="polygons",
-                                   special_shrubland_share=special_shrubland_share)
+                                   special_shrubland_share=special_shrubland_share,
+                                   factors=factors, tolerances=tols)
         cmp_ = compare_indicators(indicators[0], after)
         cmp_.insert(0, "scenario", inputs.scenario_name)
         out["sink_scenario"] = cmp_

@@ -77,10 +77,12 @@ VOLUME_CLASSES = tuple(c for c in FOREST_CLASSES if c != "bamboo_forest")
 #: Chinese inventory age classes (龄组).
 AGE_CLASSES = ("young", "middle", "near_mature", "mature", "over_mature")
 #: Volume-to-carbon parameters per forest class.
-FOREST_PARAMETERS = ("wood_density", "bef", "root_shoot", "carbon_fraction", "loss_fraction")
+FOREST_PARAMETERS = ("wood_density", "bef", "root_shoot", "carbon_fraction", "loss_fraction",
+                     "tending_gain_factor")
 
-_PARAM_UNITS = {"wood_density": "t_dm_per_m3", "bef": "ratio", "root_shoot": "ratio",
-                "carbon_fraction": "fraction", "loss_fraction": "fraction_per_yr"}
+_PARAM_UNITS = {"wood_density": ("t_dm_per_m3",), "bef": ("ratio",), "root_shoot": ("ratio",),
+                "carbon_fraction": ("fraction",), "loss_fraction": ("fraction_per_yr",),
+                "tending_gain_factor": ("ratio",)}
 _RATE_UNITS = ("m3_per_ha_per_yr", "t_c_per_ha_per_yr")
 _CITATION = ("source", "table")
 
@@ -99,17 +101,68 @@ class FactorSet:
     growth : DataFrame
         Index (lc_class, forest_age_class); columns ``unit``, ``low``, ``central``, ``high``.
     citations : DataFrame
-        Every row of the three tables with its table name, for reports.
+        Every row of the tables with its table name and ``is_unverified``, for reports.
+    raster_classes : DataFrame or None
+        Calibrated raster class shares and stand volumes
+        (:func:`engines.sinks.calibration.read_raster_classes`), when the folder has them.
+    hidden : DataFrame or None
+        Classes a raster cannot see, per district
+        (:func:`engines.sinks.calibration.read_hidden_classes`), when the folder has them.
+    baseline_tolerance_pct : dict or None
+        Indicator -> tolerance [%] against a reported baseline (``calibration.toml``).
     """
 
     pools: dict
     forest: dict
     growth: pd.DataFrame
     citations: pd.DataFrame
+    raster_classes: pd.DataFrame | None = None
+    hidden: pd.DataFrame | None = None
+    baseline_tolerance_pct: dict[str, float] | None = None
 
     def density(self, bound: str = "central") -> pd.Series:
         """Total carbon density per class [t C/ha] (sum of the pools)."""
         return self.pools[bound].sum(axis=1)
+
+    def unverified(self, classes: Iterable[str], kind: str) -> list[str]:
+        """Unverified factor rows (note starting ``unverified``) that a result of ``kind`` uses.
+
+        Parameters
+        ----------
+        classes : iterable of str
+            Classes present (with area) in the result.
+        kind : str
+            ``forest_carbon`` (biomass pools and volume parameters of forest classes),
+            ``stock`` (every pool and volume parameter), ``uptake`` (growth rates and
+            volume parameters) or ``hidden`` (the hidden-class areas).
+
+        Returns
+        -------
+        list of str
+            ``table:class/key`` labels, sorted; empty when every factor used is sourced.
+        """
+        cls = set(classes)
+        c = self.citations
+        if kind == "forest_carbon":
+            cls &= set(FOREST_CLASSES)
+        flag = c["is_unverified"] & c["lc_class"].isin(cls)
+        if kind in ("forest_carbon", "stock"):
+            pools = ("agb", "bgb") if kind == "forest_carbon" else POOLS
+            use = ((c["table_name"] == "carbon_pools") & c["pool"].isin(pools)) | (
+                (c["table_name"] == "forest_parameters")
+                & c["parameter"].isin(["wood_density", "bef", "root_shoot", "carbon_fraction"]))
+        elif kind == "uptake":
+            use = c["table_name"].isin(["growth_rates", "forest_parameters"])
+        elif kind == "hidden":
+            use = c["table_name"] == "hidden_classes"
+        else:
+            msg = f"unknown kind {kind!r}"
+            raise ValueError(msg)
+        sel = c.loc[flag & use]
+        key = sel["pool"].where(sel["pool"] != "", sel["parameter"]).where(
+            lambda k: k != "", sel["forest_age_class"].where(sel["forest_age_class"] != "", "default"))
+        return sorted({f"{t}:{a}/{k}" for t, a, k in zip(sel["table_name"], sel["lc_class"], key,
+                                                          strict=True)})
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -160,7 +213,7 @@ def validate_factor_table(df: pd.DataFrame, key: list[str], *, name: str,
     for i, row in enumerate(out.itertuples(index=False), start=2):
         rowd = row._asdict()
         allowed = units.get(rowd[key[-1]], ()) if isinstance(units, dict) else units
-        if allowed is not None and rowd["unit"] not in allowed:
+        if allowed is not None and rowd["unit"] not in allowed:  # a missing key allows nothing
             problems.append(f"line {i}: unit {rowd['unit']!r} not allowed here; use {list(allowed)}")
     dup = out.duplicated(key, keep="first")
     problems += [f"line {i + 2}: duplicate {key} {tuple(out.loc[out.index[i], key])}"
@@ -239,9 +292,34 @@ def read_factors(folder: str | Path | None = None) -> FactorSet:
     if problems:
         msg = f"{name}: " + "; ".join(problems)
         raise ConfigError(msg)
-    citations = pd.concat(
-        [pools.assign(table_name="carbon_pools"), forest.assign(table_name="forest_parameters"),
-         growth.assign(table_name="growth_rates")], ignore_index=True)
+    # --- calibration tables (optional: a folder without them uses the plain class table)
+    from engines.sinks.calibration import read_hidden_classes, read_raster_classes
+
+    raster_classes = (read_raster_classes(folder / "raster_classes.csv")
+                      if (folder / "raster_classes.csv").exists() else None)
+    hidden = (read_hidden_classes(folder / "hidden_classes.csv")
+              if (folder / "hidden_classes.csv").exists() else None)
+    parts = [pools.assign(table_name="carbon_pools"), forest.assign(table_name="forest_parameters"),
+             growth.assign(table_name="growth_rates")]
+    if raster_classes is not None:
+        parts.append(raster_classes.assign(
+            table_name="raster_classes",
+            table="scheme " + raster_classes["scheme"] + " code " + raster_classes["source_code"].astype(str)
+            + " (fit: data/sinks/calibration.toml)"))
+    if hidden is not None:
+        parts.append(hidden.assign(table_name="hidden_classes",
+                                   table=hidden["city"] + " " + hidden["name_zh"] + " " + hidden["year"]))
+    citations = pd.concat(parts, ignore_index=True)
+    for col in ("pool", "parameter", "forest_age_class", "note", "lc_class"):
+        citations[col] = citations[col].fillna("").astype(str) if col in citations else ""
+    citations["is_unverified"] = citations["note"].str.strip().str.lower().str.startswith("unverified") | (
+        citations["note"].str.contains("unverified:", regex=False))
     growth = growth.set_index(["lc_class", "forest_age_class"])[["unit", *BOUNDS]]
     logger.debug("read factor tables from %s", folder)
-    return FactorSet(pool_frames, forest_frames, growth, citations)
+    tol = None
+    if (folder / "calibration.toml").exists():
+        from twin.params import load_toml
+
+        raw = load_toml(folder / "calibration.toml").get("baseline_tolerance_pct", {})
+        tol = {str(k): float(v) for k, v in raw.items()}
+    return FactorSet(pool_frames, forest_frames, growth, citations, raster_classes, hidden, tol)

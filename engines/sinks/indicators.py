@@ -70,7 +70,8 @@ LEDGER_COLUMNS = (
     "area_m2", "carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c",
     "forest_carbon_stock_t_c", "forest_carbon_stock_low_t_c", "forest_carbon_stock_high_t_c",
     "co2_uptake_t_per_yr", "co2_uptake_low_t_per_yr", "co2_uptake_high_t_per_yr",
-    "growing_stock_m3", "volume_known_area_m2", "protected_area_m2",
+    "growing_stock_m3", "volume_known_area_m2", "protected_area_m2", "net_increment_m3_per_yr",
+    "synthetic_area_m2",
 )
 #: Indicator -> (unit, method) in output order.
 INDICATORS = {
@@ -81,8 +82,10 @@ INDICATORS = {
     "wetland_rate_pct": ("pct", ""),
     "wetland_stock_mu": ("mu", ""),
     "wetland_protection_rate_pct": ("pct", ""),
+    "forest_net_increment_m3_per_ha_per_yr": ("m3_per_ha_per_yr", "gain_loss"),
     "bamboo_forest_area_mu": ("mu", ""),
     "tea_garden_area_mu": ("mu", ""),
+    "tea_garden_total_area_mu": ("mu", ""),
     "carbon_stock_t_c": ("t_c", ""),
     "carbon_stock_t_co2": ("t_co2", ""),
     "co2_uptake_t_per_yr": ("t_per_yr", "gain_loss"),
@@ -91,7 +94,10 @@ INDICATORS = {
 #: ``{(level, adcode): {indicator: (value, low, high, note, method)}}``.
 ExtraRows: TypeAlias = dict[tuple[str, str], dict[str, tuple[Any, ...]]]
 _NOTES = {
-    "tea_garden_area_mu": "all tea-garden area; the target counts demonstration bases only",
+    "tea_garden_area_mu": ("certified low-carbon tea demonstration bases (K-Z1, 003:232) are a "
+                           "certification, not a land cover: not in the twin; all tea-garden area "
+                           "is an upper bound"),
+    "tea_garden_total_area_mu": "all tea-garden area (an upper bound of the demonstration bases)",
     "forest_coverage_pct": "forest = *_forest classes incl. bamboo; shrubland x special_shrubland_share",
     "wetland_rate_pct": "wetland = wetland + water classes",
     "forest_carbon_stock_t_c": "above + below-ground biomass carbon of forest classes (植被碳储量)",
@@ -125,6 +131,9 @@ def ledger_from_patches(patches: pd.DataFrame) -> pd.DataFrame:
     df["volume_known_area_m2"] = np.where(known, df["area_m2"], 0.0)
     if "protected_area_m2" not in df.columns:
         df["protected_area_m2"] = np.nan
+    syn = (patches["is_synthetic"].fillna(True).astype(bool).to_numpy()
+           if "is_synthetic" in patches.columns else np.zeros(len(df), dtype=bool))
+    df["synthetic_area_m2"] = np.where(syn, df["area_m2"], 0.0)
     return _group(df)
 
 
@@ -135,24 +144,33 @@ def _group(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def ledger_from_class_areas(areas: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
-    """Ledger from class areas per zone (raster accounting); Tier-1 class densities and rates.
+    """Ledger from class areas per zone (raster accounting): calibrated stand volumes or class densities.
 
     Parameters
     ----------
     areas : DataFrame
-        ``district_adcode``, ``township_code``, ``lc_class``, ``area_m2``.
+        ``district_adcode``, ``township_code``, ``lc_class``, ``area_m2`` and optionally
+        ``growing_stock_m3_per_ha`` (the calibrated stand volume of a raster class,
+        :mod:`engines.sinks.calibration`); rows without it use the Tier-1 class densities.
     factors : FactorSet
 
     Returns
     -------
     DataFrame
-        As :func:`ledger_from_patches`; growing stock and protected area are NaN.
+        As :func:`ledger_from_patches`; the growing stock sums the rows with a stand volume;
+        the protected area is NaN.
     """
-    df = areas[[*_KEY, "area_m2"]].reset_index(drop=True)
+    cols = [*_KEY, "area_m2"] + (["growing_stock_m3_per_ha"] if "growing_stock_m3_per_ha" in areas
+                                 else [])
+    df = areas[cols].reset_index(drop=True)
     df = pd.concat([df, patch_stocks(df, factors), gain_loss(df, factors)], axis=1)
-    df["growing_stock_m3"] = np.nan
-    df["volume_known_area_m2"] = 0.0
+    gs = (pd.to_numeric(df["growing_stock_m3_per_ha"], errors="coerce").to_numpy("float64")
+          if "growing_stock_m3_per_ha" in df else np.full(len(df), np.nan))
+    known = np.isin(df["lc_class"].to_numpy(), VOLUME_CLASSES) & np.isfinite(gs)
+    df["growing_stock_m3"] = np.where(known, df["growing_stock_m3"], 0.0)
+    df["volume_known_area_m2"] = np.where(known, df["area_m2"], 0.0)
     df["protected_area_m2"] = np.nan
+    df["synthetic_area_m2"] = 0.0
     return _group(df)
 
 
@@ -186,6 +204,9 @@ def zone_values(ledger: pd.DataFrame, zone_area_m2: float, *,
     pct = 100.0 / zone_area_m2 if zone_area_m2 > 0 else nan
     gs_note = (f"growing stock known for {100 * vol_area / forest_vol_area:.0f} % of the forest area"
                if forest_vol_area > 0 and vol_area > 0 else "no growing stock in the input")
+    net_inc = (float(ledger["net_increment_m3_per_yr"].sum()) / (vol_area / 1e4)
+               if vol_area > 0 else nan)
+    tea = area(["tea_garden"]) / M2_PER_MU
     return {
         "forest_coverage_pct": (forest * pct, nan, nan, _NOTES["forest_coverage_pct"]),
         "forest_area_mu": (forest / M2_PER_MU, nan, nan, ""),
@@ -198,9 +219,12 @@ def zone_values(ledger: pd.DataFrame, zone_area_m2: float, *,
         "wetland_protection_rate_pct": (100.0 * prot_v / wet if wet > 0 else nan, nan, nan,
                                         "overlap with water bodies flagged is_protected"
                                         if np.isfinite(prot_v) else "protection unknown"),
+        "forest_net_increment_m3_per_ha_per_yr": (
+            net_inc, nan, nan, "stand volume increment - harvest and mortality, per ha of forest "
+                               "with a growing stock (gain-loss, central factors)"),
         "bamboo_forest_area_mu": (area(["bamboo_forest"]) / M2_PER_MU, nan, nan, ""),
-        "tea_garden_area_mu": (area(["tea_garden"]) / M2_PER_MU, nan, nan,
-                               _NOTES["tea_garden_area_mu"]),
+        "tea_garden_area_mu": (nan, nan, nan, f"{_NOTES['tea_garden_area_mu']}: {tea:,.0f} mu"),
+        "tea_garden_total_area_mu": (tea, nan, nan, _NOTES["tea_garden_total_area_mu"]),
         "carbon_stock_t_c": (s["carbon_stock_t_c"], s["carbon_stock_low_t_c"],
                              s["carbon_stock_high_t_c"], "all pools, all classes"),
         "carbon_stock_t_co2": (s["carbon_stock_t_c"] * CO2_PER_C,
@@ -237,9 +261,20 @@ def _target_rows(city: CityConfig | None, metric: str, scope: str) -> list[dict]
     return rows or [base]
 
 
+#: Indicator -> kind of factors it rests on (for :meth:`FactorSet.unverified`).
+_FACTOR_KIND = {"forest_carbon_stock_t_c": "forest_carbon", "carbon_stock_t_c": "stock",
+                "carbon_stock_t_co2": "stock", "co2_uptake_t_per_yr": "uptake",
+                "forest_net_increment_m3_per_ha_per_yr": "uptake"}
+#: Tolerance [%] of the twin against a reported baseline when none is given
+#: (data/sinks/calibration.toml [baseline_tolerance_pct] gives them per indicator).
+DEFAULT_BASELINE_TOLERANCE_PCT = 10.0
+
+
 def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConfig | None = None, *,
                        input_kind: str = "polygons", special_shrubland_share: float = 0.0,
-                       extra: ExtraRows | None = None) -> pd.DataFrame:
+                       extra: ExtraRows | None = None, factors: FactorSet | None = None,
+                       tolerances: dict[str, float] | None = None,
+                       hidden_classes: Iterable[str] = ()) -> pd.DataFrame:
     """Indicators for every township, district and the city, beside targets and baselines.
 
     Parameters
@@ -259,6 +294,14 @@ def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConf
     extra : dict, optional
         ``{(level, adcode): {indicator: (value, low, high, note, method)}}`` extra rows
         (e.g. stock-difference removals).
+    factors : FactorSet, optional
+        To list the unverified factor rows each value rests on (``unverified_factors``).
+    tolerances : dict, optional
+        Indicator -> tolerance [%] against the reported baseline
+        (default :data:`DEFAULT_BASELINE_TOLERANCE_PCT`).
+    hidden_classes : iterable of str
+        Classes whose area came from ``hidden_classes.csv`` (raster path): their area
+        indicators list the unverified rows of that table.
 
     Returns
     -------
@@ -267,8 +310,12 @@ def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConf
         ``input_kind``, ``method``, ``value``, ``value_low``, ``value_high``, ``target_id``,
         ``target_status``, ``comparator``, ``target_value``, ``target_year``,
         ``is_governing``, ``baseline_value``, ``baseline_year``, ``baseline_id``,
+        ``baseline_ratio`` (value / baseline), ``baseline_tolerance_pct``, ``is_off_baseline``
+        (the ratio is off 1 by more than the tolerance; NA without a baseline),
         ``gap`` (target_value - value; positive = short of the target, as in
-        the coverage engine) and ``note``.
+        the coverage engine), ``synthetic_share`` (share of the zone's area from synthetic
+        input), ``unverified_factors`` (unverified factor rows the value rests on, '' when
+        none) and ``note``.
     """
     tship = zones.loc[zones["level"] == "township"]
     names = dict(zip(zones["adcode"], zones["name_zh"], strict=True))
@@ -285,14 +332,31 @@ def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConf
             units.append(("township", t, g, float(t_area.get(t, np.nan)), t))
     rows = []
     extra = extra or {}
+    tolerances = tolerances or {}
+    hidden = set(hidden_classes)
     for level, code, g, a, scope in units:
         vals = zone_values(g, a, special_shrubland_share=special_shrubland_share)
+        tot = float(g["area_m2"].sum())
+        syn = float(g["synthetic_area_m2"].sum()) / tot if tot > 0 else np.nan
+        present = set(g.loc[g["area_m2"] > 0, "lc_class"])
+        unver: dict[str, str] = {}
+        if factors is not None:
+            for ind, kind in _FACTOR_KIND.items():
+                unver[ind] = "; ".join(factors.unverified(present, kind))
+            if hidden & present:
+                h = "; ".join(factors.unverified(hidden & present, "hidden"))
+                for ind in ("forest_coverage_pct", "forest_area_mu", "bamboo_forest_area_mu",
+                            "tea_garden_total_area_mu", "forest_carbon_stock_t_c"):
+                    unver[ind] = "; ".join(x for x in (unver.get(ind, ""), h) if x)
         items = [(k, (*v, INDICATORS[k][1])) for k, v in vals.items()]
         items += list(extra.get((level, code), {}).items())
         for ind, (v, lo, hi, note, method) in items:
             unit = INDICATORS.get(ind, ("", ""))[0] or ind.rsplit("_", 1)[-1]
+            tol = float(tolerances.get(ind, DEFAULT_BASELINE_TOLERANCE_PCT))
             for tgt in _target_rows(city, ind, scope):
                 tv = tgt.get("target_value")
+                bv = tgt.get("baseline_value")
+                ratio = v / bv if bv not in (None, 0) and np.isfinite(v) else np.nan
                 rows.append({
                     "level": level, "adcode": code, "name_zh": names.get(code, ""),
                     "indicator": ind, "unit": unit, "input_kind": input_kind, "method": method,
@@ -305,10 +369,18 @@ def compute_indicators(ledger: pd.DataFrame, zones: pd.DataFrame, city: CityConf
                     "baseline_value": tgt.get("baseline_value"),
                     "baseline_year": tgt.get("baseline_year"),
                     "baseline_id": tgt.get("baseline_id", ""),
-                    "gap": tv - v if tv is not None else np.nan, "note": note,
+                    "baseline_ratio": ratio,
+                    "baseline_tolerance_pct": tol if np.isfinite(ratio) else np.nan,
+                    "is_off_baseline": (bool(abs(ratio - 1.0) * 100.0 > tol)
+                                        if np.isfinite(ratio) else pd.NA),
+                    "gap": tv - v if tv is not None else np.nan,
+                    "synthetic_share": syn, "unverified_factors": unver.get(ind, ""),
+                    "note": note,
                 })
     out = pd.DataFrame(rows)
-    for col in ("value", "value_low", "value_high", "target_value", "baseline_value", "gap"):
+    out["is_off_baseline"] = out["is_off_baseline"].astype("boolean")
+    for col in ("value", "value_low", "value_high", "target_value", "baseline_value", "gap",
+                "baseline_ratio", "baseline_tolerance_pct", "synthetic_share"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     for col in ("target_year", "baseline_year"):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")

@@ -6,8 +6,10 @@ file order (a later polygon wins where two overlap). Columns:
 ``action`` (required)
     ``afforestation``: non-forest land inside becomes ``to_class`` (a forest class,
     default ``mixed_forest``), age ``young``, growing stock ``growing_stock_m3_per_ha``
-    (default 0). ``tending``: forest inside moves ``age_shift`` age classes up
-    (default 1; the forest-quality programme's 抚育) and, if given, takes
+    (default 0). ``tending``: forest inside is tended (the forest-quality
+    programme's 抚育, 002:96): its volume increment is multiplied by the class's
+    ``tending_gain_factor`` (``data/sinks/forest_parameters.csv``); it moves ``age_shift``
+    age classes (default 0: tending does not age a stand) and, if given, takes
     ``growing_stock_m3_per_ha``. ``wetland_restoration``: land inside (not open water)
     becomes ``wetland`` (e.g. Xiazhu Lake, Deqing). ``conversion``: land inside becomes
     ``to_class`` (any twin class).
@@ -97,7 +99,7 @@ def validate_scenario(gdf: gpd.GeoDataFrame, *, crs: Any = "EPSG:4549", name: st
             problems.append(f"row {i}: conversion needs to_class among the twin classes, got {to[i]!r}")
     shift = (pd.to_numeric(gdf["age_shift"], errors="coerce") if "age_shift" in gdf.columns
              else pd.Series(np.nan, index=gdf.index))
-    shift = shift.fillna(1.0)
+    shift = shift.fillna(0.0)
     for i in np.flatnonzero(((shift != shift.round()) | (shift.abs() > 4)).to_numpy()):
         problems.append(f"row {i}: age_shift must be an integer in -4..4")
     gs = (pd.to_numeric(gdf["growing_stock_m3_per_ha"], errors="coerce")
@@ -133,7 +135,9 @@ def _change(row: pd.Series, act: Any) -> dict | None:
         if lc not in VOLUME_CLASSES:
             return None
         age = row.get("forest_age_class", "") or ""
-        new = {}
+        new: dict[str, Any] = {}
+        if not bool(row.get("is_tended", False)):
+            new["is_tended"] = True
         if age in AGE_CLASSES and act.age_shift:
             k = int(np.clip(AGE_CLASSES.index(age) + act.age_shift, 0, len(AGE_CLASSES) - 1))
             if AGE_CLASSES[k] != age:
@@ -179,6 +183,8 @@ def apply_scenario(patches: gpd.GeoDataFrame, scenario: gpd.GeoDataFrame,
     for col in ("lc_class", "forest_age_class"):
         if col in out.columns:
             out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
+    out["is_tended"] = (out["is_tended"].fillna(False).astype(bool) if "is_tended" in out.columns
+                        else False)
     out["scenario_changed"] = False
     for k, act in enumerate(scenario.itertuples(index=False)):
         tree = shapely.STRtree(out.geometry.to_numpy())
@@ -239,15 +245,18 @@ def compare_indicators(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFram
         ``level``, ``adcode``, ``name_zh``, ``indicator``, ``unit``, ``method``,
         ``value_before``, ``value_after``, ``change`` (after - before), and the
         governing target's ``target_id`` / ``target_value`` with ``gap_after``
-        (target - after; positive = still short).
+        (target - after; positive = still short) and ``synthetic_share`` (of the zone's area after
+        the scenario).
     """
     key = ["level", "adcode", "indicator", "method"]
     b = before.sort_values("is_governing", ascending=False).drop_duplicates(key)
     a = after.sort_values("is_governing", ascending=False).drop_duplicates(key)
+    if "synthetic_share" not in a.columns:
+        a = a.assign(synthetic_share=np.nan)
     m = b[[*key, "name_zh", "unit", "value", "target_id", "target_value"]].merge(
-        a[[*key, "value"]], on=key, how="outer", suffixes=("_before", "_after"))
+        a[[*key, "value", "synthetic_share"]], on=key, how="outer", suffixes=("_before", "_after"))
     m["change"] = m["value_after"] - m["value_before"]
     m["gap_after"] = m["target_value"] - m["value_after"]
     cols = ["level", "adcode", "name_zh", "indicator", "unit", "method", "value_before",
-            "value_after", "change", "target_id", "target_value", "gap_after"]
+            "value_after", "change", "target_id", "target_value", "gap_after", "synthetic_share"]
     return m[cols].reset_index(drop=True)

@@ -94,7 +94,7 @@ def check_patches(patches: pd.DataFrame, *, what: str = "patches") -> None:
         raise SchemaError(msg)
 
 
-def patch_stocks(patches: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
+def patch_stocks(patches: pd.DataFrame, factors: FactorSet, *, by_pool_bounds: bool = False) -> pd.DataFrame:
     """Carbon stock of each patch by pool, with low/central/high totals.
 
     Parameters
@@ -104,6 +104,8 @@ def patch_stocks(patches: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
         [m³/ha] (NaN where unknown).
     factors : FactorSet
         From :func:`engines.sinks.factors.read_factors`.
+    by_pool_bounds : bool
+        Also return the pools at the low and high bounds (``agb_low_carbon_t_c`` ...).
 
     Returns
     -------
@@ -138,9 +140,9 @@ def patch_stocks(patches: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
             dens[use_vol, 1] = bgb
         tc = dens * ha[:, None]
         sfx = "" if b == "central" else f"_{b}"
-        if b == "central":
+        if b == "central" or by_pool_bounds:
             for k, pool in enumerate(POOLS):
-                out[f"{pool}_carbon_t_c"] = tc[:, k]
+                out[f"{pool}{sfx}_carbon_t_c"] = tc[:, k]
         out[f"carbon_stock{sfx}_t_c"] = tc.sum(axis=1)
         out[f"forest_carbon_stock{sfx}_t_c"] = np.where(is_forest, tc[:, 0] + tc[:, 1], 0.0)
     res = pd.DataFrame(out, index=patches.index)
@@ -151,4 +153,6 @@ def patch_stocks(patches: pd.DataFrame, factors: FactorSet) -> pd.DataFrame:
              "carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c",
              "carbon_stock_t_co2", "forest_carbon_stock_t_c", "forest_carbon_stock_low_t_c",
              "forest_carbon_stock_high_t_c", "growing_stock_m3", "stock_method"]
+    if by_pool_bounds:
+        order += [f"{p}_{b}_carbon_t_c" for b in ("low", "high") for p in POOLS]
     return res[order]

@@ -116,3 +116,18 @@ def test_run_and_cli_on_built_twin(twin_copy, tmp_path):
     assert wet["change"].iloc[0] > 0
     assert "sink_patches" in set(store.layers()["name"])
     assert main(["sinks", "--city", "huzhou", "--sink-scenario", str(tmp_path / "nope.gpkg")]) == 2
+
+
+def test_tending_raises_removals_without_ageing_the_stand():
+    # the forest-quality programme's tending must raise the sink (it used to age the stand and
+    # lower a middle-aged stand's removals from 9.90 to 7.15 t CO2/ha/yr)
+    p = patches()
+    p.loc[0, "forest_age_class"] = "middle"
+    s = scen({"action": ["tending"]}, [shapely.box(X0 - 5, Y0 - 5, X0 + 105, Y0 + 105)])
+    after = apply_scenario(p, s).set_index("landcover_id")
+    assert after.loc["p0", "forest_age_class"] == "middle" and bool(after.loc["p0", "is_tended"])
+    b = indicators(p).set_index(["level", "indicator"])["value"]
+    a = indicators(after.reset_index()).set_index(["level", "indicator"])["value"]
+    assert a[("city", "co2_uptake_t_per_yr")] > b[("city", "co2_uptake_t_per_yr")]
+    assert a[("city", "forest_net_increment_m3_per_ha_per_yr")] > b[
+        ("city", "forest_net_increment_m3_per_ha_per_yr")]
