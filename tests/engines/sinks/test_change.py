@@ -30,7 +30,8 @@ def ledger(rows):
     for col in ("carbon_stock_t_c", "carbon_stock_low_t_c", "carbon_stock_high_t_c",
                 "forest_carbon_stock_t_c", "forest_carbon_stock_low_t_c",
                 "forest_carbon_stock_high_t_c", "co2_uptake_t_per_yr", "co2_uptake_low_t_per_yr",
-                "co2_uptake_high_t_per_yr", "growing_stock_m3", "volume_known_area_m2"):
+                "co2_uptake_high_t_per_yr", "growing_stock_m3", "volume_known_area_m2",
+                "synthetic_area_m2"):
         df[col] = 0.0
     df["protected_area_m2"] = np.nan
     return df
