@@ -62,7 +62,8 @@ def test_lcoe_rises_with_capex_and_falls_with_yield(y, capex, d_capex, om, r, n,
     assert a > 0
 
 
-@given(y=st.floats(300, 2000), capex=st.floats(500, 10000), om=st.floats(0, 200), share=st.floats(0, 1),
+@given(y=st.floats(300, 2000), capex=st.floats(500, 10000), om=st.floats(0, 200),
+       share=st.integers(0, 100).map(lambda k: k / 100),
        retail=st.floats(0.05, 2.0), feed=st.floats(0.05, 1.0), rise=st.floats(0.01, 1.0))
 def test_payback_falls_when_a_tariff_rises(y, capex, om, share, retail, feed, rise):
     base = float(simple_payback_yr(y, capex, om, energy_value_cny_per_kwh(share, retail, feed)))
