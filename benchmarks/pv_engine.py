@@ -1,6 +1,6 @@
 """Benchmark of the PV yield engine: 1,000,000 facets x a full hourly year, horizon on.
 
-Usage: ``python benchmarks/pv_engine.py [--quick] [--facets N] [--mc-sample K]``
+Usage: ``python benchmarks/pv_engine.py [--quick] [--facets N] [--mc-sample K] [--details]``
 
 Facets get random tilt (0-60°), azimuth (0-360°), pdc0 (1-20 kW) and a random 36-sector
 horizon (0-30°); the weather is the Hangzhou CSWD EPW; Perez sky, physical IAM, SAPM
@@ -8,7 +8,9 @@ temperature. Reported: the first (compiling) call on a small batch, the timed ca
 wall time, CPU time (the machine may be shared: compare with the load average) and facets
 per second, the speed-up over pvlib's ModelChain measured here on
 a sample of facets (without horizon), the largest relative AC error against ModelChain
-on that sample, and peak memory. The last line is one JSON object.
+on that sample, and peak memory. ``--details`` times the call as rooftop PV makes it
+(``monthly=True, details=True``: monthly AC and POA, the loss cascade, sunshine hours).
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="50,000 facets instead of 1,000,000")
     ap.add_argument("--facets", type=int, default=None, help="number of facets")
     ap.add_argument("--mc-sample", type=int, default=20, help="facets run through ModelChain")
+    ap.add_argument("--details", action="store_true",
+                    help="time the call with monthly=True, details=True (as rooftop PV makes it)")
     args = ap.parse_args()
     n = args.facets or (50_000 if args.quick else 1_000_000)
 
@@ -92,7 +96,8 @@ def main() -> None:
 
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    out = simulate_facets(facets, weather, loc, transposition_model="perez")
+    extra = {"monthly": True, "details": True} if args.details else {}
+    out = simulate_facets(facets, weather, loc, transposition_model="perez", **extra)
     wall_s = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -111,6 +116,7 @@ def main() -> None:
         "daylight_hours": int(((weather[["ghi", "dni", "dhi"]] > 0).any(axis=1)).sum()),
         "horizon_sectors": len(hcols),
         "transposition_model": "perez",
+        "details": bool(args.details),
         "first_call_compile_s": round(first_call_s, 3),
         "wall_s": round(wall_s, 3),
         "facets_per_s": round(n / wall_s, 1),

@@ -79,6 +79,15 @@ UNITS: dict[str, str] = {
     "kw_per_person": "kilowatt per resident (e.g. Lin'an's 'one kW of PV per person')",
     "count": "count",
     "year": "calendar year",
+    # --- engines.pv.economics ---
+    "w": "watt",
+    "yr": "year (a duration)",
+    "cny": "Chinese yuan (renminbi), nominal",
+    "cny_per_kwh": "Chinese yuan per kilowatt-hour",
+    "cny_per_kw": "Chinese yuan per kilowatt (DC nameplate)",
+    "cny_per_kw_yr": "Chinese yuan per kilowatt (DC nameplate) and year",
+    "t_co2_per_mwh": "tonne of CO2 per megawatt-hour",
+    "t_co2_per_yr": "tonne of CO2 per year",
     "": "no unit (identifier, text, flag or category)",
 }
 
@@ -303,6 +312,42 @@ _FIELD_LIST = [
        "1 - AC energy with horizon / AC energy without horizon", minimum=0.0, maximum=1.0),
     *[_f(f"ac_kwh_{_mo:02d}", "kwh", "float64", f"AC energy of a PV facet in month {_mo}",
          minimum=0.0) for _mo in range(1, 13)],
+    # --- engines.pv.yield_ (details) and engines.pv.economics: what a PV screener reports ---
+    # capacity_factor: declared once, with the wind fields (PV: AC energy / DC nameplate)
+    _f("poa_global_unshaded_kwh_per_m2", "kwh_per_m2", "float64",
+       "Annual plane-of-array irradiation of a facet without its horizon", minimum=0.0),
+    *[_f(f"poa_global_kwh_per_m2_{_mo:02d}", "kwh_per_m2", "float64",
+         f"Plane-of-array irradiation of a facet in month {_mo}, with its horizon (buildings: "
+         "capacity-weighted mean of the viable facets)", minimum=0.0) for _mo in range(1, 13)],
+    _f("nominal_kwh", "kwh", "float64",
+       "Unshaded annual POA irradiation x DC nameplate / (1 kW/m2): the energy at STC efficiency; "
+       "minus the loss_*_kwh terms it equals ac_kwh", minimum=0.0),
+    _f("loss_horizon_kwh", "kwh", "float64", "Energy lost to the horizon (POA, before IAM)"),
+    _f("loss_iam_kwh", "kwh", "float64", "Energy lost to the incidence-angle modifier on the beam"),
+    _f("loss_temperature_kwh", "kwh", "float64",
+       "Energy lost to cell temperature above 25 C (negative: gained below it)"),
+    _f("loss_system_kwh", "kwh", "float64",
+       "Energy lost to the PVWatts system losses (soiling, wiring, ...)"),
+    _f("loss_inverter_kwh", "kwh", "float64", "Energy lost in the inverter (efficiency and clipping)"),
+    _f("sunshine_h", "h", "float64",
+       "Hours a year with the sun in front of the facet, above its horizon and DNI > 120 W/m2 "
+       "(WMO sunshine criterion; buildings: capacity-weighted mean of the viable facets)", minimum=0.0),
+    _f("panel_count", "count", "int64",
+       "Whole panels of data/pv/economics.toml [panel] that fit the module area and DC nameplate",
+       minimum=0.0),
+    _f("co2_avoided_t_co2_per_yr", "t_co2_per_yr", "float64",
+       "First-year AC energy x the grid emission factor (data/pv/economics.toml)", minimum=0.0),
+    _f("capex_cny", "cny", "float64", "Investment of the PV system (capex per kW x DC nameplate)",
+       minimum=0.0),
+    _f("lcoe_cny_per_kwh", "cny_per_kwh", "float64",
+       "Levelised cost of energy (real; engines.pv.economics), NaN without energy", minimum=0.0),
+    _f("simple_payback_yr", "yr", "float64",
+       "Capex / first-year net income (self-consumed share at the retail tariff, the rest at the "
+       "feed-in price, less O&M); inf when never paid back", minimum=0.0),
+    _f("median_lcoe_cny_per_kwh", "cny_per_kwh", "float64",
+       "Median LCOE over the buildings with viable PV capacity", minimum=0.0),
+    _f("median_simple_payback_yr", "yr", "float64",
+       "Median simple payback over the buildings with viable PV capacity", minimum=0.0),
     # --- engines.coverage.access / network / siting ---
     _f("demand_id", "", "string", "Demand point id: the building id, or 'cell-<i>' for area cells"),
     _f("demand_kind", "", "string",

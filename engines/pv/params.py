@@ -13,6 +13,7 @@ from typing import Any
 
 import pvlib
 
+from engines.pv.economics import PVEconomics, default_economics
 from twin.config import DATA_DIR
 from twin.params import Params, from_mapping, load_toml, param
 
@@ -107,6 +108,7 @@ class RooftopParams(Params):
     albedo: float | None = param(None, minimum=0.0, maximum=1.0, cli="--albedo",
                                  help="Ground albedo under every roof (default: per facet, else weather).")
     model: YieldModel = param(default_factory=YieldModel)
+    economics: PVEconomics = param(default_factory=default_economics)
 
     def options(self) -> dict:
         """Keyword options of :func:`~engines.pv.yield_.simulate_facets`."""
@@ -232,3 +234,4 @@ class PVSitesParams(Params):
                           help="Do not exclude steep land even when the twin has a DEM.")
     site: SiteScreen = param(default_factory=default_site_screen)
     model: YieldModel = param(default_factory=YieldModel)
+    economics: PVEconomics = param(default_factory=default_economics)

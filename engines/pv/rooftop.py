@@ -23,17 +23,19 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from engines.pv.economics import PVEconomics, default_economics, panel_count, system_economics
 from engines.pv.facets import roof_facets
 from engines.pv.params import RooftopParams
 from engines.pv.scenarios import Scenario, apply_scenario
 from engines.pv.shading import facet_horizons
 from engines.pv.yield_ import simulate_facets
 from twin.engine import EngineResult, TwinSource
-from twin.errors import ConfigError
+from twin.errors import ConfigError, TwinError
 from twin.params import to_dict
 
-__all__ = ["VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate", "compute", "load", "pv_targets",
-           "rooftop_potential", "rooftop_rows", "rooftop_tables", "totals_scope"]
+__all__ = ["VARIABILITY_SAMPLE", "VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate",
+           "city_screener_figures", "compute", "load", "pv_targets", "rooftop_potential", "rooftop_rows",
+           "rooftop_tables", "screener_columns", "totals_scope", "weather_variability"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def rooftop_potential(
     model: dict | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    economics: PVEconomics | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-facet and per-building rooftop PV potential for every scenario.
 
@@ -88,6 +91,9 @@ def rooftop_potential(
         ``radius_m`` and results do not depend on the tiling.
     progress : callable, optional
         Called with the name of each step.
+    economics : PVEconomics, optional
+        Panels, tariffs, costs and the grid emission factor (default:
+        ``data/pv/economics.toml``).
 
     Returns
     -------
@@ -99,7 +105,10 @@ def rooftop_potential(
         Indexed like ``buildings`` rows that have facets: technical capacity and
         energy of viable facets (``pv_capacity_kwp``, ``pv_yield_kwh_per_yr``),
         capacity-weighted specific yield and shading loss, ``n_facets``, and the
-        adopted capacity per scenario in ``adopted_capacity_kwp_<scenario>``.
+        adopted capacity per scenario in ``adopted_capacity_kwp_<scenario>``; and what a
+        PV screener reports (:func:`screener_columns`): capacity factor, monthly POA, the
+        loss cascade, sunshine hours, panels, CO2 avoided, LCOE, simple payback and the
+        facets' quality flags.
     """
     step = progress or (lambda name: None)
     facet_params = dict(facet_params or {})
@@ -113,8 +122,10 @@ def rooftop_potential(
         blockers = buildings if obstacles is None else obstacles
         facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m))
     step("yield")
-    result = simulate_facets(facets, weather, location, monthly=True, **model)
+    result = simulate_facets(facets, weather, location, monthly=True, details=True, **model)
     facets = facets.join(result)
+    econ = economics if economics is not None else default_economics()
+    facets["panel_count"] = panel_count(facets["module_area_m2"], facets["pdc0_kw"], econ.panel)
     hcols = [c for c in facets.columns if c.startswith("horizon_elev_deg_")]
     if hcols:  # kept for the inspector's polar chart; float32 (0.01 deg) halves their memory
         facets[hcols] = facets[hcols].astype("float32")
@@ -124,7 +135,77 @@ def rooftop_potential(
     for name, scen in scenarios.items():
         facets[f"adopted_ratio_{name}"] = apply_scenario(facets, buildings, scen).to_numpy()
     per_building = _per_building(facets, scenarios)
+    per_building = per_building.join(screener_columns(facets, per_building, buildings, econ, len(weather)))
     return facets, per_building
+
+
+#: Facet columns summed over a building's viable facets.
+_SUMMED = ("nominal_kwh", "loss_horizon_kwh", "loss_iam_kwh", "loss_temperature_kwh", "loss_system_kwh",
+           "loss_inverter_kwh", "panel_count")
+#: Facet columns averaged over a building's viable facets, weighted by capacity.
+_WEIGHTED = ("sunshine_h", *[f"poa_global_kwh_per_m2_{m:02d}" for m in range(1, 13)])
+#: Facet quality flags: a building is flagged when any of its facets is.
+_FLAGS = ("height_defaulted", "roof_type_defaulted")
+
+
+def screener_columns(facets: pd.DataFrame, per_building: pd.DataFrame, buildings: pd.DataFrame,
+                     econ: PVEconomics, n_hours: int) -> pd.DataFrame:
+    """Per building, what PVWatts, PVGIS or Google's Solar API report (pure).
+
+    Over the building's viable facets (those its ``pv_capacity_kwp`` counts): the sums of
+    ``nominal_kwh``, the ``loss_*_kwh`` cascade and ``panel_count`` (so ``nominal_kwh``
+    minus the losses is ``pv_yield_kwh_per_yr``), the capacity-weighted mean of
+    ``sunshine_h`` and the monthly POA; ``capacity_factor`` (``pv_yield_kwh_per_yr /
+    (pv_capacity_kwp x n_hours)``); ``co2_avoided_t_co2_per_yr``, ``capex_cny``,
+    ``lcoe_cny_per_kwh`` and ``simple_payback_yr`` (:func:`engines.pv.economics.system_economics`,
+    residential or commercial case and tariff by the building's ``use_class``). Over all
+    its facets: ``height_defaulted`` and ``roof_type_defaulted`` (any facet defaulted).
+
+    Parameters
+    ----------
+    facets : pandas.DataFrame
+        Facets with ``building_id``, ``is_viable``, ``pdc0_kw`` and the yield engine's
+        ``details`` columns.
+    per_building : pandas.DataFrame
+        :func:`_per_building`, indexed by ``building_id``.
+    buildings : pandas.DataFrame
+        ``building_id`` and (optional) ``use_class``.
+    econ : PVEconomics
+    n_hours : int
+        Hours of the weather year (8760 or 8784).
+    """
+    viable = facets["is_viable"].to_numpy(dtype=bool)
+    kwp = facets["pdc0_kw"].to_numpy(dtype=float) * viable
+    cols: dict[str, Any] = {"building_id": facets["building_id"].to_numpy(), "_kwp": kwp}
+    for c in _SUMMED:
+        cols[c] = facets[c].to_numpy() * viable
+    for c in _WEIGHTED:
+        cols[c] = facets[c].to_numpy(dtype=float) * kwp
+    frame = pd.DataFrame(cols)
+    g = frame.groupby("building_id", sort=False).sum()
+    out = g[list(_SUMMED)].copy()
+    out["panel_count"] = out["panel_count"].astype("int64")
+    w = g["_kwp"].where(g["_kwp"] > 0, 1.0)
+    for c in _WEIGHTED:
+        out[c] = g[c] / w
+    flags = pd.DataFrame({"building_id": facets["building_id"].to_numpy(),
+                          **{f: facets[f].to_numpy(dtype=bool) if f in facets.columns
+                             else np.zeros(len(facets), dtype=bool) for f in _FLAGS}})
+    out = out.join(flags.groupby("building_id", sort=False).max())
+    out = out.reindex(per_building.index)
+    cap = per_building["pv_capacity_kwp"].to_numpy(dtype=float)
+    energy = per_building["pv_yield_kwh_per_yr"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["capacity_factor"] = np.where(cap > 0, energy / (np.where(cap > 0, cap, 1.0) * n_hours), 0.0)
+    use = (buildings.set_index("building_id")["use_class"].reindex(per_building.index).astype(object)
+           .fillna("other").to_numpy() if "use_class" in buildings.columns
+           else np.full(len(per_building), "other", dtype=object))
+    home = np.isin(use, list(econ.residential_use_classes))
+    cases = [econ.residential if h else econ.commercial for h in home]
+    retail = np.where(home, econ.tariffs.residential_cny_per_kwh, econ.tariffs.commercial_cny_per_kwh)
+    money = system_economics(cap, energy, cases, retail, econ)
+    money.index = per_building.index
+    return out.join(money)
 
 
 def _per_building(facets: pd.DataFrame, scenarios: Iterable[str]) -> pd.DataFrame:
@@ -253,6 +334,9 @@ class RooftopInputs:
     city_buildings : int
         About how many buildings the whole city has (the config's ``full_scale_buildings``),
         to say what share of the city a total covers.
+    other_weather : dict
+        The city's other weather files: name -> validated, time-checked weather, or the
+        reason it could not be used (a string); for :func:`weather_variability`.
     """
 
     buildings: gpd.GeoDataFrame | None
@@ -264,6 +348,7 @@ class RooftopInputs:
     district_names: pd.DataFrame
     weather_check: dict = field(default_factory=dict)
     city_buildings: int = 0
+    other_weather: dict[str, pd.DataFrame | str] = field(default_factory=dict)
 
 
 def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
@@ -287,11 +372,18 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
     location = pvlib.location.Location(city.latitude, city.longitude, tz=city.timezone,
                                        altitude=city.altitude_m, name=city.name_en)
     weather, check = read_checked_weather(path, location, shift_h=params.weather_shift_h)
+    other: dict[str, pd.DataFrame | str] = {}
+    for p in getattr(city, "weather_paths", []):
+        if p.name != path.name:
+            try:
+                other[p.name] = read_checked_weather(p, location)[0]
+            except TwinError as exc:  # reported in the meta, never silently dropped
+                other[p.name] = str(exc)
     names = source.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
     names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
     return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
                          location, scenarios, city.targets_frame(), names, check.as_dict(),
-                         city.full_scale_buildings)
+                         city.full_scale_buildings, other)
 
 
 def compute(inputs: RooftopInputs, params: RooftopParams, *,
@@ -310,7 +402,8 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     assert buildings is not None, "compute needs the buildings: load(..., buildings=True)"
     facets, per_building = rooftop_potential(buildings, inputs.weather, inputs.location, inputs.scenarios,
                                              shading=params.shading, radius_m=params.radius_m,
-                                             progress=step, model=params.options())
+                                             progress=step, model=params.options(),
+                                             economics=params.economics)
     step("aggregate")
     keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
                       if c in buildings.columns]]
@@ -319,7 +412,8 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
                    "shading": params.shading, "params": to_dict(params),
                    "weather_check": inputs.weather_check,
-                   "n_facets": len(facets), "n_buildings": len(per_building)}}
+                   "n_facets": len(facets), "n_buildings": len(per_building),
+                   "weather_variability": weather_variability(facets, inputs, params)}}
     return EngineResult({"pv_buildings": pb, "pv_facets": fc}, tables, meta)
 
 
@@ -343,10 +437,76 @@ def rooftop_tables(inputs: RooftopInputs, params: RooftopParams, keys: pd.DataFr
     targets = pv_targets(city_tot, inputs.targets)
     scope = totals_scope(keys, per_building, inputs.city_buildings)
     city_tot = city_tot.assign(**{k: v for k, v in scope.items() if k != "note"})
+    city_tot = city_tot.assign(**city_screener_figures(city_tot, per_building, params.economics,
+                                                       len(inputs.weather)))
     targets = targets.assign(**scope)
     districts = districts.merge(inputs.district_names, how="left", on="district_adcode")
     return {"pv_districts": districts, "pv_townships": townships, "pv_city": city_tot,
             "pv_targets": targets}
+
+
+def city_screener_figures(city_tot: pd.DataFrame, per_building: pd.DataFrame, econ: PVEconomics,
+                          n_hours: int) -> dict[str, Any]:
+    """Columns of ``pv_city``: capacity factor and CO2 avoided per scenario, median LCOE and payback.
+
+    ``capacity_factor`` = energy / (capacity x ``n_hours``) and ``co2_avoided_t_co2_per_yr`` =
+    energy x the grid emission factor, per scenario row; ``median_lcoe_cny_per_kwh`` and
+    ``median_simple_payback_yr`` over the buildings with viable capacity (the same on every
+    row: a building's LCOE and payback do not depend on how much of it a scenario adopts).
+    """
+    cap_mw = city_tot["pv_capacity_mw"].to_numpy(dtype=float)
+    mwh = city_tot["pv_yield_mwh_per_yr"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cf = np.where(cap_mw > 0, mwh / (np.where(cap_mw > 0, cap_mw, 1.0) * n_hours), 0.0)
+    live = per_building.loc[per_building["pv_capacity_kwp"] > 0] if len(per_building) else per_building
+    med = {c: float(live[c].median()) if c in live.columns and len(live) else float("nan")
+           for c in ("lcoe_cny_per_kwh", "simple_payback_yr")}
+    return {"capacity_factor": cf, "co2_avoided_t_co2_per_yr": mwh * econ.grid_emission_factor_t_co2_per_mwh,
+            "median_lcoe_cny_per_kwh": med["lcoe_cny_per_kwh"],
+            "median_simple_payback_yr": med["simple_payback_yr"]}
+
+
+#: Viable facets sampled (evenly by ``facet_id``) to compare the city's weather files.
+VARIABILITY_SAMPLE = 2000
+
+
+def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: RooftopParams) -> dict[str, Any]:
+    """Specific yield of the same roofs under each of the city's weather files (pure).
+
+    Up to :data:`VARIABILITY_SAMPLE` viable facets, taken evenly in ``facet_id`` order,
+    with their horizons, are simulated with every usable weather file; per file the
+    capacity-weighted specific yield [kWh/kWp] of the sample is reported, with the spread
+    (max - min) and the spread relative to the mean. The city's files are typical years
+    (CSWD and SWERA for Hangzhou) built from different periods and sources, not
+    consecutive measured years, so the spread is labelled ``between-file``: it bounds
+    what the choice of file changes, not year-to-year weather variability.
+    """
+    if not inputs.other_weather:
+        return {"kind": "none", "n_files": 1, "note": "one weather file: no variability to report"}
+    keep = facets.loc[facets["is_viable"]] if "is_viable" in facets.columns else facets
+    keep = keep.sort_values("facet_id", kind="stable") if "facet_id" in keep.columns else keep
+    if keep.empty:
+        return {"kind": "none", "n_files": 1 + len(inputs.other_weather), "note": "no viable facets"}
+    step = max(1, int(np.ceil(len(keep) / VARIABILITY_SAMPLE)))
+    cols = [c for c in keep.columns if c in ("surface_tilt", "surface_azimuth", "pdc0_kw", "albedo")
+            or c.startswith("horizon_elev_deg_")]
+    sample = keep.iloc[::step][cols].reset_index(drop=True)
+    model = params.options()
+    files: dict[str, Any] = {}
+    for name, weather in {inputs.weather_name: inputs.weather, **inputs.other_weather}.items():
+        if isinstance(weather, str):
+            files[name] = {"error": weather}
+            continue
+        res = simulate_facets(sample, weather, inputs.location, **model)
+        sy = float(res["ac_kwh"].sum() / sample["pdc0_kw"].sum())
+        files[name] = {"specific_yield_kwh_per_kwp": round(sy, 1)}
+    vals = [f["specific_yield_kwh_per_kwp"] for f in files.values() if "specific_yield_kwh_per_kwp" in f]
+    spread = max(vals) - min(vals) if vals else float("nan")
+    return {"kind": "between-file", "n_files": len(files), "n_facets_sampled": len(sample),
+            "files": files, "spread_kwh_per_kwp": round(spread, 1),
+            "relative_spread": round(spread / float(np.mean(vals)), 4) if vals else float("nan"),
+            "note": ("typical-year files of different periods and sources, not consecutive measured "
+                     "years: the spread is between-file variability, not year-to-year variability")}
 
 
 #: A total covers the city when the twin holds at least this share of its buildings.

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from engines.pv.economics import system_economics
 from engines.pv.ground import landcover_candidates, screen_ground, user_candidates
 from engines.pv.params import PVSitesParams
 from engines.pv.water import district_totals, screen_water, site_yield
@@ -56,6 +57,8 @@ _WATER_KEEP = ["pv_site_id", "water_id", "water_type", "name", "site_category",
                "capacity_mwp", "capacity_density_mwp_per_km2", "surface_tilt",
                "surface_azimuth", "albedo", "specific_yield_kwh_per_kwp",
                "pv_energy_mwh_per_yr", "storage_power_mw", "storage_energy_mwh",
+               "capacity_factor", "co2_avoided_t_co2_per_yr", "capex_cny", "lcoe_cny_per_kwh",
+               "simple_payback_yr",
                "is_synthetic", "source", "geometry"]
 _WATER_EXCL = ["water_id", "water_type", "name", "district_adcode", "township_code", "area_m2",
                "pv_cluster_id", "cluster_area_m2", "site_exclusion_reason", "is_synthetic",
@@ -204,6 +207,13 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
         frame["pv_energy_mwh_per_yr"] = part["pv_energy_mwh_per_yr"].to_numpy()
         frame["storage_power_mw"] = frame["capacity_mwp"] * float(st["ratio"])
         frame["storage_energy_mwh"] = frame["storage_power_mw"] * float(st["duration_h"])
+        frame["capacity_factor"] = frame["specific_yield_kwh_per_kwp"] / len(inputs.weather)
+        econ = params.economics  # a site sells everything at the feed-in price unless its case says otherwise
+        money = system_economics(frame["capacity_mwp"].to_numpy(float) * 1000.0,
+                                 frame["pv_energy_mwh_per_yr"].to_numpy(float) * 1000.0, econ.site,
+                                 econ.tariffs.feed_in_cny_per_kwh, econ)
+        for col in money.columns:
+            frame[col] = money[col].to_numpy()
 
     step("totals")
     names = districts[["adcode", "name_zh", "name_en"]].rename(columns={"adcode": "district_adcode"})
@@ -215,6 +225,10 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
                           district_totals(allsites.assign(kind="all"), by="kind", storage=st)],
                          ignore_index=True)
     city_tot["synthetic_share"] = _synthetic_shares(allsites, city_tot)
+    city_tot["co2_avoided_t_co2_per_yr"] = (city_tot["pv_energy_mwh_per_yr"]
+                                            * params.economics.grid_emission_factor_t_co2_per_mwh)
+    city_tot["median_lcoe_cny_per_kwh"] = _medians(allsites, city_tot, "lcoe_cny_per_kwh")
+    city_tot["median_simple_payback_yr"] = _medians(allsites, city_tot, "simple_payback_yr")
     targets, storage_t = pv_sites_targets(city_tot, inputs.targets, st)
     share = dict(zip(city_tot.loc[city_tot["site_category"] == "all", "kind"],
                      city_tot.loc[city_tot["site_category"] == "all", "synthetic_share"], strict=True))
@@ -246,6 +260,21 @@ def compute(inputs: PVSitesInputs, params: PVSitesParams, *,
               "pv_sites_targets": targets, "pv_sites_storage": storage_t,
               "pv_sites_repairs": repairs}
     return EngineResult(results, tables, meta)
+
+
+def _medians(sites: pd.DataFrame, totals: pd.DataFrame, col: str) -> np.ndarray:
+    """Median of ``col`` over the sites with capacity of each ``(kind, site_category)`` row of ``totals``."""
+    live = sites.loc[sites["capacity_mwp"] > 0]
+    kind = live["kind"].astype(str).to_numpy()
+    cat = live["site_category"].astype(str).to_numpy()
+    vals = live[col].to_numpy(float)
+    out = []
+    for k, c in zip(totals["kind"].astype(str), totals["site_category"].astype(str), strict=True):
+        m = (kind == k) | (k == "all")
+        if c != "all":
+            m &= cat == c
+        out.append(float(np.median(vals[m])) if m.any() else float("nan"))
+    return np.asarray(out, dtype="float64")
 
 
 def _synthetic_shares(sites: pd.DataFrame, totals: pd.DataFrame) -> np.ndarray:

@@ -105,6 +105,7 @@ __all__ = [
     "AOI_MODELS",
     "DEFAULTS",
     "HORIZON_PREFIX",
+    "SUNSHINE_DNI_W_PER_M2",
     "SVF_SAMPLES_PER_SECTOR",
     "TEMPERATURE_MODELS",
     "TRANSPOSITION_MODELS",
@@ -125,6 +126,9 @@ TEMPERATURE_MODELS = ("sapm", "faiman")
 HORIZON_PREFIX = "horizon_elev_deg_"
 #: Midpoints per horizon sector in the sky-view-factor integral.
 SVF_SAMPLES_PER_SECTOR = 4
+#: A sunshine hour has direct normal irradiance above this [W/m²] (WMO, Guide to
+#: Instruments and Methods of Observation, WMO-No. 8, chapter 8: sunshine duration).
+SUNSHINE_DNI_W_PER_M2 = 120.0
 
 #: Default model options of :func:`simulate_facets`.
 #:
@@ -147,6 +151,7 @@ DEFAULTS = {
     "eta_inv_nom": 0.96,
     "albedo": None,
     "monthly": False,
+    "details": False,
     "chunk_size": 200_000,
     "label": "start",
 }
@@ -241,12 +246,18 @@ def _open_hour(h: int, cbi: float, pci: float, psi: float, opc: float, sbi: floa
                cz: np.ndarray, sx: np.ndarray, sy: np.ndarray, dni: np.ndarray, d1: np.ndarray,
                d2: np.ndarray, d3: np.ndarray, gref: np.ndarray, ta: np.ndarray, kt: np.ndarray,
                iam_tab: np.ndarray, ntab: int, lossfac: float, gamma: float, dcac: float,
-               eta_ratio: float, pac0n: float
-               ) -> tuple[float, float, float, float, float, float, float, float, float]:  # pragma: no cover
-    """One facet-hour without horizon: the terms the shaded case reuses, DC, AC, POA."""
+               eta_ratio: float, pac0n: float, sun_dni: float
+               ) -> tuple[float, float, float, float, float, float, float, float, float, float,
+                          float]:  # pragma: no cover
+    """One facet-hour without horizon: the terms the shaded case reuses, DC, AC, POA.
+
+    Also the effective irradiance (after IAM) and the sunshine flag: 1 when the sun is
+    in front of the plane and ``dni > sun_dni`` (the WMO sunshine threshold), else 0.
+    """
     c = cbi * cz[h] + pci * sy[h] + psi * sx[h]  # cos(aoi), as pvlib's aoi_projection
     c = min(max(c, -1.0), 1.0)
     ca = max(c, 0.0)
+    sun = 1.0 if (c > 0.0 and dni[h] > sun_dni) else 0.0
     direct = max(dni[h] * c, 0.0)
     iso = d1[h] * opc + d3[h] * sbi  # isotropic (+ Perez horizon band)
     circ = d2[h] * ca  # circumsolar
@@ -258,7 +269,7 @@ def _open_hour(h: int, cbi: float, pci: float, psi: float, opc: float, sbi: floa
     poa = direct + sky + ground
     eff = direct * iam + sky + ground
     dc, ac = _dc_ac(eff, poa, ta[h], kt[h], gamma, lossfac, dcac, eta_ratio, pac0n)
-    return direct, iso, circ, sky, ground, iam, poa, dc, ac
+    return direct, iso, circ, sky, ground, iam, poa, dc, ac, eff, sun
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -266,35 +277,44 @@ def _kernel_open(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarray,
                  cz: np.ndarray, sx: np.ndarray, sy: np.ndarray, dni: np.ndarray, d1: np.ndarray,
                  d2: np.ndarray, d3: np.ndarray, gref: np.ndarray, ta: np.ndarray, kt: np.ndarray,
                  mstart: np.ndarray, iam_tab: np.ndarray, lossfac: float, gamma: float, dcac: float,
-                 eta_ratio: float, pac0n: float, out_acm: np.ndarray, out_dc: np.ndarray,
-                 out_poa: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Monthly AC, annual DC and POA sums per kW of pdc0 without horizon, a facet a task.
+                 eta_ratio: float, pac0n: float, sun_dni: float, out_acm: np.ndarray,
+                 out_dc: np.ndarray, out_poam: np.ndarray, out_eff: np.ndarray,
+                 out_sun: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Monthly AC and POA, annual DC, effective irradiance and sunshine hours, per kW of pdc0.
 
-    Hour arrays hold the daylight hours in time order; month ``mo`` is the hour range
-    ``mstart[mo]:mstart[mo + 1]``.
+    No horizon. Hour arrays hold the daylight hours in time order; month ``mo`` is the
+    hour range ``mstart[mo]:mstart[mo + 1]``. Sums of irradiance are in Wh/m².
     """
     ntab = iam_tab.shape[0] - 2
     for i in numba.prange(cb.shape[0]):
         cbi, sbi, pci, psi, gfi = cb[i], sb[i], pc[i], ps[i], gf[i]
         opc = 1.0 + cbi
         tdc = 0.0
-        tpoa = 0.0
+        teff = 0.0
+        tsun = 0.0
         for mo in range(12):
             sac = 0.0
             sdc = 0.0
             spoa = 0.0
+            seff = 0.0
+            ssun = 0.0
             for h in range(mstart[mo], mstart[mo + 1]):
                 r = _open_hour(h, cbi, pci, psi, opc, sbi, gfi, cz, sx, sy, dni, d1, d2, d3,
                                gref, ta, kt, iam_tab, ntab, lossfac, gamma, dcac, eta_ratio,
-                               pac0n)
+                               pac0n, sun_dni)
                 sac += r[8]
                 sdc += r[7]
                 spoa += r[6]
+                seff += r[9]
+                ssun += r[10]
             out_acm[i, mo] = sac
+            out_poam[i, mo] = spoa
             tdc += sdc
-            tpoa += spoa
+            teff += seff
+            tsun += ssun
         out_dc[i] = tdc
-        out_poa[i] = tpoa
+        out_eff[i] = teff
+        out_sun[i] = tsun
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -303,11 +323,14 @@ def _kernel_shaded(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarra
                    dni: np.ndarray, d1: np.ndarray, d2: np.ndarray, d3: np.ndarray, gref: np.ndarray,
                    ta: np.ndarray, kt: np.ndarray, elev: np.ndarray, sector: np.ndarray,
                    mstart: np.ndarray, iam_tab: np.ndarray, lossfac: float, gamma: float, dcac: float,
-                   eta_ratio: float, pac0n: float, out_acm: np.ndarray, out_dc: np.ndarray,
-                   out_poa: np.ndarray, out_ac0: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Sums as :func:`_kernel_open` under a horizon, plus the unshaded annual AC.
+                   eta_ratio: float, pac0n: float, sun_dni: float, out_acm: np.ndarray,
+                   out_dc: np.ndarray, out_poam: np.ndarray, out_eff: np.ndarray,
+                   out_sun: np.ndarray, out_ac0: np.ndarray,
+                   out_poa0: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Sums as :func:`_kernel_open` under a horizon, plus the unshaded annual AC and POA.
 
-    ``hz`` is (n, N) with values <= 0 set to -1e9; ``rsv`` the sky-view ratios.
+    ``hz`` is (n, N) with values <= 0 set to -1e9; ``rsv`` the sky-view ratios. A
+    sunshine hour also needs the sun above the facet's horizon.
     """
     ntab = iam_tab.shape[0] - 2
     for i in numba.prange(cb.shape[0]):
@@ -315,17 +338,22 @@ def _kernel_shaded(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarra
         opc = 1.0 + cbi
         hzi = hz[i]
         tdc = 0.0
-        tpoa = 0.0
+        teff = 0.0
+        tsun = 0.0
         tac0 = 0.0
+        tpoa0 = 0.0
         for mo in range(12):
             sac = 0.0
             sdc = 0.0
             spoa = 0.0
+            seff = 0.0
+            ssun = 0.0
             sac0 = 0.0
+            spoa0 = 0.0
             for h in range(mstart[mo], mstart[mo + 1]):
-                direct, iso, circ, sky0, ground, iam, _, _, ac0 = _open_hour(
+                direct, iso, circ, sky0, ground, iam, poa0, _, ac0, _, sun0 = _open_hour(
                     h, cbi, pci, psi, opc, sbi, gfi, cz, sx, sy, dni, d1, d2, d3, gref, ta,
-                    kt, iam_tab, ntab, lossfac, gamma, dcac, eta_ratio, pac0n)
+                    kt, iam_tab, ntab, lossfac, gamma, dcac, eta_ratio, pac0n, sun_dni)
                 vis = 1.0 if elev[h] >= hzi[sector[h]] else 0.0  # sun above the horizon
                 sky = min(max(rsi * iso + vis * circ, 0.0), sky0)
                 dir_s = vis * direct
@@ -335,14 +363,22 @@ def _kernel_shaded(cb: np.ndarray, sb: np.ndarray, pc: np.ndarray, ps: np.ndarra
                 sac += ac
                 sdc += dc
                 spoa += poa
+                seff += eff
+                ssun += vis * sun0
                 sac0 += ac0
+                spoa0 += poa0
             out_acm[i, mo] = sac
+            out_poam[i, mo] = spoa
             tdc += sdc
-            tpoa += spoa
+            teff += seff
+            tsun += ssun
             tac0 += sac0
+            tpoa0 += spoa0
         out_dc[i] = tdc
-        out_poa[i] = tpoa
+        out_eff[i] = teff
+        out_sun[i] = tsun
         out_ac0[i] = tac0
+        out_poa0[i] = tpoa0
 
 
 # ----------------------------------------------------------------------------------------
@@ -672,6 +708,42 @@ def _check_location(location: pvlib.location.Location) -> None:
         raise ConfigError(msg)
 
 
+def _details(pdc0: np.ndarray, ac_n: np.ndarray, dc_n: np.ndarray, poa: np.ndarray,
+             poa0: np.ndarray, eff: np.ndarray, sun: np.ndarray, poam: np.ndarray, lossfac: float,
+             n_hours: int, *, monthly: bool) -> pd.DataFrame:
+    """The screener's outputs from the kernels' sums (per kW of pdc0, irradiance in Wh/m²).
+
+    The loss cascade, per kWp and summed over the hours (``E`` = POA, ``E_eff`` = POA
+    after IAM, ``T`` = cell temperature, ``f`` = 1 - losses_percent / 100)::
+
+        nominal     = sum E_unshaded / 1000                       (kWh/kWp at STC efficiency)
+        horizon     = sum (E_unshaded - E) / 1000
+        iam         = sum (E - E_eff) / 1000                      (beam only)
+        temperature = sum E_eff (-gamma (T - 25)) / 1000 = sum E_eff / 1000 - DC / f
+        system      = DC (1 - f) / f                              (PVWatts losses)
+        inverter    = DC - AC                                     (efficiency, clipping)
+
+    so that ``nominal - horizon - iam - temperature - system - inverter = AC``.
+    """
+    k = pdc0 / 1000.0  # Wh/m² per kWp -> kWh on the facet
+    dc_pre = dc_n / lossfac  # DC before PVWatts losses, kWh/kWp
+    out = {
+        "capacity_factor": ac_n / float(n_hours),
+        "poa_global_unshaded_kwh_per_m2": poa0 / 1000.0,
+        "nominal_kwh": poa0 * k,
+        "loss_horizon_kwh": (poa0 - poa) * k,
+        "loss_iam_kwh": (poa - eff) * k,
+        "loss_temperature_kwh": (eff / 1000.0 - dc_pre) * pdc0,
+        "loss_system_kwh": (dc_pre - dc_n) * pdc0,
+        "loss_inverter_kwh": (dc_n - ac_n) * pdc0,
+        "sunshine_h": sun,
+    }
+    if monthly:
+        for mo in range(12):
+            out[f"poa_global_kwh_per_m2_{mo + 1:02d}"] = poam[:, mo] / 1000.0
+    return pd.DataFrame(out)
+
+
 # ----------------------------------------------------------------------------------------
 # public engine
 # ----------------------------------------------------------------------------------------
@@ -725,7 +797,10 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
             Ground albedo [-] for every facet; default: the weather's ``albedo`` column
             if present, else 0.25. A facets ``albedo`` column wins over both.
         monthly : bool
-            Add ``ac_kwh_01`` ... ``ac_kwh_12``.
+            Add ``ac_kwh_01`` ... ``ac_kwh_12`` (and, with ``details``,
+            ``poa_global_kwh_per_m2_01`` ... ``_12``).
+        details : bool
+            Add the screener's outputs (below).
         chunk_size : int
             Facets per batch handed to the compiled kernel (bounds the memory of the
             per-batch arrays; results do not depend on it).
@@ -740,7 +815,17 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
         [kWh/kWp] (``ac_kwh / pdc0_kw``), ``shading_loss_fraction`` [-] (``1 - ac_kwh /
         ac_kwh`` without horizon; 0 without horizon columns), ``poa_global_kwh_per_m2``
         [kWh/m²] (annual plane-of-array irradiation, with horizon), and
-        ``ac_kwh_01`` .. ``ac_kwh_12`` [kWh] when ``monthly=True``.
+        ``ac_kwh_01`` .. ``ac_kwh_12`` [kWh] when ``monthly=True``. With
+        ``details=True`` also: ``capacity_factor`` [-] (``ac_kwh / (pdc0_kw x hours of the
+        weather year)``, on the DC nameplate as PVWatts reports it),
+        ``poa_global_unshaded_kwh_per_m2`` [kWh/m²] (POA without horizon),
+        ``nominal_kwh`` [kWh] (that POA x ``pdc0_kw`` / 1 kW/m²), the loss cascade
+        ``loss_horizon_kwh``, ``loss_iam_kwh``, ``loss_temperature_kwh`` (negative when
+        cells run below 25 °C), ``loss_system_kwh`` (PVWatts losses) and
+        ``loss_inverter_kwh`` [kWh], which add up to ``nominal_kwh - ac_kwh``,
+        ``sunshine_h`` [h] (hours in which the sun is in front of the facet, above its
+        horizon and ``dni >`` :data:`SUNSHINE_DNI_W_PER_M2`: the WMO sunshine criterion
+        applied to the facet's own beam), and monthly POA when ``monthly=True``.
 
     Raises
     ------
@@ -800,8 +885,11 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
     n = len(facets)
     acm = np.zeros((n, 12))
     dc = np.zeros(n)
-    poa = np.zeros(n)
+    poam = np.zeros((n, 12))
+    eff = np.zeros(n)
+    sun = np.zeros(n)
     ac0 = np.zeros(n)
+    poa0 = np.zeros(n)
     step = int(opts["chunk_size"])
     for s in range(0, n, step):
         e = min(n, s + step)
@@ -820,17 +908,17 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
             hz = np.where(hz > 0.0, hz, -1.0e9)  # <= 0: open horizon, never blocks the sun
         pc = sb * np.cos(a)
         ps = sb * np.sin(a)
-        common = (iam_tab, lossfac, opts["gamma_pdc"], dcac, eta_ratio, pac0n)
+        common = (iam_tab, lossfac, opts["gamma_pdc"], dcac, eta_ratio, pac0n, SUNSHINE_DNI_W_PER_M2)
         hr = hours
         if nsec:
             _kernel_shaded(cb, sb, pc, ps, gf, rsv, hz, hr["cz"], hr["sx"], hr["sy"], hr["dni"],
                            hr["d1"], hr["d2"], hr["d3"], hr["gref"], hr["ta"], hr["kt"],
                            hr["elev"], hr["sector"], hr["mstart"], *common,
-                           acm[s:e], dc[s:e], poa[s:e], ac0[s:e])
+                           acm[s:e], dc[s:e], poam[s:e], eff[s:e], sun[s:e], ac0[s:e], poa0[s:e])
         else:
             _kernel_open(cb, sb, pc, ps, gf, hr["cz"], hr["sx"], hr["sy"], hr["dni"], hr["d1"],
                          hr["d2"], hr["d3"], hr["gref"], hr["ta"], hr["kt"], hr["mstart"],
-                         *common, acm[s:e], dc[s:e], poa[s:e])
+                         *common, acm[s:e], dc[s:e], poam[s:e], eff[s:e], sun[s:e])
 
     pdc0 = facets["pdc0_kw"].to_numpy(dtype=float)
     ac_n = acm.sum(axis=1)
@@ -844,10 +932,16 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
         out["shading_loss_fraction"] = np.clip(loss, 0.0, 1.0)
     else:
         out["shading_loss_fraction"] = 0.0
+    poa = np.zeros(n)
+    for mo in range(12):  # the kernels' order of summation
+        poa += poam[:, mo]
     out["poa_global_kwh_per_m2"] = poa / 1000.0
     if opts["monthly"]:
         for mo in range(12):
             out[f"ac_kwh_{mo + 1:02d}"] = acm[:, mo] * pdc0
+    if opts["details"]:
+        out = out.join(_details(pdc0, ac_n, dc, poa, poa0 if nsec else poa, eff, sun, poam,
+                                lossfac, len(weather), monthly=opts["monthly"]))
     logger.debug("simulated %d facets x %d daylight hours (%s, %s, %s, horizon sectors: %d)",
                  n, len(hours["cz"]), opts["transposition_model"], opts["aoi_model"],
                  opts["temperature_model"], nsec)

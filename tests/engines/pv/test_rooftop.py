@@ -92,3 +92,30 @@ def test_demo_totals_say_they_are_a_sample_not_the_city(pv_run, capsys, monkeypa
     assert row["note"].startswith("demo: ") and "not comparable with the citywide target" in row["note"]
     c = out["city"]
     assert {"n_buildings", "coverage_share", "synthetic_share", "is_citywide"} <= set(c.columns)
+
+
+def test_screener_outputs_on_the_demo(pv_run, capsys, monkeypatch):
+    home, out = pv_run
+    b, f, city = out["buildings"], out["facets"], out["city"].set_index("scenario")
+    live = b.loc[b["pv_capacity_kwp"] > 0]
+    losses = live[[c for c in live.columns if c.startswith("loss_") and c.endswith("_kwh")]]
+    assert losses.shape[1] == 5
+    np.testing.assert_allclose(live["nominal_kwh"] - losses.sum(axis=1), live["pv_yield_kwh_per_yr"],
+                               rtol=1e-9, atol=1e-6)
+    assert live["capacity_factor"].between(0.07, 0.16).all()
+    assert live["lcoe_cny_per_kwh"].between(0.1, 1.0).all() and (live["simple_payback_yr"] > 0).all()
+    # the quality flags: a building is flagged when any of its facets is
+    for flag in ("height_defaulted", "roof_type_defaulted"):
+        by = f.groupby("building_id")[flag].any()
+        assert (b.set_index("building_id").loc[by.index, flag] == by).all()
+    tech = city.loc["technical"]
+    assert tech["co2_avoided_t_co2_per_yr"] == pytest.approx(
+        b["pv_yield_kwh_per_yr"].sum() / 1000 * 0.5617, rel=1e-9)
+    assert tech["median_lcoe_cny_per_kwh"] == pytest.approx(live["lcoe_cny_per_kwh"].median())
+    var = out["meta"]["pv"]["weather_variability"]
+    assert var["kind"] == "between-file" and var["n_files"] == 2 and var["spread_kwh_per_kwp"] >= 0
+    monkeypatch.setenv("TWIN_HOME", str(home))
+    assert main(["pv", "--city", "huzhou"]) == 0
+    text = capsys.readouterr().out
+    assert "capacity factor" in text and "median LCOE" in text and "between files" in text
+    assert "scope: demo" in text

@@ -304,3 +304,24 @@ def test_run_pv_sites_commits_layers_and_tables(sites_run):
     # every total says how much of it rests on synthetic polygons (the demo: all of it)
     assert (city.loc[city["site_category"] == "all", "synthetic_share"] == 1.0).all()
     assert (tg["synthetic_share"] == 1.0).all() and tg["note"].str.contains("synthetic").all()
+
+
+def test_sites_carry_co2_lcoe_and_payback(sites_run):
+    from engines.pv.economics import default_economics, lcoe_cny_per_kwh
+
+    _, out, _ = sites_run
+    econ = default_economics()
+    for frame in (out["water_sites"], out["ground_sites"]):
+        live = frame.loc[frame["capacity_mwp"] > 0]
+        assert len(live)
+        np.testing.assert_allclose(live["co2_avoided_t_co2_per_yr"],
+                                   live["pv_energy_mwh_per_yr"] * econ.grid_emission_factor_t_co2_per_mwh)
+        site = econ.site
+        np.testing.assert_allclose(live["lcoe_cny_per_kwh"], lcoe_cny_per_kwh(
+            live["specific_yield_kwh_per_kwp"], site.capex_cny_per_kw, site.om_cny_per_kw_yr,
+            discount_rate=econ.discount_rate, lifetime_yr=econ.lifetime_yr,
+            degradation_per_yr=econ.degradation_per_yr), rtol=1e-9)
+        # a site sells everything at the coal benchmark price
+        income = live["specific_yield_kwh_per_kwp"] * econ.tariffs.feed_in_cny_per_kwh - site.om_cny_per_kw_yr
+        np.testing.assert_allclose(live["simple_payback_yr"], site.capex_cny_per_kw / income, rtol=1e-9)
+        assert live["capacity_factor"].between(0.08, 0.2).all()
