@@ -481,9 +481,12 @@ _RESTS_ON = {"charging_circle_coverage_pct": ("roads", "charging_stations"),
 def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
              admin_rows: list[dict[str, Any]], p: dict[str, Any],
              radius: list[dict[str, Any]] | None = None, syn: dict[str, float] | None = None) -> pd.DataFrame:
-    """The summary table; ``synthetic_share`` of a row is the largest synthetic share among
-    what it rests on: its demand (weighted as the value), and the layers of :data:`_RESTS_ON`
-    (``syn``: roads by length, the others by count)."""
+    """The summary table against the targets.
+
+    ``synthetic_share`` of a row is the largest synthetic share among what it rests on: its
+    demand (weighted as the value), and the layers of :data:`_RESTS_ON` (``syn``: roads by
+    length, the others by count).
+    """
     rows = []
     res = out["residents_count"].to_numpy()
     dsyn = out["is_synthetic"].to_numpy(bool)
@@ -516,7 +519,8 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
         dist = out[f"{name}_distance_m"].to_numpy()
         net_share = (out[f"{name}_method"] == "network").mean() if len(out) else float("nan")
         for thr in sorted(thrs):
-            rows += _share_rows(groups, dist <= thr, res, synthetic=dsyn, metric=metric, area="all", threshold=thr,
+            rows += _share_rows(groups, dist <= thr, res, synthetic=dsyn, metric=metric, area="all",
+                                threshold=thr,
                                 threshold_unit="m", unit="pct", demand_kind="residents",
                                 method=f"walking distance ({100 * net_share:.0f}% of points "
                                        "along the network, the rest straight-line)")
@@ -526,7 +530,8 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
             cell_groups = _groups(cells)
             for thr in sorted(thrs):
                 rows += _share_rows(cell_groups, cd <= thr, cells["cell_area_m2"].to_numpy(),
-                                    synthetic=cells["is_synthetic"].to_numpy(bool), metric=metric, area="urban", threshold=thr,
+                                    synthetic=cells["is_synthetic"].to_numpy(bool), metric=metric,
+                                    area="urban", threshold=thr,
                                     threshold_unit="m", unit="pct", demand_kind="area",
                                     method=f"walking distance from {p['cell_m']:g} m area cells "
                                            f"({100 * c_net:.0f}% along the network)")

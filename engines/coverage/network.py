@@ -5,9 +5,9 @@ touches another road on the same level (OSM ``layer`` / ``bridge`` / ``tunnel``;
 different levels cross without meeting), with :func:`shapely.node`. The graph's nodes
 are then the end points of the pieces (*segments*), merged when they coincide after
 rounding to ``node_precision_m``. Each segment gives one directed edge per permitted
-direction (one for ``is_oneway``, two otherwise); turns are free. Travel time is ``length_m / speed``, the speed being the road's
-``speed_kmh`` or, where missing, the class default of :data:`DEFAULT_SPEED_KMH`
-(configurable per call).
+direction (one for ``is_oneway``, two otherwise); turns are free. Travel time is
+``length_m / speed``, the speed being the road's ``speed_kmh`` or, where missing, the
+class default of :data:`DEFAULT_SPEED_KMH` (configurable per call).
 
 Walking uses the same nodes, undirected, with the metric length as cost and
 motorways removed (:data:`WALK_EXCLUDED_CLASSES`).
