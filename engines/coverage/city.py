@@ -39,7 +39,9 @@ from engines.coverage.network import (
     RoadNetwork,
     build_network,
     component_report,
+    drive_segments,
     snap_points,
+    snap_to_segments,
     with_congestion,
 )
 from engines.coverage.params import CoverageParams
@@ -281,6 +283,7 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                        "issue": "disconnected_component", "distance_m": float("nan"),
                        "message": f"{r.n_nodes} nodes, {r.length_m:.0f} m of directed edges "
                                   "not connected to the largest component"})
+    drive_graph = drive_segments(net)
     step("network")
 
     # 2. demand and locations ----------------------------------------------------------
@@ -300,10 +303,10 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                               message="point lies in no district of the city; kept as a "
                                       "source/target, counted in no district")
         if len(frame):
-            _, d = snap_points(net, shapely.get_coordinates(frame.geometry.to_numpy()))
+            _, d, _ = snap_to_segments(drive_graph, shapely.get_coordinates(frame.geometry.to_numpy()))
             issues += _issues_for(frame, col, name, "far_from_road", d > p["max_snap_m"], d,
-                                  message=f"nearest road node farther than {p['max_snap_m']} m; "
-                                          "snapped anyway")
+                                  message=f"nearest road farther than {p['max_snap_m']} m; "
+                                          "snapped anyway (the access leg is added to drive times)")
     step("demand")
 
     # 3. drive-time coverage -------------------------------------------------------------
