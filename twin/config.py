@@ -283,6 +283,9 @@ class AccessThresholds(Params):
                                  help="Walking distance to public green space (300米见绿).")
     park_m: float = param(500.0, unit="m", minimum=0.0, exclusive_minimum=True,
                           help="Walking distance to a park (500米见园).")
+    urban_districts: tuple[str, ...] = param((), help="Adcodes of the districts that are the urban "
+                                                      "area of the plans' urban targets (城市, 市辖区); "
+                                                      "empty: the boundaries' is_urban flags.")
     sources: dict[str, str] = param(default_factory=dict,
                                     help="Where each threshold comes from (seed line or standard).")
 

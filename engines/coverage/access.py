@@ -41,7 +41,17 @@ import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from engines.coverage.network import RoadNetwork, csr_graph, edge_arrays, snap_points, walking_edges
+from engines.coverage.network import (
+    RoadNetwork,
+    SegmentGraph,
+    csr_graph,
+    drive_segments,
+    edge_arrays,
+    snap_points,
+    snap_to_segments,
+    split_segments,
+    walk_segments,
+)
 from twin.errors import SchemaError
 
 __all__ = [
@@ -309,8 +319,16 @@ def assign_admin(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.
 
 def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                         *, urban_threshold_min: float = 5.0, rural_threshold_min: float = 30.0,
-                        max_snap_m: float = 1000.0) -> pd.DataFrame:
+                        max_snap_m: float = 1000.0, access_speed_kmh: float | None = None
+                        ) -> pd.DataFrame:
     """Drive time from every demand point to its nearest station, and the covered flag.
+
+    Demand points and stations are snapped to the nearest point of the nearest road
+    segment (:func:`~engines.coverage.network.snap_to_segments`) and inserted there
+    (:func:`~engines.coverage.network.split_segments`), so a partial segment counts by
+    its share and a station on the same road is reached along it (one-way roads
+    respected). The access legs, from the building to its road point and from the
+    station's road point to the station, are added at ``access_speed_kmh``.
 
     Parameters
     ----------
@@ -322,36 +340,64 @@ def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gp
     urban_threshold_min, rural_threshold_min : float
         Covering drive time in urban and rural areas [min].
     max_snap_m : float
-        Demand points farther than this from the nearest node [m] are flagged
+        Demand points farther than this from the nearest road [m] are flagged
         ``is_far_from_road`` (kept, reported by the caller).
+    access_speed_kmh : float, optional
+        Speed of the access legs off the road network [km/h]; None: the access legs take
+        no time (the road network only).
 
     Returns
     -------
     DataFrame
-        On ``demand``'s index: ``node_id``, ``snap_distance_m``, ``is_far_from_road``,
-        ``drive_time_s`` (inf when no station is reachable), ``nearest_station_id``,
-        ``drive_threshold_min``, ``is_charging_covered`` and ``charging_method``
-        (``"network"``).
+        On ``demand``'s index: ``node_id`` (nearest graph node, for the siting),
+        ``snap_distance_m`` (to the nearest road [m]), ``is_far_from_road``,
+        ``access_time_s`` (the demand point's access leg [s]), ``drive_time_s`` (inf when no station is
+        reachable), ``nearest_station_id``, ``drive_threshold_min``,
+        ``is_charging_covered`` and ``charging_method`` (``"network"``).
     """
     for name, val in (("urban_threshold_min", urban_threshold_min),
                       ("rural_threshold_min", rural_threshold_min)):
         if not val > 0:
             msg = f"{name} must be > 0 min (got {val})"
             raise SchemaError(msg)
-    s_node, _ = snap_points(net, shapely.get_coordinates(stations.geometry.to_numpy()))
-    d_node, d_snap = snap_points(net, shapely.get_coordinates(demand.geometry.to_numpy()))
-    res = nearest_source_times(net.edges, s_node, n_nodes=net.n_nodes, reverse=True)
-    ok = d_node >= 0
-    t = np.where(ok, res.time_s[np.maximum(d_node, 0)], np.inf)
-    src_node = np.where(ok, res.source[np.maximum(d_node, 0)], -1)
-    node_to_station = pd.Series(stations["station_id"].astype(str).to_numpy(), index=s_node)
-    node_to_station = node_to_station[~node_to_station.index.duplicated()]
-    nearest = pd.Series(src_node).map(node_to_station).fillna("").to_numpy()
+    if access_speed_kmh is not None and not access_speed_kmh > 0:
+        msg = f"access_speed_kmh must be > 0 km/h (got {access_speed_kmh})"
+        raise SchemaError(msg)
+    sxy = shapely.get_coordinates(stations.geometry.to_numpy())
+    dxy = shapely.get_coordinates(demand.geometry.to_numpy())
+    d_node, _ = snap_points(net, dxy)
+    graph = drive_segments(net)
+    s_seg, s_d, s_f = snap_to_segments(graph, sxy)
+    d_seg, d_d, d_f = snap_to_segments(graph, dxy)
+    per_m = 0.0 if access_speed_kmh is None else 3.6 / float(access_speed_kmh)
+    s_ok, d_ok = s_seg >= 0, d_seg >= 0
+    u, v, w, pnode = split_segments(graph, np.concatenate([s_seg[s_ok], d_seg[d_ok]]),
+                                    np.concatenate([s_f[s_ok], d_f[d_ok]]))
+    ns = int(s_ok.sum())
+    n = graph.n_nodes + len(pnode)
+    # one source node per station, joined to its road point by the station's access leg;
+    # the search runs on the reversed graph (demand -> station along one-way roads)
+    src = n + np.arange(ns, dtype=np.int64)
+    rev = csr_graph(np.concatenate([v, src]), np.concatenate([u, pnode[:ns]]),
+                    np.concatenate([w, s_d[s_ok] * per_m]), n + ns)
+    t = np.full(len(dxy), np.inf)
+    nearest = np.full(len(dxy), "", dtype=object)
+    if ns and d_ok.any():
+        dist, _, origin = dijkstra(rev, directed=True, indices=src, min_only=True,
+                                   return_predecessors=True)
+        dn = pnode[ns:]
+        t[d_ok] = dist[dn] + d_d[d_ok] * per_m
+        reached = np.isfinite(t)
+        st_ids = stations["station_id"].astype(str).to_numpy()[s_ok]
+        o = origin[dn]
+        nearest[np.flatnonzero(d_ok)[o >= 0]] = st_ids[o[o >= 0] - n]
+        nearest[~reached] = ""
     thr = np.where(demand["is_urban"].to_numpy(bool), urban_threshold_min, rural_threshold_min)
     return pd.DataFrame({
         "node_id": d_node,
-        "snap_distance_m": d_snap,
-        "is_far_from_road": d_snap > max_snap_m,
+        "snap_distance_m": d_d,
+        "is_far_from_road": d_d > max_snap_m,
+        "access_time_s": np.where(d_ok, d_d * per_m, np.inf),
         "drive_time_s": t,
         "nearest_station_id": pd.array(nearest, dtype="str"),
         "drive_threshold_min": thr.astype("float64"),
@@ -389,44 +435,24 @@ def _nearest_distance(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return d
 
 
-def _snap_edges(lines: np.ndarray, xy: np.ndarray, tree: shapely.STRtree | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest line of each point: index, perpendicular distance [m], offset from start [m]."""
-    tree = shapely.STRtree(lines) if tree is None else tree
-    line = np.full(len(xy), -1, np.int64)
-    d = np.full(len(xy), np.inf)
-    off = np.zeros(len(xy))
-    for s, ip, il, dist, pts in _nearest(tree, xy):
-        line[s + ip] = il
-        d[s + ip] = dist
-        off[s + ip] = shapely.line_locate_point(lines[il], pts[ip])
-    return line, d, off
-
-
 class _WalkGraph:
-    """The walking graph of a road network and the demand points snapped to it.
+    """The walking graph of a road network by segment, and the demand points snapped to it.
 
     Built once for any number of target layers (:func:`walking_coverages`).
     """
 
     def __init__(self, net: RoadNetwork, dxy: np.ndarray) -> None:
-        we = walking_edges(net)
-        half = len(we) // 2
-        self.eu, self.ev, self.ew = (we[c].to_numpy() for c in ("u", "v", "time_s"))
-        self.u, self.v, self.length = self.eu[:half], self.ev[:half], self.ew[:half]
-        self.n_nodes = net.n_nodes
-        self.lines = shapely.linestrings(np.stack([net.nodes_xy[self.u], net.nodes_xy[self.v]],
-                                                  axis=1))
-        self.tree = shapely.STRtree(self.lines)
+        self.segments: SegmentGraph = walk_segments(net)
+        self.n_usable = int(self.segments.usable.sum())
         self._dxy = dxy
         self._demand: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self.eu)
+        return self.n_usable
 
     def snap(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest walking edge of each point (:func:`_snap_edges`)."""
-        return _snap_edges(self.lines, xy, self.tree)
+        """Nearest walking segment of each point, distance [m] and position (0..1) along it."""
+        return snap_to_segments(self.segments, xy, chunk=_SNAP_CHUNK)
 
     def demand(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The snapping of the demand points (computed on first use, then kept)."""
@@ -460,7 +486,7 @@ def walking_coverage(net: RoadNetwork | None, demand: gpd.GeoDataFrame, targets:
                      access_spacing_m: float = 50.0) -> pd.DataFrame:
     """Walking distance from every demand point to the nearest target, and the covered flag.
 
-    Along the walking network (:func:`engines.coverage.network.walking_edges`: undirected,
+    Along the walking network (:func:`engines.coverage.network.walk_segments`: undirected,
     no motorways) where both the demand point and the target lie within
     ``max_snap_m`` of a walkable road: distance = to the road + along it + from the
     road to the target (polygons are entered anywhere on their boundary, sampled
@@ -536,7 +562,11 @@ def _walking_distance(graph: _WalkGraph | None, dxy: np.ndarray, targets: gpd.Ge
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Walking distance from each demand point to the nearest target [m], and the method.
 
-    Returns the distances and a bool array, True where the distance is along the network
+    Demand points and target access points within ``max_snap_m`` of a walkable segment
+    are inserted into the walking graph at their nearest road point
+    (:func:`~engines.coverage.network.split_segments`); the distance is the shortest path
+    of the graph with those points as real nodes plus both access legs. Returns the
+    distances and a bool array, True where the distance is along the network
     (:func:`walking_coverage`).
     """
     n = len(dxy)
@@ -545,31 +575,25 @@ def _walking_distance(graph: _WalkGraph | None, dxy: np.ndarray, targets: gpd.Ge
     dist_net = np.full(n, np.inf)
     use_net = np.zeros(n, bool)
     if graph is not None and len(graph) and len(tgeom) and n:
-        u, v, length, lines = graph.u, graph.v, graph.length, graph.lines
         axy, _owner = _target_points(targets, access_spacing_m)
-        al, ad, aoff = graph.snap(axy)
+        aseg, ad, afrac = graph.snap(axy)
         aok = ad <= max_snap_m
-        nn = graph.n_nodes
-        super_node = nn
-        eu = np.concatenate([graph.eu, np.full(2 * int(aok.sum()), super_node)])
-        ev = np.concatenate([graph.ev, u[al[aok]], v[al[aok]]])
-        # straight segments: the offset along the line is the offset along the edge
-        scale = length[al[aok]] / np.maximum(shapely.length(lines[al[aok]]), 1e-9)
-        ew = np.concatenate([graph.ew, ad[aok] + aoff[aok] * scale,
-                             ad[aok] + (shapely.length(lines[al[aok]]) - aoff[aok]) * scale])
         if aok.any():
-            res = nearest_source_times(pd.DataFrame({"u": eu, "v": ev, "time_s": ew}),
-                                       [super_node], n_nodes=nn + 1)
-            del eu, ev, ew
-            dl, dd, doff = graph.demand()
+            dseg, dd, dfrac = graph.demand()
             use_net = dd <= max_snap_m
             sel = np.flatnonzero(use_net)
-            ln = shapely.length(lines[dl[sel]])
-            sc = length[dl[sel]] / np.maximum(ln, 1e-9)
-            via_u = res.time_s[u[dl[sel]]] + doff[sel] * sc
-            via_v = res.time_s[v[dl[sel]]] + (ln - doff[sel]) * sc
-            dist_net[sel] = dd[sel] + np.minimum(via_u, via_v)
-            # the network never beats the straight line to a target on the same road
+            na = int(aok.sum())
+            u, v, w, pnode = split_segments(graph.segments,
+                                            np.concatenate([aseg[aok], dseg[sel]]),
+                                            np.concatenate([afrac[aok], dfrac[sel]]))
+            # one super source joined to every target access point by its access leg
+            sup = graph.segments.n_nodes + len(pnode)
+            g = csr_graph(np.concatenate([u, np.full(na, sup)]), np.concatenate([v, pnode[:na]]),
+                          np.concatenate([w, ad[aok]]), sup + 1)
+            del u, v, w
+            reach = dijkstra(g, directed=True, indices=sup)
+            dist_net[sel] = dd[sel] + reach[pnode[na:]]
+            # the network never beats the straight line (a guard against rounding)
             dist_net[sel] = np.maximum(dist_net[sel], euclid[sel])
             # targets with no access point near a walkable road are reached in a straight line
             on_net = np.zeros(len(tgeom), bool)

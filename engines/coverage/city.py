@@ -7,7 +7,8 @@ and :func:`compute` are the engine's contract (:mod:`twin.engine`). The results:
   ``coverage_cells`` (urban area cells for the area-based bus-stop share),
   ``coverage_isochrones`` and ``coverage_sites`` (suggested stations);
 * tables ``coverage_summary`` (city / district / township values beside the
-  target and the gap), ``coverage_admin`` (stations, piles and service areas per
+  target and the gap, with the ``synthetic_share`` of the input each value rests
+  on), ``coverage_admin`` (stations, piles and service areas per
   unit) and ``coverage_issues`` (everything reported rather than dropped).
 """
 
@@ -33,12 +34,21 @@ from engines.coverage.access import (
     nearest_source_times,
     walking_coverages,
 )
-from engines.coverage.network import RoadNetwork, build_network, component_report, snap_points
+from engines.coverage.network import (
+    LEVEL_COLUMNS,
+    RoadNetwork,
+    build_network,
+    component_report,
+    drive_segments,
+    snap_points,
+    snap_to_segments,
+    with_congestion,
+)
 from engines.coverage.params import CoverageParams
 from engines.coverage.siting import candidate_grid, coverage_matrix, greedy_max_cover
 from twin.config import CityConfig, Target
 from twin.engine import EngineResult, TwinSource
-from twin.errors import SchemaError
+from twin.errors import ConfigError, SchemaError
 from twin.params import to_dict
 
 __all__ = ["CoverageInputs", "compute", "compute_city_coverage", "load", "plan_thresholds"]
@@ -87,29 +97,118 @@ def _groups(df: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _share_rows(groups: dict[str, tuple[np.ndarray, np.ndarray]], covered: npt.ArrayLike,
-                weight: npt.ArrayLike, mask: np.ndarray | None = None, **meta: Any) -> list[dict[str, Any]]:
+                weight: npt.ArrayLike, mask: np.ndarray | None = None, synthetic: npt.ArrayLike | None = None,
+                **meta: Any) -> list[dict[str, Any]]:
     """Weighted covered share per city / district / township as rows.
 
     ``groups`` from :func:`_groups`; ``mask`` (bool, optional) selects the rows of the
     frame that ``covered`` and ``weight`` hold. Sums per unit run over the rows in order
-    (as a groupby of the units' names would), units in sorted order.
+    (as a groupby of the units' names would), units in sorted order. ``synthetic`` (bool,
+    as ``covered``) gives each row the weighted ``synthetic_share`` of its demand.
     """
     rows = []
     w = np.asarray(weight, dtype="float64")
     c = np.asarray(covered, bool)
+    sy = np.zeros(len(c), bool) if synthetic is None else np.asarray(synthetic, bool)
     for level, (codes, values) in groups.items():
         key = codes if mask is None else codes[mask]
         ok = key >= 0  # missing names are no group
-        ww, cc, key = (w, c, key) if ok.all() else (w[ok], c[ok], key[ok])
+        ww, cc, ss, key = (w, c, sy, key) if ok.all() else (w[ok], c[ok], sy[ok], key[ok])
         tot = pd.Series(ww).groupby(key).sum()
         cov = pd.Series(np.where(cc, ww, 0.0)).groupby(key).sum()
-        for i, t, cv in zip(tot.index.to_numpy(), tot.to_numpy(), cov.to_numpy(), strict=True):
+        syw = pd.Series(np.where(ss, ww, 0.0)).groupby(key).sum()
+        for i, t, cv, sw in zip(tot.index.to_numpy(), tot.to_numpy(), cov.to_numpy(), syw.to_numpy(),
+                                strict=True):
             code = values[i]
             if code == "":
                 continue
             rows.append({"level": level, "code": code, "value": min(100.0, 100.0 * cv / t) if t > 0
-                         else float("nan"), "denominator": float(t), **meta})
+                         else float("nan"), "denominator": float(t),
+                         "synthetic_share": float(sw / t) if t > 0 else float("nan"), **meta})
     return rows
+
+
+def _urban_from_config(bnd: gpd.GeoDataFrame, config: CityConfig) -> gpd.GeoDataFrame:
+    """Boundaries with ``is_urban`` from the config's ``[access] urban_districts`` when it lists any.
+
+    A district is urban when listed, a township when its district is; without a list the
+    layer's own flags stay.
+    """
+    codes = tuple(str(c) for c in config.access.urban_districts)
+    if not codes:
+        return bnd
+    known = {d.adcode for d in config.districts}
+    unknown = sorted(set(codes) - known)
+    if unknown:
+        msg = (f"[access] urban_districts of {config.id}: {unknown} are not districts of the city "
+               f"(known: {sorted(known)}); list district adcodes")
+        raise ConfigError(msg)
+    out = bnd.copy()
+    lvl = out["level"].astype(str)
+    flag = np.where(lvl == "district", out["adcode"].astype(str).isin(codes),
+                    np.where(lvl == "township", out["parent_adcode"].astype(str).isin(codes), False))
+    out["is_urban"] = flag.astype(bool)
+    return out
+
+
+def _synthetic_share(frame: pd.DataFrame, weight: npt.ArrayLike | None = None) -> float:
+    """Share of ``frame`` (by ``weight``, else by rows) flagged ``is_synthetic`` (0 when empty)."""
+    if len(frame) == 0 or "is_synthetic" not in frame.columns:
+        return 0.0
+    syn = frame["is_synthetic"].fillna(True).astype(bool).to_numpy()
+    w = np.ones(len(frame)) if weight is None else np.asarray(weight, dtype="float64")
+    total = float(w.sum())
+    return float(w[syn].sum() / total) if total > 0 else float(syn.mean())
+
+
+def _radius_rows(landcover: gpd.GeoDataFrame | None, urban: gpd.GeoDataFrame, stops: gpd.GeoDataFrame,
+                 radius_m: float, classes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The plan's stop-radius measure: built-up land of the urban districts within ``radius_m`` of a stop.
+
+    公交站点300米半径覆盖率 (003:212) is the share of the urban built-up area inside the
+    300 m circles around the stops (straight-line buffers, not walking distance). The
+    built-up land is the ``landcover`` patches of ``classes`` clipped to each urban
+    district (patches are a partition, so their areas add up). Rows per urban district and
+    for the city (their sum), each with the area-weighted ``synthetic_share`` of the
+    built-up land; none when the twin has no built-up land in an urban district.
+    """
+    if landcover is None or not len(landcover) or not len(urban):
+        return []
+    bu = landcover[landcover["lc_class"].astype(str).isin(classes)]
+    if not len(bu):
+        return []
+    geom = bu.geometry.to_numpy()
+    syn = (bu["is_synthetic"].fillna(True).astype(bool).to_numpy() if "is_synthetic" in bu.columns
+           else np.zeros(len(bu), bool))
+    # the union of the circles as disjoint parts: a patch's covered area is the sum of its
+    # intersections with the parts it meets (pairwise, far cheaper than with the whole union)
+    circles = (shapely.get_parts(shapely.union_all(shapely.buffer(stops.geometry.to_numpy(), radius_m,
+                                                                  quad_segs=16)))
+               if len(stops) else np.empty(0, dtype=object))
+    ctree = shapely.STRtree(circles)
+    tree = shapely.STRtree(geom)
+    method = (f"{radius_m:g} m radius around the stops (straight line) over the built-up land "
+              f"({', '.join(classes)}) of the urban districts (003:212 公交站点{radius_m:g}米半径覆盖率)")
+    rows, tot = [], np.zeros(3)
+    for code, poly in zip(urban["adcode"].astype(str), urban.geometry.to_numpy(), strict=True):
+        idx = tree.query(poly, predicate="intersects")
+        part = shapely.intersection(geom[idx], poly)
+        area = shapely.area(part)
+        a = float(area.sum())
+        if a <= 0:
+            continue
+        ip, ic = ctree.query(part, predicate="intersects")
+        covered = float(shapely.area(shapely.intersection(part[ip], circles[ic])).sum())
+        a_syn = float(area[syn[idx]].sum())
+        tot += (a, covered, a_syn)
+        rows.append({"level": "district", "code": code, "value": 100.0 * covered / a, "denominator": a,
+                     "synthetic_share": a_syn / a})
+    if tot[0] > 0:
+        rows.append({"level": "city", "code": "city", "value": 100.0 * tot[1] / tot[0],
+                     "denominator": float(tot[0]), "synthetic_share": float(tot[2] / tot[0])})
+    return [{**r, "metric": "bus_stop_coverage_pct", "area": "urban", "threshold": float(radius_m),
+             "threshold_unit": "m", "unit": "pct", "demand_kind": "built_up_area", "method": method}
+            for r in rows]
 
 
 def plan_thresholds(config: CityConfig) -> dict[str, float]:
@@ -157,10 +256,11 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
     They are dropped once used (the network and the demand points are built), so a
     caller that holds them only in ``layers`` frees them for the rest of the run.
     """
-    p = {**plan_thresholds(config), **to_dict(params or CoverageParams())}
+    prm = params or CoverageParams()
+    p = {**plan_thresholds(config), **to_dict(prm)}
     step = progress or (lambda name: None)
     roads, buildings = layers.pop("roads"), layers.pop("buildings")
-    bnd = layers["boundaries"]
+    bnd = _urban_from_config(layers["boundaries"], config)
     stations_all, sa = layers["charging_stations"], layers["service_areas"]
     stops, green = layers["bus_stops"], layers["green_space"]
     for gdf, col, name in ((stations_all, "station_id", "charging_stations"),
@@ -171,8 +271,11 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
     issues: list[dict] = []
 
     # 1. network -------------------------------------------------------------------------
-    net = build_network(roads, speeds_kmh=p["speeds_kmh"])
+    net = with_congestion(build_network(roads, speeds_kmh=p["speeds_kmh"],
+                                        node_intersections=p["node_intersections"]),
+                          prm.congestion_factors())
     roads_synthetic = bool(roads["is_synthetic"].any())
+    roads_syn_share = _synthetic_share(roads, shapely.length(roads.geometry.to_numpy()))
     del roads
     comps = component_report(net)
     for r in comps.iloc[1:].itertuples():
@@ -180,6 +283,7 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                        "issue": "disconnected_component", "distance_m": float("nan"),
                        "message": f"{r.n_nodes} nodes, {r.length_m:.0f} m of directed edges "
                                   "not connected to the largest component"})
+    drive_graph = drive_segments(net)
     step("network")
 
     # 2. demand and locations ----------------------------------------------------------
@@ -199,17 +303,18 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                               message="point lies in no district of the city; kept as a "
                                       "source/target, counted in no district")
         if len(frame):
-            _, d = snap_points(net, shapely.get_coordinates(frame.geometry.to_numpy()))
+            _, d, _ = snap_to_segments(drive_graph, shapely.get_coordinates(frame.geometry.to_numpy()))
             issues += _issues_for(frame, col, name, "far_from_road", d > p["max_snap_m"], d,
-                                  message=f"nearest road node farther than {p['max_snap_m']} m; "
-                                          "snapped anyway")
+                                  message=f"nearest road farther than {p['max_snap_m']} m; "
+                                          "snapped anyway (the access leg is added to drive times)")
     step("demand")
 
     # 3. drive-time coverage -------------------------------------------------------------
     drive = drive_time_coverage(net, stations, demand,
                                 urban_threshold_min=p["urban_threshold_min"],
                                 rural_threshold_min=p["rural_threshold_min"],
-                                max_snap_m=p["max_snap_m"])
+                                max_snap_m=p["max_snap_m"],
+                                access_speed_kmh=p["drive_access_speed_kmh"])
     step("drive times")
 
     # 4. walking coverage ----------------------------------------------------------------
@@ -222,6 +327,8 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
     dists = bnd[bnd["level"].astype(str) == "district"]
     urban_units = towns[towns["is_urban"].astype(bool)] if len(towns) else \
         dists[dists["is_urban"].astype(bool)]
+    radius = _radius_rows(layers.get("landcover"), dists[dists["is_urban"].astype(bool)], stops,
+                          p["bus_stop_m"], tuple(p["built_up_classes"]))
     cells = assign_admin(demand_grid(urban_units, p["cell_m"]), bnd)
     cells = cells.join(walking_coverages(net, cells, {"bus_stop": (stops, p["bus_stop_m"])},
                                          max_snap_m=p["walk_snap_m"]))
@@ -250,7 +357,10 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
     step("administrative coverage")
 
     # 7. summary against targets ---------------------------------------------------------
-    summary = _summary(config, out, cells, admin_rows, p)
+    syn = {"roads": roads_syn_share, "charging_stations": _synthetic_share(stations_all),
+           "bus_stops": _synthetic_share(stops), "green_space": _synthetic_share(green),
+           "service_areas": _synthetic_share(sa)}
+    summary = _summary(config, out, cells, admin_rows, p, radius, syn)
     step("summary")
 
     # 8. siting ---------------------------------------------------------------------------
@@ -274,6 +384,8 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
         "access": to_dict(config.access),
         "n_nodes": net.n_nodes, "n_edges": len(net.edges), "n_components": len(comps),
         "n_demand": len(out), "n_public_stations": len(stations),
+        "congestion_period": prm.congestion_period,
+        "urban_districts": sorted(dists.loc[dists["is_urban"].astype(bool), "adcode"].astype(str)),
         "k_needed": k_needed, "siting_target_share": target_share,
         "n_issues": len(issues_df),
     }}
@@ -362,10 +474,29 @@ def _admin(stations: gpd.GeoDataFrame, sa: gpd.GeoDataFrame, bnd: gpd.GeoDataFra
     return admin, admin_rows, sa_rows
 
 
+#: Layers each summary metric rests on besides its demand (for ``synthetic_share``).
+_RESTS_ON = {"charging_circle_coverage_pct": ("roads", "charging_stations"),
+             "bus_stop_coverage_pct": ("roads", "bus_stops"),
+             "green_space_coverage_pct": ("roads", "green_space"),
+             "park_coverage_pct": ("roads", "green_space"),
+             "county_charging_station_coverage_pct": ("charging_stations",),
+             "township_charging_pile_coverage_pct": ("charging_stations",),
+             "highway_service_area_charging_pct": ("charging_stations", "service_areas"),
+             "public_piles_count": ("charging_stations",)}
+
+
 def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
-             admin_rows: list[dict[str, Any]], p: dict[str, Any]) -> pd.DataFrame:
+             admin_rows: list[dict[str, Any]], p: dict[str, Any],
+             radius: list[dict[str, Any]] | None = None, syn: dict[str, float] | None = None) -> pd.DataFrame:
+    """The summary table against the targets.
+
+    ``synthetic_share`` of a row is the largest synthetic share among what it rests on: its
+    demand (weighted as the value), and the layers of :data:`_RESTS_ON` (``syn``: roads by
+    length, the others by count).
+    """
     rows = []
     res = out["residents_count"].to_numpy()
+    dsyn = out["is_synthetic"].to_numpy(bool)
     urban = out["is_urban"].to_numpy(bool)
     t_drive = out["drive_time_s"].to_numpy()
     charging = config.targets_for(metric="charging_circle_coverage_pct", kind="target")
@@ -375,11 +506,11 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
     groups = _groups(out)
     for thr, area in sorted(combos, key=lambda x: (x[0], x[1])):
         m = area_mask[area]
-        rows += _share_rows(groups, t_drive[m] <= thr * 60.0, res[m], m,
+        rows += _share_rows(groups, t_drive[m] <= thr * 60.0, res[m], m, dsyn[m],
                             metric="charging_circle_coverage_pct", area=area, threshold=thr,
                             threshold_unit="min", unit="pct", demand_kind="residents",
                             method="network drive time to the nearest public station")
-    rows += _share_rows(groups, out["is_charging_covered"].to_numpy(), res,
+    rows += _share_rows(groups, out["is_charging_covered"].to_numpy(), res, synthetic=dsyn,
                         metric="charging_circle_coverage_pct", area="all",
                         threshold=float("nan"), threshold_unit="min", unit="pct",
                         demand_kind="residents",
@@ -395,7 +526,8 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
         dist = out[f"{name}_distance_m"].to_numpy()
         net_share = (out[f"{name}_method"] == "network").mean() if len(out) else float("nan")
         for thr in sorted(thrs):
-            rows += _share_rows(groups, dist <= thr, res, metric=metric, area="all", threshold=thr,
+            rows += _share_rows(groups, dist <= thr, res, synthetic=dsyn, metric=metric, area="all",
+                                threshold=thr,
                                 threshold_unit="m", unit="pct", demand_kind="residents",
                                 method=f"walking distance ({100 * net_share:.0f}% of points "
                                        "along the network, the rest straight-line)")
@@ -405,10 +537,12 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
             cell_groups = _groups(cells)
             for thr in sorted(thrs):
                 rows += _share_rows(cell_groups, cd <= thr, cells["cell_area_m2"].to_numpy(),
-                                    metric=metric, area="urban", threshold=thr,
+                                    synthetic=cells["is_synthetic"].to_numpy(bool), metric=metric,
+                                    area="urban", threshold=thr,
                                     threshold_unit="m", unit="pct", demand_kind="area",
                                     method=f"walking distance from {p['cell_m']:g} m area cells "
                                            f"({100 * c_net:.0f}% along the network)")
+            rows += list(radius or [])
     for r in admin_rows:
         rows.append({"threshold": float("nan"), "threshold_unit": "",
                      "method": "counts of the charging_stations / service_areas layers", **r})
@@ -431,17 +565,25 @@ def _summary(config: CityConfig, out: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
         else:
             m &= df["threshold"].isna()
         if t.metric == "bus_stop_coverage_pct":
-            m &= df["demand_kind"] == "area"
+            # judged on the plan's definition (003:212): the radius over built-up land, when
+            # the twin has built-up land; else the walking distance from area cells
+            kind = "built_up_area" if (df["demand_kind"] == "built_up_area").any() else "area"
+            m &= df["demand_kind"] == kind
         df.loc[m, "target_id"] = t.id
         df.loc[m, "target_value"] = t.value
         df.loc[m, "comparator"] = t.comparator
+    layer_syn = df["metric"].map(lambda mt: max([(syn or {}).get(n, 0.0) for n in _RESTS_ON.get(mt, ())],
+                                                default=0.0))
+    own = (pd.to_numeric(df["synthetic_share"], errors="coerce").fillna(0.0) if "synthetic_share" in df
+           else pd.Series(0.0, index=df.index))
+    df["synthetic_share"] = np.maximum(own.to_numpy(float), layer_syn.to_numpy(float))
     df["gap"] = (df["target_value"] - df["value"]).where(df["target_value"].notna())
     df["meets_target"] = pd.array(np.where(df["target_value"].isna(), pd.NA,
                                            df["value"] >= df["target_value"] - 1e-9),
                                   dtype="boolean")
     cols = ["city_id", "level", "code", "name", "metric", "area", "threshold", "threshold_unit",
             "demand_kind", "method", "value", "unit", "denominator", "target_id", "target_value",
-            "comparator", "gap", "meets_target"]
+            "comparator", "gap", "meets_target", "synthetic_share"]
     df = df[cols]
     for c in ("city_id", "level", "code", "name", "metric", "area", "threshold_unit",
               "demand_kind", "method", "unit", "target_id", "comparator"):
@@ -531,7 +673,7 @@ class CoverageInputs:
 
 #: Layers coverage reads whole, and the only columns it reads of the big ones.
 _READ = ("roads", "boundaries", "charging_stations", "service_areas", "bus_stops", "green_space")
-_ROAD_COLUMNS = ["road_id", "road_class", "speed_kmh", "is_oneway", "is_synthetic"]
+_ROAD_COLUMNS = ["road_id", "road_class", "speed_kmh", "is_oneway", "is_synthetic", *LEVEL_COLUMNS]
 _BUILDING_COLUMNS = ["building_id", "use_class", "gross_floor_area_m2", "footprint_area_m2", "floors",
                      "district_adcode", "township_code", "is_synthetic"]
 
@@ -545,6 +687,8 @@ def load(source: TwinSource, params: CoverageParams, *, candidates: gpd.GeoDataF
     result equals that of the whole footprints.
     """
     layers = {n: source.read_layer(n, columns=_ROAD_COLUMNS if n == "roads" else None) for n in _READ}
+    if source.has_layer("landcover"):
+        layers["landcover"] = source.read_layer("landcover", columns=["lc_class", "is_synthetic"])
     layers["buildings"] = source.read_points("buildings", columns=_BUILDING_COLUMNS)
     if progress:
         progress("read layers")

@@ -31,9 +31,14 @@ def command(ctx, city, params_file, **options):
         tgt = "" if not r["target_id"] else (
             f"  target {r['target_id']} {r['comparator']} {r['target_value']:g}"
             f" -> {'met' if r['meets_target'] else 'gap ' + format(r['gap'], '.1f')}")
-        click.echo(f"{r['metric']:<38} {r['area']:<5}{thr_s:<8} {r['value']:>10.1f} "
-                   f"{r['unit']}{tgt}")
+        syn = r.get("synthetic_share")
+        syn_s = "" if syn is None else f"  [{100 * syn:.0f}% synthetic]"
+        click.echo(f"{r['metric']:<38} {r['area']:<5}{thr_s:<8} {r['demand_kind']:<13} {r['value']:>10.1f} "
+                   f"{r['unit']}{tgt}{syn_s}")
     meta = res.meta["coverage"]
+    click.echo(f"urban districts: {', '.join(meta.get('urban_districts', [])) or 'none'}; drive times: "
+               f"{meta.get('congestion_period', 'free_flow')}, access legs at "
+               f"{meta['params'].get('drive_access_speed_kmh', float('nan')):g} km/h")
     k = meta["k_needed"]
     click.echo(f"new stations to reach {100 * meta['siting_target_share']:.0f}% charging coverage: "
                + (str(k) if k is not None else f"not reached within {meta['params']['k_max']}"))

@@ -105,7 +105,7 @@ def test_access_thresholds_come_from_the_city_config():
         assert (a.charging_urban_min, a.charging_rural_min) == (5.0, 30.0)
         assert a.bus_stop_m == 300.0 and a.green_space_m == 300.0 and a.park_m == 500.0
         assert set(a.sources) == {"charging_urban_min", "charging_rural_min", "bus_stop_m",
-                                  "green_space_m", "park_m"}
+                                  "green_space_m", "park_m", "urban_districts"}
     assert "urban_threshold_min" not in {f.name for f in dataclasses.fields(CoverageParams)}
 
 

@@ -345,7 +345,14 @@ def test_share_rows_equal_a_groupby_of_the_names():
         cov = pd.Series(np.where(c[m], w[m], 0.0)).groupby(key).sum()
         ref += [{"level": level, "code": code, "value": min(100.0, 100.0 * cov[code] / t),
                  "denominator": float(t), "metric": "x"} for code, t in tot.items() if code != ""]
-    pd.testing.assert_frame_equal(pd.DataFrame(rows), pd.DataFrame(ref), check_exact=True)
+    got = pd.DataFrame(rows)
+    assert (got.pop("synthetic_share") == 0).all()  # no synthetic flags given
+    pd.testing.assert_frame_equal(got, pd.DataFrame(ref), check_exact=True)
+    # the synthetic share is the weighted share of flagged rows in each unit
+    s = rng.random(n) < 0.3
+    rows = pd.DataFrame(_share_rows(_groups(df), c[m], w[m], m, s[m], metric="x"))
+    city = rows[rows["level"] == "city"].iloc[0]
+    assert city["synthetic_share"] == pytest.approx(w[m][s[m]].sum() / w[m].sum())
 
 
 # --- a built twin ---------------------------------------------------------------------------------
@@ -364,7 +371,7 @@ def test_compute_coverage_from_building_points_equals_footprints(twin_env, monke
     store = TwinStore("huzhou", twin_env)
     layers = {n: store.read_layer(n) for n in ("roads", "buildings", "boundaries",
                                                "charging_stations", "service_areas",
-                                               "bus_stops", "green_space")}
+                                               "bus_stops", "green_space", "landcover")}
     want = cc.compute_city_coverage(layers, load_city("huzhou"))
     assert set(layers) >= {"roads", "buildings"}  # the caller's dict is left alone
     for part in ("results", "tables"):
