@@ -26,14 +26,14 @@ import pvlib
 from engines.pv.facets import roof_facets
 from engines.pv.params import RooftopParams
 from engines.pv.scenarios import Scenario, apply_scenario
-from engines.pv.shading import facet_horizons
+from engines.pv.shading import SunTable, facet_horizons, sun_table
 from engines.pv.yield_ import simulate_facets
 from twin.engine import EngineResult, TwinSource
 from twin.errors import ConfigError
 from twin.params import to_dict
 
 __all__ = ["VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate", "compute", "load", "pv_targets",
-           "rooftop_potential", "rooftop_rows", "rooftop_tables", "totals_scope"]
+           "rooftop_potential", "rooftop_rows", "rooftop_tables", "simulate_by_roof", "totals_scope"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ def rooftop_potential(
     model: dict | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    samples_per_sector: int = 10,
+    row_shading: bool = True,
+    temperature_by_roof: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-facet and per-building rooftop PV potential for every scenario.
 
@@ -88,6 +91,13 @@ def rooftop_potential(
         ``radius_m`` and results do not depend on the tiling.
     progress : callable, optional
         Called with the name of each step.
+    samples_per_sector, row_shading : int, bool
+        Horizon samples per sector matched to the site's sun (0: sector maxima) and
+        row-to-row shading of racked facets (:func:`~engines.pv.shading.facet_horizons`).
+    temperature_by_roof : dict of str to str, optional
+        SAPM temperature parameter set per modelled roof form (``flat``, ``gable``,
+        ``hip``): racked rows run cooler than flush modules. Used when the model's
+        temperature model is ``sapm``; default: one set for every facet.
 
     Returns
     -------
@@ -111,20 +121,50 @@ def rooftop_potential(
     if shading:
         step("horizon shading")
         blockers = buildings if obstacles is None else obstacles
-        facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m))
+        sun = _sun_table(location, n_sectors, samples_per_sector) if samples_per_sector else None
+        facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m,
+                                            samples_per_sector=samples_per_sector, sun=sun,
+                                            row_shading=row_shading))
     step("yield")
-    result = simulate_facets(facets, weather, location, monthly=True, **model)
-    facets = facets.join(result)
+    facets = facets.join(simulate_by_roof(facets, weather, location, model, temperature_by_roof))
     hcols = [c for c in facets.columns if c.startswith("horizon_elev_deg_")]
     if hcols:  # kept for the inspector's polar chart; float32 (0.01 deg) halves their memory
         facets[hcols] = facets[hcols].astype("float32")
-    ref = _reference_yield(weather, location, facet_params.get("flat_tilt_deg", 20.0), model)
+    ref_model = dict(model)
+    if temperature_by_roof and model.get("temperature_model", "sapm") == "sapm":
+        ref_model["temperature_model_parameters"] = temperature_by_roof.get("flat")
+    ref = _reference_yield(weather, location, facet_params.get("flat_tilt_deg", 20.0), ref_model)
     facets["is_viable"] = facets["specific_yield_kwh_per_kwp"] >= VIABLE_FRACTION_OF_REFERENCE * ref
     step("scenarios")
     for name, scen in scenarios.items():
         facets[f"adopted_ratio_{name}"] = apply_scenario(facets, buildings, scen).to_numpy()
     per_building = _per_building(facets, scenarios)
     return facets, per_building
+
+
+def _sun_table(location: pvlib.location.Location, n_sectors: int, samples: int) -> SunTable:
+    offset = pd.Timestamp("2021-01-15", tz=location.tz).utcoffset()
+    hours = offset.total_seconds() / 3600.0 if offset is not None else 0.0
+    return sun_table(n_sectors, samples, latitude_deg=location.latitude, longitude_deg=location.longitude,
+                     utc_offset_h=hours)
+
+
+def simulate_by_roof(facets: pd.DataFrame, weather: pd.DataFrame, location: pvlib.location.Location,
+                     model: dict, temperature_by_roof: dict[str, str] | None) -> pd.DataFrame:
+    """:func:`~engines.pv.yield_.simulate_facets` per mounting: one SAPM temperature set per roof form.
+
+    Facets whose ``roof_type`` has no entry (or any facet when the temperature model is
+    not ``sapm``, or without ``temperature_by_roof``) use ``model`` as given.
+    """
+    sapm = model.get("temperature_model", "sapm") == "sapm"
+    if not temperature_by_roof or not sapm or "roof_type" not in facets.columns:
+        return simulate_facets(facets, weather, location, monthly=True, **model)
+    sets = facets["roof_type"].map(temperature_by_roof).fillna("")
+    parts = [simulate_facets(facets.loc[(sets == name).to_numpy()], weather, location, monthly=True,
+                             **{**model, "temperature_model_parameters": name or model.get(
+                                 "temperature_model_parameters")})
+             for name in pd.unique(sets)]
+    return pd.concat(parts).reindex(facets.index)
 
 
 def _per_building(facets: pd.DataFrame, scenarios: Iterable[str]) -> pd.DataFrame:
@@ -308,9 +348,14 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     step = progress or (lambda name: None)
     buildings = inputs.buildings
     assert buildings is not None, "compute needs the buildings: load(..., buildings=True)"
+    layout = params.layout
     facets, per_building = rooftop_potential(buildings, inputs.weather, inputs.location, inputs.scenarios,
                                              shading=params.shading, radius_m=params.radius_m,
-                                             progress=step, model=params.options())
+                                             progress=step, model=params.options(),
+                                             facet_params=layout.facet_options(),
+                                             samples_per_sector=layout.samples_per_sector,
+                                             row_shading=layout.row_shading,
+                                             temperature_by_roof=layout.temperature_by_roof())
     step("aggregate")
     keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
                       if c in buildings.columns]]
