@@ -368,10 +368,20 @@ def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
                     if delta < 1e-12:
                         continue  # radial edge: the other edges bound the block
                     cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
+                    ee = ex * ex + ey * ey
+                    tc = min(max(-(ax * ex + ay * ey) / ee, 0.0), 1.0)
+                    qx = ax + tc * ex
+                    qy = ay + tc * ey
+                    ds2 = qx * qx + qy * qy
+                    if ds2 > r2:
+                        continue
+                    ub_e = dh / math.sqrt(max(ds2, 1e-18))  # no sample can see this edge higher
                     m0 = int(math.ceil((az_a + half) / ws - 0.5))
                     m1 = int(math.floor((az_a + delta + half) / ws - 0.5))
                     for mm in range(m0, m1 + 1):
                         m = mm % m_tot
+                        if t[m] >= ub_e:
+                            continue
                         cde = ssin[m] * ey - scos[m] * ex
                         if cde == 0.0:
                             continue
