@@ -5,9 +5,11 @@ The city: rectangular buildings on a jittered grid (40 m pitch), footprints 12-3
 (18-50 m), 10 % high-rise (50-120 m); roofs 70 % hip, 20 % gable, 10 % flat. Facets
 come from :func:`engines.pv.facets.roof_facets` with every facet kept (no azimuth
 or area exclusion), ~3.3 per building; the first N are used. Horizons: 36 sectors,
-300 m radius, own building excluded.
+300 m radius, own building excluded; by default 10 exact samples per sector matched to
+Hangzhou's sun, with row masks on the flat roofs (as the rooftop engine runs);
+``--samples 0`` gives the exact sector maxima (the mode before sampling).
 
-Usage: ``python benchmarks/shading.py [--quick] [--facets N] [--radius M]``.
+Usage: ``python benchmarks/shading.py [--quick] [--facets N] [--radius M] [--samples S]``.
 Prints one JSON object on its last line.
 """
 
@@ -29,7 +31,7 @@ import geopandas as gpd
 import shapely
 
 from engines.pv.facets import roof_facets
-from engines.pv.shading import horizon_profiles, obstacles_from_polygons
+from engines.pv.shading import horizon_profiles, obstacles_from_polygons, row_masking_angles, sun_table
 
 FACETS_PER_BUILDING = 0.7 * 4 + 0.2 * 2 + 0.1 * 1
 PITCH_M = 40.0
@@ -68,6 +70,8 @@ def main() -> None:
     ap.add_argument("--facets", type=int, default=None, help="number of facets")
     ap.add_argument("--radius", type=float, default=300.0, help="search radius [m]")
     ap.add_argument("--sectors", type=int, default=36)
+    ap.add_argument("--samples", type=int, default=10,
+                    help="horizon samples per sector matched to the sun (0: exact sector maxima)")
     args = ap.parse_args()
     n_facets = args.facets or (20_000 if args.quick else 1_000_000)
     n_buildings = int(math.ceil(n_facets / FACETS_PER_BUILDING * 1.02))
@@ -88,14 +92,23 @@ def main() -> None:
     pts = facets[["x_m", "y_m", "height_m"]].to_numpy()
     t_prep = time.perf_counter() - t0
 
+    kw: dict = {}
+    if args.samples:  # as the rooftop engine: Hangzhou's sun, row masks on flat roofs
+        rows = row_masking_angles(facets)
+        kw = {"samples_per_sector": args.samples, "row_masking_deg": rows,
+              "row_azimuth_deg": facets["surface_azimuth"].to_numpy(),
+              "sun": sun_table(args.sectors, args.samples, latitude_deg=30.25, longitude_deg=120.2,
+                               utc_offset_h=8.0)}
+    first = {k: (v[:10] if k.startswith("row_") else v) for k, v in kw.items()}
+
     t0 = time.perf_counter()  # compile (or load the numba cache) on a tiny input
     horizon_profiles(pts[:10], obstacles, n_sectors=args.sectors, radius_m=args.radius,
-                     exclude=own.to_numpy()[:10])
+                     exclude=own.to_numpy()[:10], **first)
     t_warm = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     elev = horizon_profiles(pts, obstacles, n_sectors=args.sectors, radius_m=args.radius,
-                            exclude=own.to_numpy())
+                            exclude=own.to_numpy(), **kw)
     t_hor = time.perf_counter() - t0
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -105,6 +118,7 @@ def main() -> None:
         "n_buildings": n_buildings,
         "n_facets": len(facets),
         "n_sectors": args.sectors,
+        "samples_per_sector": args.samples,
         "radius_m": args.radius,
         "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
         "city_s": round(t_city, 2),

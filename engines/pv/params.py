@@ -26,6 +26,7 @@ __all__ = [
     "GroundScreen",
     "Mounting",
     "PVSitesParams",
+    "RoofLayout",
     "RooftopParams",
     "SiteCommon",
     "SiteScreen",
@@ -33,6 +34,7 @@ __all__ = [
     "WaterScreen",
     "WaterType",
     "YieldModel",
+    "default_roof_layout",
     "default_site_screen",
 ]
 
@@ -40,6 +42,8 @@ __all__ = [
 DEFAULT_SCENARIO = "whole_county_2021"
 #: Shipped defaults of the site screens.
 DEFAULT_SITES_PATH = DATA_DIR / "pv" / "sites.toml"
+#: Shipped defaults of the rooftop layout (row spacing, mounting, obstacles).
+DEFAULT_ROOF_LAYOUT_PATH = DATA_DIR / "pv" / "roof_layout.toml"
 #: Mountings a site type or category may use.
 MOUNTINGS = ("pile_fixed", "floating", "ground_fixed")
 #: Water types that can carry PV.
@@ -48,6 +52,7 @@ WATER_CANDIDATE_TYPES = ("pond", "pit_pond", "reservoir")
 _TRANSPOSITION = ("isotropic", "haydavies", "perez")
 _AOI = ("physical", "ashrae", "no_loss")
 _TEMPERATURE = ("sapm", "faiman")
+_SAPM_SETS = tuple(sorted(pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]))
 
 
 def _weather_file() -> Any:
@@ -92,6 +97,61 @@ class YieldModel(Params):
 
 
 @dataclass(frozen=True)
+class RoofLayout(Params):
+    """How modules sit on roofs: flat rows, flush pitched mounts, obstacles (data/pv/roof_layout.toml)."""
+
+    flat_tilt_deg: float = param(20.0, unit="deg", minimum=0.0, maximum=90.0)
+    flat_azimuth_deg: float = param(180.0, unit="deg", minimum=0.0, maximum=360.0)
+    flat_setback_m: float = param(1.0, unit="m", minimum=0.0, maximum=1000.0)
+    obstacle_fraction: float = param(0.15, minimum=0.0, maximum=1.0,
+                                     help="Share of a set-back flat roof taken by plant and overruns.")
+    row_window_start_h: float = param(9.0, unit="h", minimum=0.0, maximum=12.0,
+                                      help="Winter-solstice solar time from which rows must not shade.")
+    row_window_end_h: float = param(15.0, unit="h", minimum=12.0, maximum=24.0,
+                                    help="Winter-solstice solar time until which rows must not shade.")
+    row_shading: bool = param(True, help="Model row-to-row shading of racked flat-roof rows.")
+    flat_temperature_parameters: str = param("open_rack_glass_polymer", choices=_SAPM_SETS,
+                                             help="SAPM cell-temperature set of racked flat-roof rows.")
+    roof_pitch_deg: float = param(25.0, unit="deg", minimum=0.0, maximum=89.0)
+    pitched_setback_m: float = param(0.5, unit="m", minimum=0.0, maximum=1000.0)
+    pitched_temperature_parameters: str = param("close_mount_glass_glass", choices=_SAPM_SETS,
+                                                help="SAPM cell-temperature set of flush pitched modules.")
+    obstacle_fraction_pitched: float = param(0.10, minimum=0.0, maximum=1.0, cli="--pitched-obstacles",
+                                             help="Share of a pitched facet taken by water heaters etc.")
+    samples_per_sector: int = param(10, minimum=0, maximum=100,
+                                    help="Exact horizon samples per sector (0: sector maximum).")
+
+    def problems(self) -> list[str]:
+        """The row window contains noon."""
+        if self.row_window_start_h > self.row_window_end_h:
+            return ["row_window_start_h must not be after row_window_end_h"]
+        return []
+
+    def facet_options(self) -> dict:
+        """Keyword options of :func:`~engines.pv.facets.roof_facets`."""
+        return {"flat_tilt_deg": self.flat_tilt_deg, "flat_azimuth_deg": self.flat_azimuth_deg,
+                "flat_setback_m": self.flat_setback_m, "obstacle_fraction": self.obstacle_fraction,
+                "roof_pitch_deg": self.roof_pitch_deg, "pitched_setback_m": self.pitched_setback_m,
+                "obstacle_fraction_pitched": self.obstacle_fraction_pitched,
+                "row_window_h": (self.row_window_start_h, self.row_window_end_h)}
+
+    def temperature_by_roof(self) -> dict[str, str]:
+        """SAPM parameter set per modelled roof form (``flat`` racked, ``gable``/``hip`` flush)."""
+        return {"flat": self.flat_temperature_parameters, "gable": self.pitched_temperature_parameters,
+                "hip": self.pitched_temperature_parameters}
+
+
+@functools.lru_cache(maxsize=4)
+def _roof_layout_from(path: str) -> RoofLayout:
+    return from_mapping(RoofLayout, load_toml(path), where=path)
+
+
+def default_roof_layout() -> RoofLayout:
+    """The shipped rooftop layout (``data/pv/roof_layout.toml``), validated."""
+    return _roof_layout_from(str(DEFAULT_ROOF_LAYOUT_PATH))
+
+
+@dataclass(frozen=True)
 class RooftopParams(Params):
     """Rooftop PV: facets, horizon shading, yield, scenarios."""
 
@@ -108,6 +168,7 @@ class RooftopParams(Params):
     albedo: float | None = param(None, minimum=0.0, maximum=1.0, cli="--albedo",
                                  help="Ground albedo under every roof (default: per facet, else weather).")
     model: YieldModel = param(default_factory=YieldModel)
+    layout: RoofLayout = param(default_factory=default_roof_layout)
     economics: PVEconomics = param(default_factory=default_economics)
 
     def options(self) -> dict:

@@ -27,7 +27,7 @@ from engines.pv.economics import PVEconomics, default_economics, panel_count, sy
 from engines.pv.facets import roof_facets
 from engines.pv.params import RooftopParams
 from engines.pv.scenarios import Scenario, apply_scenario
-from engines.pv.shading import facet_horizons
+from engines.pv.shading import SunTable, facet_horizons, sun_table
 from engines.pv.yield_ import simulate_facets
 from twin.engine import EngineResult, TwinSource
 from twin.errors import ConfigError, TwinError
@@ -35,7 +35,7 @@ from twin.params import to_dict
 
 __all__ = ["VARIABILITY_SAMPLE", "VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate",
            "city_screener_figures", "compute", "load", "pv_targets", "rooftop_potential", "rooftop_rows",
-           "rooftop_tables", "screener_columns", "totals_scope", "weather_variability"]
+           "rooftop_tables", "screener_columns", "simulate_by_roof", "totals_scope", "weather_variability"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ def rooftop_potential(
     obstacles: gpd.GeoDataFrame | None = None,
     progress: Callable[[str], None] | None = None,
     economics: PVEconomics | None = None,
+    samples_per_sector: int = 10,
+    row_shading: bool = True,
+    temperature_by_roof: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-facet and per-building rooftop PV potential for every scenario.
 
@@ -94,6 +97,13 @@ def rooftop_potential(
     economics : PVEconomics, optional
         Panels, tariffs, costs and the grid emission factor (default:
         ``data/pv/economics.toml``).
+    samples_per_sector, row_shading : int, bool
+        Horizon samples per sector matched to the site's sun (0: sector maxima) and
+        row-to-row shading of racked facets (:func:`~engines.pv.shading.facet_horizons`).
+    temperature_by_roof : dict of str to str, optional
+        SAPM temperature parameter set per modelled roof form (``flat``, ``gable``,
+        ``hip``): racked rows run cooler than flush modules. Used when the model's
+        temperature model is ``sapm``; default: one set for every facet.
 
     Returns
     -------
@@ -120,16 +130,22 @@ def rooftop_potential(
     if shading:
         step("horizon shading")
         blockers = buildings if obstacles is None else obstacles
-        facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m))
+        sun = _sun_table(location, n_sectors, samples_per_sector) if samples_per_sector else None
+        facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m,
+                                            samples_per_sector=samples_per_sector, sun=sun,
+                                            row_shading=row_shading))
     step("yield")
-    result = simulate_facets(facets, weather, location, monthly=True, details=True, **model)
+    result = simulate_by_roof(facets, weather, location, model, temperature_by_roof)
     facets = facets.join(result)
     econ = economics if economics is not None else default_economics()
     facets["panel_count"] = panel_count(facets["module_area_m2"], facets["pdc0_kw"], econ.panel)
     hcols = [c for c in facets.columns if c.startswith("horizon_elev_deg_")]
     if hcols:  # kept for the inspector's polar chart; float32 (0.01 deg) halves their memory
         facets[hcols] = facets[hcols].astype("float32")
-    ref = _reference_yield(weather, location, facet_params.get("flat_tilt_deg", 20.0), model)
+    ref_model = dict(model)
+    if temperature_by_roof and model.get("temperature_model", "sapm") == "sapm":
+        ref_model["temperature_model_parameters"] = temperature_by_roof.get("flat")
+    ref = _reference_yield(weather, location, facet_params.get("flat_tilt_deg", 20.0), ref_model)
     facets["is_viable"] = facets["specific_yield_kwh_per_kwp"] >= VIABLE_FRACTION_OF_REFERENCE * ref
     step("scenarios")
     for name, scen in scenarios.items():
@@ -206,6 +222,31 @@ def screener_columns(facets: pd.DataFrame, per_building: pd.DataFrame, buildings
     money = system_economics(cap, energy, cases, retail, econ)
     money.index = per_building.index
     return out.join(money)
+
+
+def _sun_table(location: pvlib.location.Location, n_sectors: int, samples: int) -> SunTable:
+    offset = pd.Timestamp("2021-01-15", tz=location.tz).utcoffset()
+    hours = offset.total_seconds() / 3600.0 if offset is not None else 0.0
+    return sun_table(n_sectors, samples, latitude_deg=location.latitude, longitude_deg=location.longitude,
+                     utc_offset_h=hours)
+
+
+def simulate_by_roof(facets: pd.DataFrame, weather: pd.DataFrame, location: pvlib.location.Location,
+                     model: dict, temperature_by_roof: dict[str, str] | None) -> pd.DataFrame:
+    """:func:`~engines.pv.yield_.simulate_facets` per mounting: one SAPM temperature set per roof form.
+
+    Facets whose ``roof_type`` has no entry (or any facet when the temperature model is
+    not ``sapm``, or without ``temperature_by_roof``) use ``model`` as given.
+    """
+    sapm = model.get("temperature_model", "sapm") == "sapm"
+    if not temperature_by_roof or not sapm or "roof_type" not in facets.columns:
+        return simulate_facets(facets, weather, location, monthly=True, details=True, **model)
+    sets = facets["roof_type"].map(temperature_by_roof).fillna("")
+    parts = [simulate_facets(facets.loc[(sets == name).to_numpy()], weather, location, monthly=True,
+                             details=True, **{**model, "temperature_model_parameters": name or model.get(
+                                 "temperature_model_parameters")})
+             for name in pd.unique(sets)]
+    return pd.concat(parts).reindex(facets.index)
 
 
 def _per_building(facets: pd.DataFrame, scenarios: Iterable[str]) -> pd.DataFrame:
@@ -400,10 +441,15 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     step = progress or (lambda name: None)
     buildings = inputs.buildings
     assert buildings is not None, "compute needs the buildings: load(..., buildings=True)"
+    layout = params.layout
     facets, per_building = rooftop_potential(buildings, inputs.weather, inputs.location, inputs.scenarios,
                                              shading=params.shading, radius_m=params.radius_m,
                                              progress=step, model=params.options(),
-                                             economics=params.economics)
+                                             economics=params.economics,
+                                             facet_params=layout.facet_options(),
+                                             samples_per_sector=layout.samples_per_sector,
+                                             row_shading=layout.row_shading,
+                                             temperature_by_roof=layout.temperature_by_roof())
     step("aggregate")
     keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
                       if c in buildings.columns]]
@@ -488,7 +534,8 @@ def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: Roo
     if keep.empty:
         return {"kind": "none", "n_files": 1 + len(inputs.other_weather), "note": "no viable facets"}
     step = max(1, int(np.ceil(len(keep) / VARIABILITY_SAMPLE)))
-    cols = [c for c in keep.columns if c in ("surface_tilt", "surface_azimuth", "pdc0_kw", "albedo")
+    cols = [c for c in keep.columns
+            if c in ("surface_tilt", "surface_azimuth", "pdc0_kw", "albedo", "roof_type")
             or c.startswith("horizon_elev_deg_")]
     sample = keep.iloc[::step][cols].reset_index(drop=True)
     model = params.options()
@@ -497,7 +544,8 @@ def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: Roo
         if isinstance(weather, str):
             files[name] = {"error": weather}
             continue
-        res = simulate_facets(sample, weather, inputs.location, **model)
+        res = simulate_by_roof(sample, weather, inputs.location, model,
+                               params.layout.temperature_by_roof())
         sy = float(res["ac_kwh"].sum() / sample["pdc0_kw"].sum())
         files[name] = {"specific_yield_kwh_per_kwp": round(sy, 1)}
     vals = [f["specific_yield_kwh_per_kwp"] for f in files.values() if "specific_yield_kwh_per_kwp" in f]

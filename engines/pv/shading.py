@@ -10,12 +10,25 @@ reduces sky diffuse by the sky-view factor the profile implies.
 Buildings are LOD1 blocks (footprint extruded to ``height_m``). Seen from a
 point at height ``z``, a block of height ``H`` subtends, in a given azimuth, the
 angle ``atan((H − z)/d)`` where ``d`` is the horizontal distance to the nearest
-point of the block's footprint boundary in that direction. The sector maximum is
-computed exactly: every footprint edge is clipped to the sector's wedge and the
-distance from the point to the clipped edge is minimised in closed form (no
-sampling). A uniform grid index finds the blocks within ``radius_m``, visited
-nearest cell first, and blocks that cannot raise any sector they span are
-skipped; the inner loops are compiled with numba and run in parallel over points.
+point of the block's footprint boundary in that direction. Two modes:
+
+* sector maximum (``samples_per_sector=0``), exact: every footprint edge is clipped
+  to the sector's wedge and the distance to the clipped edge minimised in closed
+  form. Conservative: a block covering part of a sector raises all of it (one 20 m
+  block 15 m south of a 5 m facet: 12.6 % of the beam blocked against 8.2 % by an
+  exact 3-D ray test);
+* sampled (the rooftop engine's mode, :data:`SAMPLES_PER_SECTOR` = 10): the exact
+  horizon at 10 azimuths per sector (ray-edge intersections), merged with the row
+  mask of racked facets, and matched to one sector value with the site's sun table
+  (:func:`sun_table`): the value blocks the same clear-sky beam, at the hourly sun
+  positions the yield engine uses, as the samples do (within 1 percentage point of
+  the ray test in the tests' cases; 8.3 % in the case above). Where any value in an
+  interval blocks the same beam (the sun never shines from below it) the one nearest
+  the samples' mean is kept, for the sky view.
+
+A uniform grid index finds the blocks within ``radius_m``, visited nearest cell
+first, and blocks that cannot raise any sector (sample) they span are skipped; the
+inner loops are compiled with numba and run in parallel over points.
 
 Terrain (:func:`horizon_from_dem`) marches rays over a DEM; the combined
 profile is the maximum of the two (:func:`facet_horizons`).
@@ -39,6 +52,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -67,6 +81,9 @@ __all__ = [
     "horizon_from_dem",
     "horizon_profiles",
     "obstacles_from_polygons",
+    "row_masking_angles",
+    "SunTable",
+    "sun_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -280,6 +297,165 @@ def _horizon_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
 
 
 @nb.njit(parallel=True, cache=True)
+def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
+                    edges: np.ndarray, edge_start: np.ndarray, heights: np.ndarray, bbox: np.ndarray,
+                    ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray, cell_start: np.ndarray,
+                    cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
+                    off_i: np.ndarray, off_j: np.ndarray, radius: float, n_sectors: int, samples: int,
+                    ssin: np.ndarray, scos: np.ndarray, row_tan: np.ndarray, row_sin: np.ndarray,
+                    row_cos: np.ndarray, scdf: np.ndarray, swt: np.ndarray, cdf: np.ndarray,
+                    cdf_step: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Sector values matched to the exact horizon at ``samples`` azimuths per sector (° into ``out``).
+
+    Sample ``m`` looks along azimuth ``(m + 0.5)·w/samples − w/2``; along it the horizon
+    of a block is set by the nearest crossing of its footprint boundary (ray-edge
+    intersection, exact). A row mask ``atan(row_tan · max(cos(φ − row_az), 0))`` is
+    merged per sample. Sector ``k`` gets ``F_k⁻¹(mean_j F_k(h_j))`` with ``F_k`` the
+    sun-elevation CDF of the sector tabulated every ``cdf_step`` degrees from 0 to 90.
+    """
+    w = 2.0 * math.pi / n_sectors
+    half = 0.5 * w
+    ws = w / samples
+    m_tot = n_sectors * samples
+    r2 = radius * radius
+    n_off = off_i.shape[0]
+    for ii in nb.prange(order.shape[0]):
+        i = order[ii]
+        x = px[i]
+        y = py[i]
+        z = pz[i]
+        t = np.zeros(m_tot)
+        ix = int(math.floor((x - x0) / cell))
+        iy = int(math.floor((y - y0) / cell))
+        for o in range(n_off):
+            ci = ix + off_i[o]
+            cj = iy + off_j[o]
+            if ci < 0 or ci >= nx or cj < 0 or cj >= ny:
+                continue
+            c = ci * ny + cj
+            for q in range(cell_start[c], cell_start[c + 1]):
+                ob = cell_items[q]
+                if ob == own[i]:
+                    continue
+                dh = heights[ob] - z
+                if dh <= 0.0:
+                    continue
+                dx = max(bbox[ob, 0] - x, 0.0, x - bbox[ob, 2])
+                dy = max(bbox[ob, 1] - y, 0.0, y - bbox[ob, 3])
+                d2 = dx * dx + dy * dy
+                if d2 > r2:
+                    continue
+                # can this block raise any sample it spans? (bounding-circle span)
+                ccx = ocx[ob] - x
+                ccy = ocy[ob] - y
+                dc = math.sqrt(ccx * ccx + ccy * ccy)
+                if d2 > 0.0 and dc > orad[ob] * 1.000001:
+                    ub = dh / math.sqrt(d2)
+                    az = math.atan2(ccx, ccy)
+                    hw = math.asin(orad[ob] / dc)
+                    m0 = int(math.ceil((az - hw + half) / ws - 0.5))
+                    m1 = int(math.floor((az + hw + half) / ws - 0.5))
+                    useful = False
+                    for mm in range(m0, m1 + 1):
+                        if t[mm % m_tot] < ub:
+                            useful = True
+                            break
+                    if not useful:
+                        continue
+                for e in range(edge_start[ob], edge_start[ob + 1]):
+                    ax = edges[e, 0] - x
+                    ay = edges[e, 1] - y
+                    bx = edges[e, 2] - x
+                    by = edges[e, 3] - y
+                    ex = bx - ax
+                    ey = by - ay
+                    az_a = math.atan2(ax, ay)
+                    delta = math.atan2(bx, by) - az_a
+                    if delta > math.pi:
+                        delta -= 2.0 * math.pi
+                    elif delta <= -math.pi:
+                        delta += 2.0 * math.pi
+                    if delta < 0.0:  # walk clockwise from a to b
+                        az_a += delta
+                        delta = -delta
+                    if delta < 1e-12:
+                        continue  # radial edge: the other edges bound the block
+                    cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
+                    ee = ex * ex + ey * ey
+                    tc = min(max(-(ax * ex + ay * ey) / ee, 0.0), 1.0)
+                    qx = ax + tc * ex
+                    qy = ay + tc * ey
+                    ds2 = qx * qx + qy * qy
+                    if ds2 > r2:
+                        continue
+                    ub_e = dh / math.sqrt(max(ds2, 1e-18))  # no sample can see this edge higher
+                    m0 = int(math.ceil((az_a + half) / ws - 0.5))
+                    m1 = int(math.floor((az_a + delta + half) / ws - 0.5))
+                    for mm in range(m0, m1 + 1):
+                        m = mm % m_tot
+                        if t[m] >= ub_e:
+                            continue
+                        cde = ssin[m] * ey - scos[m] * ex
+                        if cde == 0.0:
+                            continue
+                        s = cae / cde
+                        if s <= 1e-9 or s * s > r2:
+                            continue
+                        val = dh / s
+                        if val > t[m]:
+                            t[m] = val
+        n_grid = cdf.shape[1]
+        n_slant = row_tan.shape[1]
+        racked = row_tan[i, 0] > 0.0
+        for k in range(n_sectors):
+            acc = 0.0
+            wsum = 0.0
+            hsum = 0.0
+            for j in range(samples):
+                m = k * samples + j
+                cosd = scos[m] * row_cos[i] + ssin[m] * row_sin[i]  # cos(φ − row azimuth)
+                reps = n_slant if racked else 1
+                fs = 0.0
+                for q in range(reps):
+                    v = t[m]
+                    if racked:
+                        rv = row_tan[i, q] * cosd
+                        if rv > v:
+                            v = rv
+                    hd = math.degrees(math.atan(v))
+                    hsum += hd / reps
+                    g = hd / cdf_step  # F_m at this elevation
+                    gi = min(int(g), n_grid - 2)
+                    fs += scdf[m, gi] + (g - gi) * (scdf[m, gi + 1] - scdf[m, gi])
+                acc += swt[m] * fs / reps
+                wsum += swt[m]
+            target = acc / wsum - 1e-12  # rounding must not carry it past a flat stretch of F_k
+            mean_h = hsum / samples
+            # [c_lo, c_hi]: the elevations with F_k = target (F_k is non-decreasing); any of
+            # them blocks the same beam: take the one nearest the plain mean (sky view)
+            lo = 0
+            hi = n_grid - 1
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if cdf[k, mid] >= target:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo == 0 or target <= 0.0:
+                c_lo = 0.0
+            else:
+                f0 = cdf[k, lo - 1]
+                f1 = cdf[k, lo]
+                frac = (target - f0) / (f1 - f0) if f1 > f0 else 1.0
+                c_lo = (lo - 1 + frac) * cdf_step
+            top = lo
+            while top + 1 < n_grid and cdf[k, top + 1] <= target + 2e-12:
+                top += 1
+            c_hi = top * cdf_step if cdf[k, top] <= target + 2e-12 else c_lo
+            out[i, k] = min(max(mean_h, c_lo), max(c_hi, c_lo))
+
+
+@nb.njit(parallel=True, cache=True)
 def _dem_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, dem: np.ndarray, inv: np.ndarray,
                 radius: float, step: float, n_sectors: int, rays: int, curv: float,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -333,6 +509,143 @@ def _as_points(points_xyz: npt.ArrayLike, where: str) -> np.ndarray:
     return p
 
 
+#: Exact horizon samples per sector in :func:`facet_horizons` (1 ° apart in 10 ° sectors).
+SAMPLES_PER_SECTOR = 10
+#: Points up a racked module at which the row mask is evaluated (the shaded share of the
+#: module is the share of them masked: ``pvlib.shading.shaded_fraction1d``).
+ROW_SLANT_POINTS = 8
+#: Elevation step of the sun-elevation CDF tables [°].
+CDF_STEP_DEG = 0.25
+
+
+@dataclass(frozen=True)
+class SunTable:
+    """Where the sun shines from, per horizon sample: what matches a sector value to the samples.
+
+    Attributes
+    ----------
+    sample_cdf : ndarray, shape (n_sectors * samples, 361)
+        ``F_m(e)``: share of the sun-weight of sub-sector ``m`` that arrives with the sun
+        below elevation ``e = 0, 0.25, ..., 90`` °.
+    sample_weight : ndarray, shape (n_sectors * samples,)
+        Sun-weight of each sub-sector (clear-sky direct normal irradiation, relative).
+    sector_cdf : ndarray, shape (n_sectors, 361)
+        ``F_k``: the weighted mean of its sub-sectors' ``F_m``.
+    """
+
+    sample_cdf: np.ndarray
+    sample_weight: np.ndarray
+    sector_cdf: np.ndarray
+
+
+@functools.lru_cache(maxsize=16)
+def _sun_table_cached(site: tuple[float, float, float] | None, n_sectors: int, samples: int) -> SunTable:
+    grid = np.arange(0.0, 90.0 + CDF_STEP_DEG / 2, CDF_STEP_DEG)
+    m_tot = n_sectors * samples
+    cdf = np.tile(grid / 90.0, (m_tot, 1))
+    weight = np.zeros(m_tot)
+    if site is not None:
+        import pvlib
+
+        lat, lon, utc_offset_h = site
+        clock = pd.date_range("2021-01-01 00:30", periods=8760, freq="h")  # interval middles
+        times = clock - pd.Timedelta(hours=utc_offset_h)
+        sp = pvlib.solarposition.get_solarposition(times.tz_localize("UTC"), lat, lon)
+        elev = sp["apparent_elevation"].to_numpy()
+        up = elev > 0.0
+        elev = elev[up]
+        az = sp["azimuth"].to_numpy()[up]
+        am = np.asarray(pvlib.atmosphere.get_relative_airmass(90.0 - elev))
+        wt = 1353.0 * 0.7 ** (am ** 0.678)  # clear-sky DNI, Meinel & Meinel (1976)
+        ws = 360.0 / m_tot
+        sub = np.floor((az + 180.0 / n_sectors) / ws).astype("int64") % m_tot
+        edges = np.append(grid, 90.0 + CDF_STEP_DEG)
+        for m in np.unique(sub):
+            sel = sub == m
+            hist, _ = np.histogram(elev[sel], bins=edges, weights=wt[sel])
+            cdf[m] = np.concatenate([[0.0], np.cumsum(hist)[:-1]]) / hist.sum()
+            cdf[m, -1] = 1.0
+            weight[m] = hist.sum()
+    per_sector = weight.reshape(n_sectors, samples)
+    dark = per_sector.sum(axis=1) <= 0.0  # the sun never shines from here: the plain mean
+    per_sector[dark] = 1.0
+    weight = per_sector.ravel()
+    for k in np.flatnonzero(dark):
+        cdf[k * samples:(k + 1) * samples] = grid / 90.0
+    wk = per_sector / per_sector.sum(axis=1, keepdims=True)
+    sector = np.einsum("kj,kjg->kg", wk, cdf.reshape(n_sectors, samples, -1))
+    sector[:, -1] = 1.0
+    for arr in (cdf, weight, sector):
+        arr.flags.writeable = False
+    return SunTable(cdf, weight, sector)
+
+
+def sun_table(n_sectors: int = 36, samples_per_sector: int = 10, *, latitude_deg: float | None = None,
+              longitude_deg: float = 0.0, utc_offset_h: float = 0.0) -> SunTable:
+    """Sun-weight and sun-elevation distribution of each horizon sample of a site.
+
+    The hours are those the yield engine evaluates: the middles of the hourly
+    intervals of a (non-leap) year on the site's clock (:mod:`engines.pv.yield_`,
+    ``label='start'``). Each daylight hour is weighted by clear-sky direct normal
+    irradiance ``1353 · 0.7^(AM^0.678)`` W/m² (Meinel & Meinel 1976, Kasten-Young air
+    mass) and assigned to the sub-sector of its azimuth.
+
+    Parameters
+    ----------
+    n_sectors : int, default 36
+        Number of azimuth sectors; must divide 360.
+    samples_per_sector : int, default 10
+        Sub-sectors per sector.
+    latitude_deg : float, optional
+        Site latitude [°]; ``None`` gives every sample equal weight and a uniform
+        elevation distribution (a sector's value is then the plain mean of its samples).
+    longitude_deg : float, default 0.0
+        Site longitude [°, east positive].
+    utc_offset_h : float, default 0.0
+        Offset of the site's clock from UTC [h] (``+8`` for China Standard Time).
+
+    Returns
+    -------
+    SunTable
+    """
+    horizon_columns(n_sectors)
+    if latitude_deg is None:
+        site = None
+    else:
+        site = (round(float(latitude_deg), 3), round(float(longitude_deg), 3), float(utc_offset_h))
+        if not (-90.0 <= site[0] <= 90.0 and -180.0 <= site[1] <= 360.0 and -14 <= site[2] <= 14):
+            msg = (f"sun_table: latitude {latitude_deg}, longitude {longitude_deg} or UTC offset "
+                   f"{utc_offset_h} h out of range")
+            raise ConfigError(msg)
+    return _sun_table_cached(site, int(n_sectors), int(samples_per_sector))
+
+
+def _row_mask(n: int, masking_deg: npt.ArrayLike | None, azimuth_deg: npt.ArrayLike | None, samples: int,
+              where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tan(masking angles) (n, Q), sin and cos of the row azimuth per point (zeros without rows)."""
+    if masking_deg is None:
+        z = np.zeros(n)
+        return np.zeros((n, 1)), z, z
+    psi = np.nan_to_num(np.asarray(masking_deg, dtype="float64"), nan=0.0)
+    if psi.ndim == 1:
+        psi = psi[:, None]
+    if azimuth_deg is None or psi.ndim != 2 or psi.shape[0] != n or np.shape(azimuth_deg) != (n,):
+        msg = (f"{where}: row_masking_deg needs shape ({n},) or ({n}, Q) and row_azimuth_deg ({n},), got "
+               f"{psi.shape} and {np.shape(azimuth_deg) if azimuth_deg is not None else None}")
+        raise ConfigError(msg)
+    if samples < 1:
+        msg = f"{where}: a row mask needs samples_per_sector >= 1 (got {samples})"
+        raise ConfigError(msg)
+    if np.any((psi < 0) | (psi >= 90)):
+        msg = f"{where}: row_masking_deg must lie in [0, 90) [°]"
+        raise ConfigError(msg)
+    az = np.radians(np.asarray(azimuth_deg, dtype="float64"))
+    if not np.all(np.isfinite(az)):
+        msg = f"{where}: row_azimuth_deg must be finite [°]"
+        raise ConfigError(msg)
+    return np.ascontiguousarray(np.tan(np.radians(psi))), np.sin(az), np.cos(az)
+
+
 def _sector_boundaries(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     w = 2.0 * math.pi / n_sectors
     ang = np.arange(n_sectors) * w - 0.5 * w  # lower boundary of each sector
@@ -341,7 +654,10 @@ def _sector_boundaries(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
 
 def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_sectors: int = 36,
                      radius_m: float = 300.0, exclude: npt.ArrayLike | None = None,
-                     cell_m: float | None = None) -> np.ndarray:
+                     cell_m: float | None = None, samples_per_sector: int = 0,
+                     row_masking_deg: npt.ArrayLike | None = None,
+                     row_azimuth_deg: npt.ArrayLike | None = None,
+                     sun: SunTable | None = None) -> np.ndarray:
     """Horizon elevation angles of points among LOD1 blocks, per azimuth sector.
 
     Parameters
@@ -359,6 +675,27 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
         Index of an obstacle to ignore for each point (its own building); -1 for none.
     cell_m : float, optional
         Grid-index cell size [m]; default ``radius_m / 6`` (at least 10 m).
+    samples_per_sector : int, default 0
+        0: each sector holds its exact **maximum** horizon (conservative: a block that
+        covers part of a sector raises all of it). ``S >= 1``: the exact horizon at
+        ``S`` evenly spaced azimuths (midpoints of ``S`` equal sub-sectors) is matched to
+        one value per sector that blocks the same beam (see Notes), which the yield
+        engine's one-value-per-sector lookup turns into a beam loss close to an exact
+        3-D ray test.
+    row_masking_deg : array_like, shape (n,) or (n, Q), optional
+        Masking angle ψ [°] of a row of modules in front of each point, measured
+        perpendicular to the rows (:func:`pvlib.shading.masking_angle`), at one or ``Q``
+        points up the module (:func:`row_masking_angles`); 0 for none. The infinitely
+        long row's top edge is seen at ``atan(tan ψ · cos(φ − A))`` in azimuth ``φ``
+        within 90 ° of the row normal ``A`` and is merged (maximum) with the blocks'
+        horizon sample by sample; a sample blocks the share of the ``Q`` points masked.
+        Needs ``samples_per_sector >= 1``.
+    row_azimuth_deg : array_like, shape (n,), optional
+        Azimuth ``A`` the rows face [°, clockwise from north]; required with
+        ``row_masking_deg``.
+    sun : SunTable, optional
+        Sun-weight per sample of the site (:func:`sun_table` with the same
+        ``n_sectors`` and ``samples_per_sector``); default: equal weights (sector means).
 
     Returns
     -------
@@ -368,10 +705,22 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
 
     Notes
     -----
-    The result is exact for polygonal blocks: within a sector the nearest boundary
-    point of each block is found in closed form, so it does not depend on any sampling
-    step or on the order of the obstacles. Heights ``z`` and ``height_m`` share one
-    datum (above local ground: a flat-earth assumption within ``radius_m``).
+    Both modes are exact for polygonal blocks along the azimuths they look at: the
+    sector maximum is found in closed form (nearest boundary point within the wedge),
+    a sample by intersecting its ray with every footprint edge; neither depends on
+    the order of the obstacles. Heights ``z`` and ``height_m`` share one datum (above
+    local ground: a flat-earth assumption within ``radius_m``).
+
+    The sampled sector value: the yield engine blocks the sun when its elevation is
+    below the value of the sun's sector. With ``F_m(e)`` the share of sub-sector
+    ``m``'s sun-weight arriving below elevation ``e`` (``sun``, :func:`sun_table`) the
+    samples block ``Σ_m w_m F_m(h_m)`` and a sector value ``c`` blocks ``F_k(c)``; the
+    kernel returns the ``c`` that makes the two equal (rounded to the table's 0.25 °),
+    and where a whole interval of ``c`` does (no sun from those elevations) the one
+    nearest the samples' mean. Without ``sun`` every sample weighs alike with a uniform
+    ``F``: the sector value is the samples' mean. The sector maximum overstates the beam
+    loss (one 20 m block 15 m south of a 5 m high point: 12.6 % of the annual beam on a
+    20 ° south facet blocked against 8.2 % by a ray test; the sampled value gives 8.3 %).
 
     References
     ----------
@@ -389,9 +738,26 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
     if own.shape != (n,):
         msg = f"{where}: exclude must have one obstacle index per point ({n}), got {own.shape}"
         raise ConfigError(msg)
+    samples = int(samples_per_sector)
+    if samples < 0 or samples != samples_per_sector:
+        msg = f"{where}: samples_per_sector={samples_per_sector} must be a whole number >= 0"
+        raise ConfigError(msg)
+    row_tan, row_sin, row_cos = _row_mask(n, row_masking_deg, row_azimuth_deg, samples, where)
+    if samples:
+        table = sun if sun is not None else sun_table(int(n_sectors), samples)
+        if table.sample_weight.shape != (int(n_sectors) * samples,):
+            msg = (f"{where}: the sun table has {table.sample_weight.shape[0]} samples, not "
+                   f"n_sectors x samples_per_sector = {int(n_sectors) * samples}; build it with "
+                   "sun_table(n_sectors, samples_per_sector, ...)")
+            raise ConfigError(msg)
     out = np.zeros((n, int(n_sectors)), dtype="float64")
-    if n == 0 or len(obstacles) == 0:
+    if n == 0:
         return out
+    if len(obstacles) == 0:
+        if not (samples and row_tan.any()):
+            return out
+        x, y = p[0, 0], p[0, 1]  # rows only: one block of zero height, which never shades
+        obstacles = obstacles_from_polygons([shapely.box(x, y, x + 1.0, y + 1.0)], [0.0])
 
     bbox = obstacles.bbox
     ocx = 0.5 * (bbox[:, 0] + bbox[:, 2])
@@ -424,6 +790,16 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
     # visit points cell by cell for cache locality
     pcid = ((p[:, 0] - x0) // cell).astype("int64") * ny + ((p[:, 1] - y0) // cell)
     order = np.argsort(pcid, kind="stable").astype("int64")
+    if samples:
+        w = 2.0 * math.pi / int(n_sectors)
+        phi = (np.arange(int(n_sectors) * samples) + 0.5) * (w / samples) - 0.5 * w
+        _sampled_kernel(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, order,
+                        obstacles.edges, obstacles.edge_start, obstacles.height_m, bbox,
+                        ocx, ocy, orad, cell_start, cell_items, float(x0), float(y0), cell,
+                        nx, ny, off_i, off_j, float(radius_m), int(n_sectors), samples,
+                        np.sin(phi), np.cos(phi), row_tan, row_sin, row_cos, table.sample_cdf,
+                        table.sample_weight, table.sector_cdf, CDF_STEP_DEG, out)
+        return out
     bsin, bcos = _sector_boundaries(int(n_sectors))
     _horizon_kernel(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, order,
                     obstacles.edges, obstacles.edge_start, obstacles.height_m, bbox,
@@ -518,10 +894,49 @@ def horizon_from_dem(points_xyz: npt.ArrayLike, dem: npt.ArrayLike, transform: A
     return out
 
 
+def row_masking_angles(facets: pd.DataFrame, n_slant: int = ROW_SLANT_POINTS) -> np.ndarray:
+    """Masking angles of the row in front of each racked facet, at points up its modules [°].
+
+    A facet with ``ground_coverage_ratio < 1`` (and tilt > 0) is a field of parallel rows
+    tilted at ``surface_tilt`` facing ``surface_azimuth``. The row in front masks a point
+    at slant position ``s`` (share of the module's slant length from its lower edge) up
+    to :func:`pvlib.shading.masking_angle` perpendicular to the rows [1]_. Points at the
+    ``n_slant`` midpoints ``s = (q + 0.5) / n_slant``: a beam blocked at a share of them
+    is the shaded share of the module (the linear shaded fraction of
+    :func:`pvlib.shading.shaded_fraction1d`). Every row is treated as having a row in
+    front (the first row of a roof is not masked: the loss is overstated by a share
+    ``1 / n_rows``).
+
+    Returns
+    -------
+    ndarray, shape (n, n_slant)
+        Masking angles [°], bottom point first; 0 for flush-mounted facets.
+
+    References
+    ----------
+    .. [1] Passias, D., Källbäck, B. (1984). Shading effects in rows of solar cell
+       panels. Solar Cells 11(3), 281-291. https://doi.org/10.1016/0379-6787(84)90017-6
+    """
+    import pvlib
+
+    out = np.zeros((len(facets), int(n_slant)))
+    if "ground_coverage_ratio" not in facets.columns:
+        return out
+    gcr = facets["ground_coverage_ratio"].to_numpy(dtype="float64")
+    tilt = facets["surface_tilt"].to_numpy(dtype="float64")
+    racked = np.isfinite(gcr) & (gcr > 0.0) & (gcr < 1.0) & (tilt > 0.0)
+    if racked.any():
+        slant = (np.arange(int(n_slant)) + 0.5) / int(n_slant)
+        out[racked] = pvlib.shading.masking_angle(tilt[racked, None], gcr[racked, None], slant[None, :])
+    return out
+
+
 def facet_horizons(facets: pd.DataFrame, buildings: gpd.GeoDataFrame, *, n_sectors: int = 36,
                    radius_m: float = 300.0, dem: npt.ArrayLike | None = None,
                    dem_transform: Affine | Sequence[float] | None = None, dem_radius_m: float = 5000.0,
-                   default_height_m: float = 10.0, storey_height_m: float = 3.0) -> pd.DataFrame:
+                   default_height_m: float = 10.0, storey_height_m: float = 3.0,
+                   samples_per_sector: int = SAMPLES_PER_SECTOR, sun: SunTable | None = None,
+                   row_shading: bool = True) -> pd.DataFrame:
     """Horizon columns for roof facets: neighbouring buildings, and terrain if a DEM is given.
 
     Parameters
@@ -546,6 +961,15 @@ def facet_horizons(facets: pd.DataFrame, buildings: gpd.GeoDataFrame, *, n_secto
         Ray length for the terrain horizon [m].
     default_height_m, storey_height_m : float
         Fill for buildings without ``height_m`` [m].
+    samples_per_sector : int, default :data:`SAMPLES_PER_SECTOR`
+        Exact horizon samples per sector, matched to one sector value
+        (:func:`horizon_profiles`); 0 keeps each sector's maximum.
+    sun : SunTable, optional
+        The site's sun table (:func:`sun_table`); default: equal weights (sector means).
+    row_shading : bool, default True
+        Add the masking of the row in front to racked facets
+        (``ground_coverage_ratio < 1``, :func:`row_masking_angles`), in the directions
+        they face; needs ``samples_per_sector >= 1``.
 
     Returns
     -------
@@ -582,8 +1006,14 @@ def facet_horizons(facets: pd.DataFrame, buildings: gpd.GeoDataFrame, *, n_secto
         raise SchemaError(msg)
     own = pos.to_numpy()[where_]
     pts = facets[["x_m", "y_m", "height_m"]].to_numpy(dtype="float64")
+    rows = None
+    if row_shading and samples_per_sector:
+        rows = row_masking_angles(facets)
     elev = horizon_profiles(pts, obstacles, n_sectors=n_sectors, radius_m=radius_m,
-                            exclude=own)
+                            exclude=own, samples_per_sector=samples_per_sector,
+                            row_masking_deg=rows,
+                            row_azimuth_deg=None if rows is None else facets["surface_azimuth"].to_numpy(),
+                            sun=sun)
     if dem is not None:
         if dem_transform is None:
             msg = f"{where}: a dem needs its dem_transform (rasterio dataset.transform)"

@@ -208,7 +208,7 @@ def mounting_gcr(tilt_deg: float, latitude_deg: float, gcr_max: float = 1.0) -> 
     float
         Module area / array footprint [fraction] (:func:`engines.pv.facets.row_spacing`).
     """
-    _, gcr = row_spacing(float(tilt_deg), latitude_deg)
+    _, gcr = row_spacing(float(tilt_deg), latitude_deg, solar_window_h=(12.0, 12.0))  # noon rule, as before
     return float(min(gcr, gcr_max))
 
 

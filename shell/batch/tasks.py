@@ -54,7 +54,11 @@ def pv_tile_task(tile: Tile, files: list[str], crs, shared: tuple, params, threa
     obstacles = buildings.drop(columns="_core")
     facets, per_building = rooftop_potential(core, weather, location, scenarios, radius_m=params.radius_m,
                                              shading=params.shading, obstacles=obstacles,
-                                             model=params.options(), economics=params.economics)
+                                             model=params.options(), economics=params.economics,
+                                             facet_params=params.layout.facet_options(),
+                                             samples_per_sector=params.layout.samples_per_sector,
+                                             row_shading=params.layout.row_shading,
+                                             temperature_by_roof=params.layout.temperature_by_roof())
     write_tile_cache(Path(cache), facets, per_building, core, params.scenario, scenarios)
     return tile.tile_id, len(facets), len(per_building)
 

@@ -133,16 +133,18 @@ def test_hip_plan_area_always_equals_footprint(angle, length, ratio):
 def test_row_spacing_against_hand_calculation():
     # lat 30: noon sun at the winter solstice 90 - 30 - 23.44 = 36.56 deg, tan = 0.74158
     # L = 2 m, tilt 20: 2 cos20 + 2 sin20 / 0.74158 = 1.87939 + 0.92240 = 2.80179 m
-    pitch, gcr = row_spacing(20.0, 30.0, row_depth_m=2.0)
+    pitch, gcr = row_spacing(20.0, 30.0, row_depth_m=2.0, solar_window_h=(12.0, 12.0))  # noon rule
     assert pitch == pytest.approx(2.80179, abs=2e-5)
     assert gcr == pytest.approx(2.0 / 2.80179, abs=1e-5)
     assert row_spacing(0.0, 30.0) == (1.0, 1.0)
+    assert row_spacing(20.0, 30.0)[1] < gcr  # 9-15 h needs wider rows than noon
     with pytest.raises(ConfigError, match="latitude"):
         row_spacing(20.0, 70.0)
 
 
 def test_flat_roof_setback_obstacles_and_gcr():
-    f = roof_facets(layer([box(0, 0, 30, 20)], ["flat"], heights=[24.0]), latitude_deg=LAT)
+    f = roof_facets(layer([box(0, 0, 30, 20)], ["flat"], heights=[24.0]), latitude_deg=LAT,
+                    row_window_h=(12.0, 12.0))
     row = f.iloc[0]
     gcr = 1.0 / 2.80179 * 2.0
     assert row["roof_area_m2"] == pytest.approx(600.0)

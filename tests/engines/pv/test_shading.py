@@ -216,13 +216,13 @@ def test_facet_horizons_combines_buildings_and_terrain_on_facet_index():
         geometry=[box(0, 0, 20, 20), box(-40, 0, -20, 20)], crs=4549)
     f = roof_facets(b, latitude_deg=30.0)
     f.index = pd.Index([7, 3])
-    h = facet_horizons(f, b)
+    h = facet_horizons(f, b, samples_per_sector=0)  # exact sector maxima
     assert list(h.index) == [7, 3] and list(h.columns) == horizon_columns()
     assert h.loc[3].max() == 0  # the tall block sees nothing above itself
     west = "horizon_elev_deg_270"
     assert h.loc[7, west] == pytest.approx(deg(34.0 / 30.0))
     dem, tr = dem_with_ridge(500.0, 80.0)
-    both = facet_horizons(f, b, dem=dem, dem_transform=tr, dem_radius_m=1900.0)
+    both = facet_horizons(f, b, dem=dem, dem_transform=tr, dem_radius_m=1900.0, samples_per_sector=0)
     assert both.loc[7, west] == h.loc[7, west]
     assert both.loc[7, "horizon_elev_deg_090"] > 0 and both.loc[3, "horizon_elev_deg_090"] > 0
     assert (both.to_numpy() >= h.to_numpy()).all()
