@@ -58,6 +58,7 @@ from engines.pv.water import (
     check_polygons,
     load_site_params,
     mounting_gcr,
+    row_window,
 )
 from twin.errors import SchemaError, listing
 
@@ -340,7 +341,8 @@ def screen_ground(candidates: gpd.GeoDataFrame, *, latitude_deg: float,
         mp = p["mountings"][cp["mounting"]]
         setback[m] = float(cp["edge_setback_m"])
         cover[m] = float(cp["array_coverage_ratio"])
-        gcr[m] = mounting_gcr(mp["tilt_deg"], latitude_deg, float(cp.get("gcr_max", 1.0)))
+        gcr[m] = mounting_gcr(mp["tilt_deg"], latitude_deg, float(cp.get("gcr_max", 1.0)),
+                              solar_window_h=row_window(common))
         tilt[m] = float(mp["tilt_deg"])
         alb[m] = float(mp["albedo"])
         mounting[m] = cp["mounting"]

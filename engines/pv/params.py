@@ -185,6 +185,10 @@ class SiteCommon(Params):
     azimuth_deg: float = param(180.0, unit="deg", minimum=0.0, maximum=360.0)
     module_efficiency: float = param(0.20, minimum=0.01, maximum=0.5)
     absorptance: float = param(0.9, minimum=0.1, maximum=1.0)
+    row_window_start_h: float = param(9.0, unit="h", minimum=0.0, maximum=12.0,
+                                      help="Rows must not shade each other from this solar time ...")
+    row_window_end_h: float = param(15.0, unit="h", minimum=12.0, maximum=24.0,
+                                    help="... to this solar time on the winter solstice.")
 
 
 @dataclass(frozen=True)

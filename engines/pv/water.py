@@ -71,6 +71,7 @@ import copy
 import logging
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, overload
 
@@ -83,7 +84,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from engines.pv.facets import row_spacing
+from engines.pv.facets import ROW_WINDOW_H, row_spacing
 from engines.pv.params import DEFAULT_SITES_PATH, MOUNTINGS, WATER_CANDIDATE_TYPES, SiteScreen
 from engines.pv.yield_ import simulate_facets
 from twin.errors import ConfigError, DataWarning, SchemaError, listing, require_columns
@@ -99,6 +100,7 @@ __all__ = [
     "faiman_parameters",
     "load_site_params",
     "mounting_gcr",
+    "row_window",
     "screen_water",
     "site_yield",
     "storage_for",
@@ -191,8 +193,9 @@ def faiman_parameters(mounting: dict, common: dict) -> dict:
     return {"u0": float(f["u0"]), "u1": float(f["u1"])}
 
 
-def mounting_gcr(tilt_deg: float, latitude_deg: float, gcr_max: float = 1.0) -> float:
-    """Ground coverage ratio of fixed rows: winter-solstice noon rule, capped at ``gcr_max``.
+def mounting_gcr(tilt_deg: float, latitude_deg: float, gcr_max: float = 1.0, *,
+                 solar_window_h: tuple[float, float] = ROW_WINDOW_H) -> float:
+    """Ground coverage ratio of fixed rows: winter-solstice row rule, capped at ``gcr_max``.
 
     Parameters
     ----------
@@ -202,14 +205,23 @@ def mounting_gcr(tilt_deg: float, latitude_deg: float, gcr_max: float = 1.0) -> 
         Site latitude [°].
     gcr_max : float
         Upper bound [fraction] (e.g. agrivoltaic spacing).
+    solar_window_h : (float, float)
+        True solar times [h] between which no row shades the next on the winter solstice
+        (default 9-15 h, GB 50797-2012 §6.6; ``data/pv/sites.toml`` ``[common]``).
 
     Returns
     -------
     float
         Module area / array footprint [fraction] (:func:`engines.pv.facets.row_spacing`).
     """
-    _, gcr = row_spacing(float(tilt_deg), latitude_deg, solar_window_h=(12.0, 12.0))  # noon rule, as before
+    _, gcr = row_spacing(float(tilt_deg), latitude_deg, solar_window_h=solar_window_h)
     return float(min(gcr, gcr_max))
+
+
+def row_window(common: Mapping[str, Any]) -> tuple[float, float]:
+    """The row-spacing window [h of true solar time] of ``[common]`` (default :data:`ROW_WINDOW_H`)."""
+    return (float(common.get("row_window_start_h", ROW_WINDOW_H[0])),
+            float(common.get("row_window_end_h", ROW_WINDOW_H[1])))
 
 
 def storage_for(capacity_mwp: npt.ArrayLike, ratio: float = 0.10, duration_h: float = 2.0
@@ -494,7 +506,7 @@ def screen_water(water: gpd.GeoDataFrame, *, latitude_deg: float, params: dict |
         m = mounting == mname
         mp = p["mountings"][mname]
         tilt[m] = float(mp["tilt_deg"])
-        gcr[m] = mounting_gcr(mp["tilt_deg"], latitude_deg)
+        gcr[m] = mounting_gcr(mp["tilt_deg"], latitude_deg, solar_window_h=row_window(common))
         alb[m] = float(wp["water_albedo"])
     dens = float(common["module_power_density_kw_per_m2"])
     density = np.where(keep, cover * gcr * dens * 1000.0, 0.0)  # kW/m² -> MW/km²

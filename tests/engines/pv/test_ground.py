@@ -37,8 +37,8 @@ def test_user_mine_capacity_is_area_times_coverage_times_density():
     r = out.iloc[0]
     assert r["site_exclusion_reason"] == "" and r["pv_site_id"] == "user-m1"
     cp = p["ground"]["categories"]["abandoned_mine"]
-    noon = row_spacing(p["mountings"]["ground_fixed"]["tilt_deg"], LAT, solar_window_h=(12.0, 12.0))[1]
-    gcr = min(noon, cp["gcr_max"])
+    rule = row_spacing(p["mountings"]["ground_fixed"]["tilt_deg"], LAT, solar_window_h=(9.0, 15.0))[1]
+    gcr = min(rule, cp["gcr_max"])
     dens = cp["array_coverage_ratio"] * gcr * p["common"]["module_power_density_kw_per_m2"] * 1000
     assert r["capacity_mwp"] == pytest.approx(0.12 * dens, rel=1e-12)
 
@@ -49,7 +49,7 @@ def test_agrivoltaic_gcr_is_capped():
     out, _ = screen_ground(cand, latitude_deg=LAT, params=p)
     assert out["ground_coverage_ratio"].iloc[0] == pytest.approx(
         p["ground"]["categories"]["farmland"]["gcr_max"])
-    assert out["ground_coverage_ratio"].iloc[0] < row_spacing(20.0, LAT, solar_window_h=(12.0, 12.0))[1]
+    assert out["ground_coverage_ratio"].iloc[0] < row_spacing(20.0, LAT)[1]
 
 
 def test_exclusions_remove_known_areas():

@@ -62,7 +62,7 @@ def test_pond_capacity_is_area_times_coverage_times_density():
     r = out.iloc[0]
     assert r["site_exclusion_reason"] == ""
     tilt = p["mountings"]["pile_fixed"]["tilt_deg"]
-    gcr = row_spacing(tilt, LAT, solar_window_h=(12.0, 12.0))[1]  # the site screens keep the noon rule
+    gcr = row_spacing(tilt, LAT, solar_window_h=(9.0, 15.0))[1]  # GB 50797-2012 §6.6, data/pv/sites.toml
     cover = p["water"]["types"]["pond"]["array_coverage_ratio"]
     dens_mw_per_km2 = cover * gcr * p["common"]["module_power_density_kw_per_m2"] * 1000
     assert r["capacity_density_mwp_per_km2"] == pytest.approx(dens_mw_per_km2, rel=1e-12)
