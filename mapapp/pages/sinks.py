@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mapapp import data
@@ -14,7 +15,27 @@ __all__ = ["render"]
 #: Indicators shown per district (columns of the pivot), in this order.
 _DISTRICT_INDICATORS = ("carbon_stock_t_c", "carbon_stock_t_co2", "co2_uptake_t_per_yr",
                         "forest_coverage_pct", "forest_area_mu", "forest_stock_m3",
-                        "wetland_rate_pct", "tea_garden_area_mu")
+                        "wetland_rate_pct", "tea_garden_area_mu", "tea_garden_total_area_mu")
+
+
+def _baselines(ctx: Ctx, sel: pd.DataFrame, rests_on: str) -> None:
+    """The city's reported baselines beside the twin's values, with the ratio and a warning."""
+    if "baseline_ratio" not in sel.columns:
+        return
+    b = sel.loc[(sel["level"] == "city") & sel["baseline_ratio"].notna()]
+    b = b.drop_duplicates("indicator")
+    if not len(b):
+        return
+    lang = ctx.lang
+    st.subheader(t("sink.baselines", lang))
+    off = b.loc[b["is_off_baseline"].fillna(False).astype(bool)]
+    for r in off.itertuples():
+        st.warning(t("sink.off_baseline", lang, indicator=r.indicator,
+                     pct=f"{(r.baseline_ratio - 1) * 100:+.0f}", tol=f"{r.baseline_tolerance_pct:g}"))
+    cols = ["indicator", "unit", "value", "baseline_value", "baseline_year", "baseline_ratio",
+            "baseline_tolerance_pct", "is_off_baseline", "unverified_factors"]
+    show_table(b[[c for c in cols if c in b.columns]].round(3), lang, key="sink_baselines")
+    show_scope(ctx, b, engine=rests_on)
 
 
 def render(ctx: Ctx) -> None:
@@ -59,12 +80,13 @@ def render(ctx: Ctx) -> None:
     show_table(pivot[keep].rename(columns={"name_zh": "district"}).round(1), lang,
                key="sink_districts")
     show_scope(ctx, dist, engine=rests_on)
+    _baselines(ctx, sel, rests_on)
     st.subheader(t("sink.targets", lang))
     tg = sel.loc[(sel["target_id"].fillna("") != "")]
     if len(tg):
-        show_table(tg[["level", "adcode", "indicator", "unit", "value", "target_id", "comparator",
-                       "target_value", "target_year", "baseline_value", "gap"]].round(2), lang,
-                   key="sink_targets")
+        cols = ["level", "adcode", "indicator", "unit", "value", "target_id", "comparator",
+                "target_value", "target_year", "baseline_value", "baseline_ratio", "gap"]
+        show_table(tg[[c for c in cols if c in tg.columns]].round(2), lang, key="sink_targets")
         show_scope(ctx, tg, engine=rests_on)
     else:
         st.info(t("ov.no_targets", lang, year=ctx.year))
