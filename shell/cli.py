@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -36,10 +37,26 @@ def _cities():
     return available_cities()
 
 
+class _CityChoice(click.Choice):
+    """The city ids, read when the option is parsed (after ``--home``), not at import."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property
+    def choices(self):
+        return _cities()
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns it
+        pass
+
+
 def _city_option(multiple=False, required=False):
-    help_ = "City preset (repeatable; default: all)." if multiple else "City preset."
+    help_ = ("City: a preset or a `twin city init` config (repeatable; default: all)."
+             if multiple else "City: a preset or a `twin city init` config.")
     return click.option("--city", "city", multiple=multiple, required=required,
-                        type=click.Choice(_cities()), help=help_)
+                        type=_CityChoice(), help=help_)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +67,8 @@ def _city_option(multiple=False, required=False):
 def cli(ctx, verbose, home):
     """carbon-twin: a geospatial digital twin for Hangzhou and Huzhou."""
     _configure_logging(verbose)
+    if home is not None:  # user city configs live under it ($TWIN_HOME/cities): one home for all
+        os.environ["TWIN_HOME"] = str(home)
     ctx.obj = {"home": home}
 
 
@@ -154,6 +173,45 @@ def export(ctx, layer, city, fmt, out, district):
 
     n = export_layer(city, layer, out, fmt=fmt, home=ctx.obj["home"], district=district)
     click.echo(f"wrote {n} {layer} to {out}")
+
+
+@cli.group()
+def city():
+    """City configs: write one for another city (`twin city init`)."""
+
+
+@city.command(name="init")
+@click.argument("name")
+@click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Vector file with one polygon per district/county (adcode and name columns).")
+@click.option("--adcode", default=None, help="City code, e.g. 330600 (needed when the file holds "
+                                             "several cities).")
+@click.option("--name-zh", default=None, help="Chinese name of the city, e.g. 绍兴市.")
+@click.option("--name-en", default=None, help="English name (default: NAME titled).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write to [default: $TWIN_HOME/cities, searched after the presets].")
+@click.option("--weather", default=None, help="EPW weather file (relative to data/ or absolute) "
+                                              "[default: the Hangzhou SWERA proxy].")
+@click.option("--crs", default=None, help="CRS of a boundary file that declares none.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config of that name.")
+@click.pass_context
+def city_init(ctx, name, boundary, adcode, name_zh, name_en, out, weather, crs, force):
+    """Write a validated config skeleton for city NAME from its district boundary file.
+
+    Districts (code, names) come from the file; the metric CRS is the CGCS2000 3-degree
+    Gauss-Kruger zone of the city's longitude; [access] holds the default thresholds with
+    their sources; the target list is empty, to fill in. Then `twin demo --city NAME`.
+    """
+    from shell.cityinit import init_city
+
+    res = init_city(name, boundary, adcode=adcode, name_zh=name_zh, name_en=name_en, out=out,
+                    home=ctx.obj["home"], weather=weather, crs=crs, force=force)
+    c = res.city
+    click.echo(f"wrote {res.config_path} ({c.name_zh}, {c.adcode}: {len(c.districts)} districts, "
+               f"{c.metric_crs}) and {res.boundary_path.name}")
+    where = "" if out is None else " (found by id when --out is $TWIN_HOME/cities)"
+    click.echo(f"edit the lines marked EDIT, add the plan's targets, then `twin demo --city {c.id}`"
+               + where)
 
 
 def _register_engine_commands() -> None:

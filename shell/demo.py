@@ -138,14 +138,17 @@ def build_city(
     reports = []
 
     step("boundaries")
-    admin = read_vector(REAL_FILES["boundaries"])
-    admin = boundaries_layer.from_admin_geojson(admin, city, source=ATTRIBUTION["boundaries"])
-    bounds, rep = conform_layer(admin, "boundaries", file=REAL_FILES["boundaries"].name,
-                                crs=city.metric_crs)
+    # a user city (`twin city init`) has its own boundary file; the presets the shipped one
+    bfile = city.boundary_path or REAL_FILES["boundaries"]
+    bsource = (ATTRIBUTION["boundaries"] if city.boundary_path is None
+               else f"{bfile.name} (city config {city.path.name})")
+    admin = read_vector(bfile)
+    admin = boundaries_layer.from_admin_geojson(admin, city, source=bsource)
+    bounds, rep = conform_layer(admin, "boundaries", file=bfile.name, crs=city.metric_crs)
     reports.append(rep)
     missing = {d.adcode for d in city.districts} - set(bounds["adcode"])
     if missing:
-        msg = f"{REAL_FILES['boundaries']}: no boundary for districts {sorted(missing)} of {city.id}"
+        msg = f"{bfile}: no boundary for districts {sorted(missing)} of {city.id}"
         raise ConfigError(msg)
     lap("boundaries")
 
@@ -209,9 +212,9 @@ def build_city(
                  "adcode": city.adcode, "metric_crs": city.metric_crs},
         "build": {"scale": scale, "n_buildings_synthetic": n_buildings, "seed": seed,
                   "carbon_twin": __version__, "versions": versions},
-        "weather_files": [str(p.relative_to(DATA_DIR)) for p in city.weather_paths],
-        "weather_file": str(city.weather_path.relative_to(DATA_DIR)),
-        "attribution": ATTRIBUTION,
+        "weather_files": [_data_relative(p) for p in city.weather_paths],
+        "weather_file": _data_relative(city.weather_path),
+        "attribution": {**ATTRIBUTION, "boundaries": bsource},
         "import_report": {"repaired": repaired[:1000], "rejected": rejected[:1000],
                           "n_repaired": len(repaired), "n_rejected": len(rejected)},
     }
@@ -225,6 +228,14 @@ def build_city(
     store.commit(meta={"build_timings_s": timings})
     logger.info("built %s in %.1f s: %s", city.id, time.perf_counter() - t0, timings)
     return store
+
+
+def _data_relative(path) -> str:
+    """A weather path relative to ``data/`` where it lies there (a user city may give another)."""
+    try:
+        return str(path.relative_to(DATA_DIR))
+    except ValueError:
+        return str(path)
 
 
 def _version(pkg: str) -> str:

@@ -22,6 +22,7 @@ from synth.roads import plan_links, roads
 from synth.settlements import candidate_pools, settlements
 from synth.townships import townships
 from synth.water import big_water, ponds, water_layer
+from twin.crs import require_projected
 from twin.errors import ConfigError, SchemaError
 
 __all__ = ["DISTRICT_COLUMNS", "LAYER_ORDER", "generate_city"]
@@ -41,9 +42,11 @@ def _validate(districts, landcover_codes, n_buildings):
         msg = (f"generate_city: districts lack columns {missing}; expected {list(DISTRICT_COLUMNS)}"
                " (add them in the city config / builder)")
         raise SchemaError(msg)
-    if districts.crs is None or pyproj.CRS(districts.crs).to_epsg() != 4549:
-        msg = f"generate_city: districts CRS is {districts.crs}; reproject to EPSG:4549 first"
+    if districts.crs is None or not pyproj.CRS(districts.crs).is_projected:
+        msg = (f"generate_city: districts CRS is {districts.crs}; reproject to the city's metric "
+               "CRS (EPSG:4549 for Hangzhou and Huzhou) first")
         raise SchemaError(msg)
+    require_projected(districts.crs, what="generate_city: districts")
     if len(districts) == 0:
         msg = "generate_city: districts is empty; pass at least one district polygon"
         raise ConfigError(msg)
@@ -79,7 +82,8 @@ def generate_city(districts, landcover_codes, landcover_transform, landcover_crs
     Parameters
     ----------
     districts : geopandas.GeoDataFrame
-        District polygons in EPSG:4549 with columns ``adcode`` (6-digit str),
+        District polygons in the city's metric CRS (a projected CRS in metres, EPSG:4549
+        for Hangzhou and Huzhou; any CGCS2000 Gauss-Kruger zone elsewhere) with columns ``adcode`` (6-digit str),
         ``name_zh``, ``name_en``, ``kind`` (one of :data:`synth.context.KINDS`),
         ``aquaculture`` (bool) and ``is_urban`` (bool).
     landcover_codes : numpy.ndarray
@@ -136,4 +140,5 @@ def generate_city(districts, landcover_codes, landcover_transform, landcover_crs
         "water": water_layer(ctx, water, pond, towns),
         "green_space": green_layer(ctx, green, towns),
     }
-    return {name: layers[name] for name in LAYER_ORDER}
+    # the steps work in the districts' metric CRS (frames are labelled EPSG:4549 by default)
+    return {name: layers[name].set_crs(districts.crs, allow_override=True) for name in LAYER_ORDER}

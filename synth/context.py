@@ -204,16 +204,18 @@ class Grid:
     class_map : dict of int to str
         IGBP code -> twin ``lc_class``.
     bounds_4549 : tuple of float
-        Bounds of the city in EPSG:4549; the cells over them are listed in
+        Bounds of the city in the metric CRS; the cells over them are listed in
         ``rows``, ``cols``, ``cell_code`` and ``cell_poly``.
+    metric_crs : CRS-like, default EPSG:4549
+        The city's metric CRS (a CGCS2000 Gauss-Kruger zone), in which the generator works.
     """
 
-    def __init__(self, codes, transform, crs, class_map, bounds_4549):
+    def __init__(self, codes, transform, crs, class_map, bounds_4549, metric_crs=CRS):
         self.codes = np.asarray(codes)
         self.transform = transform
         self.inv = ~transform
-        self.to_ll = pyproj.Transformer.from_crs(CRS, crs, always_xy=True)
-        self.to_xy = pyproj.Transformer.from_crs(crs, CRS, always_xy=True)
+        self.to_ll = pyproj.Transformer.from_crs(metric_crs, crs, always_xy=True)
+        self.to_xy = pyproj.Transformer.from_crs(crs, metric_crs, always_xy=True)
         lut = np.full(256, "", dtype=object)
         for k, v in class_map.items():
             if 0 <= int(k) < 256 and isinstance(v, str):
@@ -365,5 +367,6 @@ def make_context(districts, landcover_codes, landcover_transform, landcover_crs,
     geoms = np.array([polygonal(g) for g in geoms], dtype=object)
     city = shapely.union_all(geoms)
     shapely.prepare(city)
-    grid = Grid(landcover_codes, landcover_transform, landcover_crs, class_map, city.bounds)
+    grid = Grid(landcover_codes, landcover_transform, landcover_crs, class_map, city.bounds,
+                metric_crs=districts.crs if districts.crs is not None else CRS)
     return Context(d, geoms, city, grid, seed, city_id, exclude, int(n_buildings))

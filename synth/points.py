@@ -54,7 +54,11 @@ def points(ctx: Context, settlements, townships, buildings, road_layer: gpd.GeoD
 
 
 def _service_areas(ctx, rng, mw):
-    """Service areas along the motorway segments ``mw``: the layer, points and charger flags."""
+    """Service areas along the motorway segments ``mw``: the layer, points and charger flags.
+
+    One every 40-60 km from 15-30 km on; a city whose motorway pieces are all too short
+    for that gets one, with a charger, halfway along the longest piece.
+    """
     sa_pts, sa_ch = [], []
     if len(mw):
         merged = shapely.line_merge(shapely.union_all(mw))
@@ -65,6 +69,10 @@ def _service_areas(ctx, rng, mw):
                 sa_pts.append(line.interpolate(pos))
                 sa_ch.append(bool(rng.random() < 0.9))
                 pos += rng.uniform(40e3, 60e3)
+        if not sa_pts:  # a small city: motorway pieces shorter than the first spacing
+            longest = max(shapely.get_parts(merged), key=lambda g: g.length)
+            sa_pts.append(longest.interpolate(0.5, normalized=True))
+            sa_ch.append(True)
     sa_pts = np.array(sa_pts, dtype=object)
     nsa = len(sa_pts)
     sa_d = locate(sa_pts, ctx.geoms, ctx.adc)

@@ -2,7 +2,8 @@
 
 Big water comes first (every later step keeps clear of it): MODIS water cells
 (IGBP 0) become lakes, named 千岛湖 in Chun'an 330127 and 太湖 in northern
-Huzhou; West Lake 西湖 is an ellipse of :data:`synth.tables.WEST_LAKE`; the
+Huzhou; a city with none of these gets one seeded unnamed river (:func:`_generic_river`);
+West Lake 西湖 is an ellipse of :data:`synth.tables.WEST_LAKE`; the
 Qiantang River and the Grand Canal are buffered approximate centre lines
 (:data:`synth.tables.RIVERS`); mountain counties get 2-5 seeded reservoirs on
 forest or shrub cells. Ponds come after the buildings: clusters of rectangular
@@ -123,6 +124,8 @@ def big_water(ctx: Context) -> BigWater:
             if piece is not None and piece.area > 1e3:
                 rows.append((piece, wtype, name, False, False))
     _reservoirs(ctx, rows)
+    if not rows:  # a city with no MODIS water cell, named river or mountain county
+        _generic_river(ctx, rows)
     polys = np.array([r_[0] for r_ in rows], dtype=object)
     tree = shapely.STRtree(polys)
     union = [None] * len(ctx.geoms)
@@ -132,6 +135,29 @@ def big_water(ctx: Context) -> BigWater:
         shapely.prepare(u)
         union[k] = u
     return BigWater(rows, polys, tree, union)
+
+
+#: half width [m] of the unnamed river given to a city that has no other big water
+GENERIC_RIVER_HALF_M = 40.0
+
+
+def _generic_river(ctx: Context, rows: list) -> None:
+    """Append one seeded, unnamed river across the city (west to east, through its centre).
+
+    Only for a city where the other steps found no big water (a city outside the
+    shipped MODIS clip and the named rivers of Hangzhou and Huzhou): every city of the
+    plains has rivers, and the twin's water layer may not be empty.
+    """
+    rng = ctx.rng("water", 999)
+    x0, y0, x1, y1 = ctx.city.bounds
+    xs = np.linspace(x0 - 1e3, x1 + 1e3, 24)
+    cy = ctx.city.centroid.y
+    ys = cy + np.cumsum(rng.normal(0.0, (y1 - y0) / 60.0, len(xs)))
+    band = shapely.LineString(np.column_stack([xs, ys])).buffer(GENERIC_RIVER_HALF_M)
+    for dist in ctx.geoms:
+        piece = polygonal(shapely.intersection(band, dist))
+        if piece is not None and piece.area > 1e3:
+            rows.append((piece, "river", "", False, False))
 
 
 def _reservoirs(ctx: Context, rows: list) -> None:

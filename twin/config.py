@@ -78,6 +78,7 @@ __all__ = [
     "available_cities",
     "check_value_as_printed",
     "cities_dir",
+    "user_cities_dir",
     "convert_unit",
     "load_city",
     "parse_ref",
@@ -339,6 +340,18 @@ class CityConfig:
     path: Path = field(compare=False)
     schema_version: int = SCHEMA_VERSION
     access: AccessThresholds = field(default_factory=AccessThresholds)
+    boundary_file: str = ""
+
+    @property
+    def boundary_path(self) -> Path | None:
+        """The city's own boundary file (``boundary_file``, relative to the config's folder).
+
+        None for the presets, whose districts come from the shipped admin file.
+        """
+        if not self.boundary_file:
+            return None
+        p = Path(self.boundary_file)
+        return p if p.is_absolute() else self.path.parent / p
 
     @property
     def weather_path(self) -> Path:
@@ -498,9 +511,13 @@ class CityConfig:
                 "tracked_by": ", ".join(t.tracked_by),
                 "untracked_reason": t.untracked_reason,
             })
-        df = pd.DataFrame(rows)
-        if df.empty:
-            return df
+        cols = ["city_id", "id", "metric", "value", "unit", "comparator", "year", "threshold",
+                "threshold_unit", "area", "tier", "kind", "scope", "status", "is_governing",
+                "indicator_zh", "indicator_en", "value_as_printed", "baseline_value",
+                "baseline_year", "baseline_source", "source", "notes", "tracked", "tracked_by",
+                "untracked_reason"]
+        # a city without targets yet (`twin city init`) still gets the columns
+        df = pd.DataFrame(rows, columns=cols)
         for col in ("year", "baseline_year"):
             df[col] = df[col].astype("Int64")
         for col in ("value", "threshold", "baseline_value"):
@@ -522,9 +539,26 @@ def cities_dir() -> Path:
     return DATA_DIR / "cities"
 
 
-def available_cities() -> list[str]:
-    """Return the preset city ids (stems of ``data/cities/*.toml``), sorted."""
-    return sorted(p.stem for p in cities_dir().glob("*.toml"))
+def user_cities_dir(home: str | os.PathLike | None = None) -> Path:
+    """Folder of the user's city configs: ``<home>/cities`` (``twin city init`` writes there).
+
+    ``home`` defaults to ``$TWIN_HOME`` or ``./twin-data``, the folder of the built twins,
+    so a city's config lives next to its twin.
+    """
+    return Path(home if home is not None else os.environ.get("TWIN_HOME", "twin-data")).resolve() / "cities"
+
+
+def available_cities(home: str | os.PathLike | None = None) -> list[str]:
+    """Return the city ids: the presets (``data/cities/*.toml``) and the user's configs, sorted.
+
+    User configs are ``<home>/cities/<id>.toml`` (:func:`user_cities_dir`); a user config
+    with a preset's id is ignored (the preset wins, and ``twin city init`` refuses the name).
+    """
+    names = {p.stem for p in cities_dir().glob("*.toml")}
+    user = user_cities_dir(home)
+    if user.is_dir():
+        names |= {p.stem for p in user.glob("*.toml") if _CITY_ID_RE.match(p.stem)}
+    return sorted(names)
 
 
 def parse_ref(ref: str) -> tuple[str, int]:
@@ -555,11 +589,15 @@ def _resolve(name_or_path: str | os.PathLike) -> Path:
     if isinstance(name_or_path, Path) or s.endswith(".toml") or os.sep in s or "/" in s:
         return Path(s).resolve()
     path = cities_dir() / f"{s}.toml"
-    if not path.is_file():
-        msg = (f"unknown city {s!r}: no preset {path}; available cities: {available_cities()} "
-               "(or pass the path of a .toml file)")
-        raise ConfigError(msg)
-    return path
+    if path.is_file():
+        return path
+    user = user_cities_dir() / f"{s}.toml"
+    if _CITY_ID_RE.match(s) and user.is_file():
+        return user
+    msg = (f"unknown city {s!r}: no preset {path} and no user config {user}; available cities: "
+           f"{available_cities()} (create one with `twin city init {s} --boundary FILE`, "
+           "or pass the path of a .toml file)")
+    raise ConfigError(msg)
 
 
 def load_city(name_or_path: str | os.PathLike) -> CityConfig:
@@ -568,8 +606,8 @@ def load_city(name_or_path: str | os.PathLike) -> CityConfig:
     Parameters
     ----------
     name_or_path : str or path-like
-        A preset name such as ``"hangzhou"`` (resolved to ``data/cities/<name>.toml``)
-        or the path of a ``.toml`` file.
+        A city id such as ``"hangzhou"`` (resolved to the preset ``data/cities/<name>.toml``,
+        else the user config ``$TWIN_HOME/cities/<name>.toml``) or the path of a ``.toml`` file.
 
     Returns
     -------
@@ -633,6 +671,7 @@ _CITY_KEYS = {
     "metric_crs": (_STR, True), "timezone": (_STR, True), "latitude": (_NUM, True),
     "longitude": (_NUM, True), "altitude_m": (_NUM, True), "weather_file": (_STR, True),
     "weather_files": (_STRLIST, False), "full_scale_buildings": (_INT, True),
+    "boundary_file": (_STR, False),
 }
 _DISTRICT_KEYS = {
     "adcode": (_STR, True), "name_zh": (_STR, True), "name_en": (_STR, True),
@@ -734,6 +773,12 @@ def _check_city(city: dict, path: Path, problems: list[str]) -> dict:
         problems.append(f"{where}: key 'latitude' {c['latitude']} must be in [-90, 90] degrees")
     if "longitude" in c and not -180 <= c["longitude"] <= 180:
         problems.append(f"{where}: key 'longitude' {c['longitude']} must be in [-180, 180] degrees")
+    if "boundary_file" in c:
+        bpath = Path(c["boundary_file"])
+        bpath = bpath if bpath.is_absolute() else path.parent / bpath
+        if not bpath.is_file():
+            problems.append(f"{where}: key 'boundary_file': {c['boundary_file']!r} does not exist "
+                            f"(looked for {bpath}); paths are relative to the config's folder")
     if "full_scale_buildings" in c and c["full_scale_buildings"] <= 0:
         problems.append(f"{where}: key 'full_scale_buildings' must be a positive integer")
     files = list(c.get("weather_files", []))
@@ -918,6 +963,7 @@ def _build(doc: dict, path: Path, problems: list[str]) -> CityConfig | None:
         weather_files=tuple(city["weather_files"]),
         full_scale_buildings=city["full_scale_buildings"], districts=tuple(districts),
         targets=tuple(targets), path=path, schema_version=top["schema_version"], access=access,
+        boundary_file=city.get("boundary_file", ""),
     )
 
 
