@@ -186,6 +186,12 @@ def city_districts(gdf: gpd.GeoDataFrame, *, adcode: str | None = None, file: st
         "name_en": (d[en_col].fillna("").astype(str).str.strip().to_numpy() if en_col
                     else [""] * len(d)),
     }, geometry=d.geometry.to_numpy(), crs=gdf.crs).to_crs(4326)
+    x0, y0, x1, y1 = out.total_bounds
+    if not (73.0 <= x0 and x1 <= 136.0 and 3.0 <= y0 and y1 <= 54.0):
+        msg = (f"{file}: extent {x0:.4g}, {y0:.4g} - {x1:.4g}, {y1:.4g} (lon/lat of its CRS "
+               f"{gdf.crs.to_string()}) is outside China (73-136 E, 3-54 N); metres labelled as "
+               "degrees or the reverse? Save the file with its true CRS")
+        raise SchemaError(msg)
     empty = out.loc[out["name_zh"] == "", "adcode"].tolist()
     if empty:
         msg = f"{file}: districts {empty} have no name in column {name_col!r}; fill it in"
