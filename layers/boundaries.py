@@ -149,10 +149,8 @@ def city_districts(gdf: gpd.GeoDataFrame, *, adcode: str | None = None, file: st
             msg = (f"{file}: holds districts of {len(prefixes)} cities "
                    f"({', '.join(p + '00' for p in prefixes[:10])}); pass --adcode to pick one")
             raise SchemaError(msg)
-        if not prefixes:
-            adcode = city_rows.iloc[0] if len(city_rows) else None
-        else:
-            adcode = prefixes[0] + "00"
+        first_city = city_rows.iloc[0] if len(city_rows) else None
+        adcode = prefixes[0] + "00" if prefixes else first_city
     keep = is_district & (codes.str[:4] == (adcode or "")[:4])
     if not keep.any():
         found = f"only city-level rows ({', '.join(sorted(set(city_rows)))})" if len(city_rows) else "no rows"
@@ -187,7 +185,7 @@ def city_districts(gdf: gpd.GeoDataFrame, *, adcode: str | None = None, file: st
                     else [""] * len(d)),
     }, geometry=d.geometry.to_numpy(), crs=gdf.crs).to_crs(4326)
     x0, y0, x1, y1 = out.total_bounds
-    if not (73.0 <= x0 and x1 <= 136.0 and 3.0 <= y0 and y1 <= 54.0):
+    if not (x0 >= 73.0 and x1 <= 136.0 and y0 >= 3.0 and y1 <= 54.0):
         msg = (f"{file}: extent {x0:.4g}, {y0:.4g} - {x1:.4g}, {y1:.4g} (lon/lat of its CRS "
                f"{gdf.crs.to_string()}) is outside China (73-136 E, 3-54 N); metres labelled as "
                "degrees or the reverse? Save the file with its true CRS")

@@ -157,7 +157,8 @@ def _toml(name: str, adcode: str, name_zh: str, name_en: str, d: gpd.GeoDataFram
         'Huzhou 003:220); replace with the city plan line"',
         'charging_rural_min = "default: 城乡半小时充电圈 of the Zhejiang pilot plans (Hangzhou 002:46, '
         'Huzhou 003:220); replace with the city plan line"',
-        'bus_stop_m = "default: 城市公交站点300米半径覆盖率 (Huzhou 003:212); replace with the city plan line"',
+        'bus_stop_m = "default: 城市公交站点300米半径覆盖率 (Huzhou 003:212); replace with the city '
+        'plan line"',
         'green_space_m = "default: GB 50180-2018 城市居住区规划设计标准 (5-minute walk = 300 m) and '
         '300米见绿 (Hangzhou 002:96)"',
         'park_m = "default: 500米见园 (Hangzhou 002:96); replace with the city plan line"',

@@ -82,9 +82,9 @@ def generate_city(districts, landcover_codes, landcover_transform, landcover_crs
     Parameters
     ----------
     districts : geopandas.GeoDataFrame
-        District polygons in the city's metric CRS (a projected CRS in metres, EPSG:4549
-        for Hangzhou and Huzhou; any CGCS2000 Gauss-Kruger zone elsewhere) with columns ``adcode`` (6-digit str),
-        ``name_zh``, ``name_en``, ``kind`` (one of :data:`synth.context.KINDS`),
+        District polygons in the city's metric CRS (projected, in metres: EPSG:4549
+        for Hangzhou and Huzhou, any CGCS2000 Gauss-Kruger zone elsewhere) with columns
+        ``adcode`` (6-digit str), ``name_zh``, ``name_en``, ``kind`` (one of :data:`synth.context.KINDS`),
         ``aquaculture`` (bool) and ``is_urban`` (bool).
     landcover_codes : numpy.ndarray
         2-D uint8 MODIS IGBP codes (0.05° cells), 255 = fill.

@@ -17,7 +17,7 @@ from shell.cityinit import init_city
 from shell.cli import main
 from twin.config import available_cities, cities_dir, load_city
 from twin.crs import gauss_kruger_crs
-from twin.errors import ConfigError, SchemaError, TwinError
+from twin.errors import ConfigError, SchemaError
 
 ROWS = [  # adcode, name, lon0, lat0, lon1, lat1: city row + two 市辖区 + one county
     ("339900", "越州市", 120.60, 29.95, 120.66, 30.00),
