@@ -124,6 +124,7 @@ def build_city(
         The committed twin.
     """
     from synth import generate_city
+    from synth.landcover import generic_igbp_grid
 
     step = progress or (lambda name: None)
     t0 = time.perf_counter()
@@ -163,10 +164,18 @@ def build_city(
 
     step("land cover")
     wgs_bounds = bounds.to_crs(4326).total_bounds
-    codes, transform, lc_crs = read_raster_window(
-        REAL_FILES["modis"], tuple(wgs_bounds + np.array([-0.05, -0.05, 0.05, 0.05])), bounds_crs=4326
-    )
     class_map = {k: v for k, v in read_class_table("modis_igbp").items() if v}
+    modis_covers = _covers(REAL_FILES["modis"], wgs_bounds)
+    if modis_covers:
+        codes, transform, lc_crs = read_raster_window(
+            REAL_FILES["modis"], tuple(wgs_bounds + np.array([-0.05, -0.05, 0.05, 0.05])),
+            bounds_crs=4326)
+    else:  # a user city outside the shipped clip: a stand-in grid steers the generator
+        logger.warning("%s lies outside the shipped MODIS clip %s: the synthetic land cover "
+                       "follows a generic urban/cropland grid; import a land-cover raster",
+                       city.id, REAL_FILES["modis"].name)
+        codes, transform, lc_crs = generic_igbp_grid(_districts_frame(city, bounds))
+        codes = np.ma.masked_equal(codes, 255)
     lap("land cover")
 
     step(f"synthetic city ({n_buildings:,} buildings)")
@@ -221,13 +230,23 @@ def build_city(
     rasters = {"landcover_raster": {
         "path": REAL_FILES["modis"], "is_synthetic": False, "source": ATTRIBUTION["modis"],
         "meta": {"scheme": "modis_igbp", "nodata": 255, "resolution_deg": 0.05},
-    }}
+    }} if modis_covers else {}
     store.commit(layers, rasters=rasters, tables={"targets": city.targets_frame()}, meta=meta,
                  replace_all=True)
     lap("commit")
     store.commit(meta={"build_timings_s": timings})
     logger.info("built %s in %.1f s: %s", city.id, time.perf_counter() - t0, timings)
     return store
+
+
+def _covers(path, wgs_bounds) -> bool:
+    """Whether the raster at ``path`` (lon/lat) covers the lon/lat bounds."""
+    from layers.io.files import open_raster
+
+    with open_raster(path) as src:
+        b = src.bounds
+    x0, y0, x1, y1 = wgs_bounds
+    return bool(b.left <= x0 and x1 <= b.right and b.bottom <= y0 and y1 <= b.top)
 
 
 def _data_relative(path) -> str:

@@ -19,7 +19,7 @@ import shapely
 import synth.tables as T
 from synth.context import Context, frame, locate, polygonal
 
-__all__ = ["landcover"]
+__all__ = ["generic_igbp_grid", "landcover"]
 
 #: patches per cell side
 _K = 4
@@ -148,3 +148,46 @@ def _clip_to_districts(ctx, polys):
     src = np.concatenate(out_i) if out_i else np.empty(0, np.int64)
     dk = np.concatenate(out_d) if out_d else np.empty(0, np.int64)
     return geom, src, dk
+
+
+def generic_igbp_grid(districts: gpd.GeoDataFrame, cell_deg: float = 0.05):
+    """A stand-in MODIS IGBP grid for a city outside the shipped MODIS clip.
+
+    Cells of ``cell_deg`` (the MCD12C1 0.05° grid) over the districts' lon/lat bounds
+    plus one cell: IGBP 13 (urban and built-up) where the cell centre lies in an urban
+    district (``is_urban``), 12 (cropland) elsewhere, 255 (fill) on no district. It only
+    steers the generator (settlements, land-cover polygons); it is not stored as a raster.
+
+    Parameters
+    ----------
+    districts : geopandas.GeoDataFrame
+        Districts with ``is_urban``, in any CRS.
+    cell_deg : float
+        Cell size [°].
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        2-D uint8 IGBP codes.
+    transform : affine.Affine
+        Geotransform (north-up, EPSG:4326).
+    crs : str
+        ``"EPSG:4326"``.
+    """
+    from affine import Affine
+
+    d = districts.to_crs(4326)
+    x0, y0, x1, y1 = d.total_bounds
+    x0, y0 = np.floor(x0 / cell_deg) * cell_deg - cell_deg, np.floor(y0 / cell_deg) * cell_deg - cell_deg
+    nc = int(np.ceil((x1 - x0) / cell_deg)) + 1
+    nr = int(np.ceil((y1 - y0) / cell_deg)) + 1
+    top = y0 + nr * cell_deg
+    transform = Affine(cell_deg, 0.0, x0, 0.0, -cell_deg, top)
+    cols, rows = np.meshgrid(np.arange(nc), np.arange(nr))
+    cx, cy = x0 + (cols.ravel() + 0.5) * cell_deg, top - (rows.ravel() + 0.5) * cell_deg
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(cx, cy), crs=4326)
+    hit = gpd.sjoin(pts, d[["is_urban", "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated()]
+    urban = hit["is_urban"].astype("boolean")
+    codes = np.where(urban.isna(), 255, np.where(urban.fillna(False), 13, 12)).astype(np.uint8)
+    return codes.reshape(nr, nc), transform, "EPSG:4326"

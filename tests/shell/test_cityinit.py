@@ -175,3 +175,32 @@ def test_demo_builds_from_the_config_and_an_engine_runs(tmp_path, home, capsys):
     assert main(["--home", str(home), "sinks", "--city", "yuezhou"]) == 0
     out = capsys.readouterr().out
     assert "carbon_stock_t_c" in out
+
+
+def test_generic_grid_marks_urban_districts_and_fills_outside():
+    from synth.landcover import generic_igbp_grid
+
+    d = gpd.GeoDataFrame({"is_urban": [True, False]},
+                         geometry=[box(116.40, 39.90, 116.50, 40.00), box(116.50, 39.90, 116.60, 40.00)],
+                         crs=4326)
+    codes, transform, crs = generic_igbp_grid(d)
+    assert crs == "EPSG:4326" and codes.dtype.name == "uint8"
+    col = lambda lon: int((lon - transform.c) / transform.a)  # noqa: E731
+    row = lambda lat: int((transform.f - lat) / -transform.e)  # noqa: E731
+    assert codes[row(39.95), col(116.43)] == 13 and codes[row(39.95), col(116.57)] == 12
+    assert codes[0, 0] == 255 and codes[-1, -1] == 255  # the margin lies on no district
+    assert set(codes.ravel()) == {12, 13, 255}
+
+
+def test_a_city_in_another_zone_outside_the_modis_clip(tmp_path, home, capsys):
+    rows = [("139902", "北区", 116.40, 39.95, 116.45, 40.00), ("139921", "东县", 116.45, 39.95, 116.50, 40.00)]
+    f = write_boundary(tmp_path / "bz.geojson", rows)
+    assert main(["city", "init", "beizhou", "--boundary", str(f), "--name-zh", "北州市"]) == 0
+    assert load_city("beizhou").metric_crs == "EPSG:4548"  # CM 117E
+    assert main(["demo", "--city", "beizhou", "--scale", "150"]) == 0
+    assert main(["info", "--city", "beizhou", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out.splitlines()[-1])["cities"]["beizhou"]
+    layers = {lay["name"]: lay for lay in doc["layers"]}
+    assert all(lay["crs"] == "EPSG:4548" and lay["rows"] > 0 for lay in layers.values())
+    assert all(lay["synthetic_share"] == 1.0 for n, lay in layers.items() if n != "boundaries")
+    assert doc["rasters"] == []  # the MODIS clip does not cover it: not registered
