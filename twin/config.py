@@ -321,6 +321,9 @@ class CityConfig:
         The file it was loaded from.
     access : AccessThresholds
         The plans' access thresholds (``[access]``), read by the coverage engine.
+    boundary_file : str
+        A user city's district boundary file (written by ``twin city init``), relative to
+        the config's folder; ``""`` for the presets (the shipped admin file).
     """
 
     id: str

@@ -193,7 +193,8 @@ def test_generic_grid_marks_urban_districts_and_fills_outside():
 
 
 def test_a_city_in_another_zone_outside_the_modis_clip(tmp_path, home, capsys):
-    rows = [("139902", "北区", 116.40, 39.95, 116.45, 40.00), ("139921", "东县", 116.45, 39.95, 116.50, 40.00)]
+    rows = [("139902", "北区", 116.40, 39.95, 116.45, 40.00),
+            ("139921", "东县", 116.45, 39.95, 116.50, 40.00)]
     f = write_boundary(tmp_path / "bz.geojson", rows)
     assert main(["city", "init", "beizhou", "--boundary", str(f), "--name-zh", "北州市"]) == 0
     assert load_city("beizhou").metric_crs == "EPSG:4548"  # CM 117E
