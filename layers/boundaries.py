@@ -174,10 +174,13 @@ def city_districts(gdf: gpd.GeoDataFrame, *, adcode: str | None = None, file: st
         msg = (f"{file}: district rows {kinds} (row: geometry) are not polygons; boundaries must be "
                "Polygon or MultiPolygon (convert lines to polygons, drop points)")
         raise SchemaError(msg)
+    # the city's name: its own row's name, else a city-name column (the shipped admin file's)
     city_name = ""
-    name_of_city = gdf.loc[codes == adcode, name_col]
-    if len(name_of_city):
-        city_name = str(name_of_city.iloc[0])
+    for col in (name_col, _column(gdf, ("city_name", "市", "city"))):
+        names = gdf.loc[codes == adcode, col].dropna().astype(str).str.strip() if col else []
+        if len(names) and names.iloc[0]:
+            city_name = names.iloc[0]
+            break
     out = gpd.GeoDataFrame({
         "adcode": codes[keep].to_numpy(),
         "name_zh": d[name_col].fillna("").astype(str).str.strip().to_numpy(),

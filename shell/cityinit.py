@@ -124,7 +124,8 @@ def _toml(name: str, adcode: str, name_zh: str, name_en: str, d: gpd.GeoDataFram
         "# within 1.5 deg of the meridian the scale error stays below about 3e-4.",
         f"metric_crs = {_q(crs)}",
         'timezone = "Asia/Shanghai"',
-        f"# PV / weather location = centroid of the districts ({area_km2:,.0f} km2).",
+        "# EDIT: PV / weather location, the city centre: here a point of the dense core district",
+        f"# (or of the whole city, {area_km2:,.0f} km2, when it has no 市辖区).",
         f"latitude = {lat:.4f}",
         f"longitude = {lon:.4f}",
         f"# EDIT: altitude of the weather station below ({station}), as for Huzhou.",
@@ -260,10 +261,15 @@ def init_city(
         msg = f"{boundary}: has no city row with a name for {code}; pass --name-zh (e.g. 绍兴市)"
         raise ConfigError(msg)
     name_en = name_en or name.replace("_", " ").title()
-    centre = d.to_crs(gauss_kruger_crs(float(d.union_all().centroid.x)))
-    metric_crs = gauss_kruger_crs(float(d.union_all().centroid.x))
-    centroid = gpd.GeoSeries([centre.union_all().centroid], crs=centre.crs).to_crs(4326).iloc[0]
-    area_km2 = float(centre.area.sum()) / 1e6
+    metric_crs = gauss_kruger_crs(float(d.union_all().centroid.x))  # the whole city's zone
+    metric = d.to_crs(metric_crs)
+    area_km2 = float(metric.area.sum()) / 1e6
+    # PV / weather location: the centre of the dense core (the smallest 市辖区) when there is
+    # one, which is the old town far better than the centroid of a city with large counties
+    core = [i for i, (kind, _) in enumerate(_kinds(d)) if kind == "dense_core"]
+    where = metric.iloc[core] if core else metric
+    centroid = gpd.GeoSeries([where.union_all().representative_point()], crs=metric_crs
+                             ).to_crs(4326).iloc[0]
     weather = weather or DEFAULT_WEATHER
     wpath = Path(weather) if Path(weather).is_absolute() else DATA_DIR / weather
     station, altitude = _epw_location(wpath)
