@@ -227,8 +227,9 @@ class _Columns:
 
     def add(self, wkb: str, **values: Any) -> None:
         self.wkb.append(wkb)
-        for k, v in values.items():
-            self.cols[k].append(v)
+        cols = self.cols
+        for k in values:
+            cols[k].append(values[k])
 
     def frame(self) -> gpd.GeoDataFrame:
         wkb = np.asarray(self.wkb, dtype=object)
@@ -279,6 +280,8 @@ def read_osm(path: str | Path, layers: tuple[str, ...] | list[str] = OSM_LAYERS,
     tb, tr, tc = tags["buildings"], tags["roads"], tags["charging"]
     tg, tw, tl = tags["green_space"], tags["water"], tags["landcover"]
     storey_m, default_h = float(tb["storey_height_m"]), float(tb["default_height_m"])
+    tb = {**tb, "_by_levels": f"height (building:levels x {storey_m:g} m)",
+          "_by_default": f"height (default {default_h:g} m, height_defaulted)"}
     not_buildings = set(tb["not_buildings"])
     private = set(tc["private_access"])
     platform = tags["bus_stops"]["platform_requires"]
@@ -467,8 +470,9 @@ def _area(obj, t, want, stats, cols, wkb, tb, tg, tw, tl, storey_m, default_h, n
 def _building(obj, t, b: str, st: LayerStats, col: _Columns, geom: str, tb, storey_m: float,
               default_h: float) -> None:
     raw_h = t.get("height")
-    height = parse_height_m(raw_h)
-    levels = parse_levels(t.get("building:levels"))
+    height = parse_height_m(raw_h) if raw_h is not None else None
+    raw_l = t.get("building:levels")
+    levels = parse_levels(raw_l) if raw_l is not None else None
     if raw_h is not None and height is None:
         st.default(f"height (unusable height={raw_h!r} ignored)")
     defaulted = False
@@ -476,15 +480,18 @@ def _building(obj, t, b: str, st: LayerStats, col: _Columns, geom: str, tb, stor
         source = "observed"
     elif levels is not None:
         height, source = levels * storey_m, "estimated"
-        st.default(f"height (building:levels x {storey_m:g} m)")
+        st.default(tb["_by_levels"])
     else:
         height, source, defaulted = default_h, "estimated", True
-        st.default(f"height (default {default_h:g} m, height_defaulted)")
+        st.default(tb["_by_default"])
     floors = levels if levels is not None else max(1.0, round(height / storey_m))
     use = tb["use_class"].get(b)
     if use is None or b == "yes":
-        use = tb["amenity_use_class"].get(t.get("amenity")) or use or tb["fallback_use_class"]
-    roof = tb["roof_type"].get(t.get("roof:shape"), "unknown")
+        amenity = t.get("amenity")
+        use = (tb["amenity_use_class"].get(amenity) if amenity is not None else None) or use \
+            or tb["fallback_use_class"]
+    shape = t.get("roof:shape")
+    roof = tb["roof_type"].get(shape, "unknown") if shape is not None else "unknown"
     col.add(geom, building_id=_oid(obj), name=_name(t), height_m=height, floors=int(floors),
             use_class=use, roof_type=roof, height_source=source, height_defaulted=defaulted)
 

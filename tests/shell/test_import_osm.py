@@ -59,7 +59,8 @@ def test_import_osm_replaces_layers_with_real_rows(huzhou, tmp_path, capsys):
         assert (gdf["district_adcode"] == "330502").all()  # Wuxing, filled from the boundaries
     b = huzhou.read_layer("buildings").set_index("building_id")
     assert b.loc["osm-w3", "height_defaulted"] and b.loc["osm-w3", "height_m"] == 10.0
-    assert b.loc["osm-r1", "footprint_area_m2"] == pytest.approx(3200, rel=0.01)  # 60 m square minus 20 m hole
+    # the multipolygon: a 60 m square minus a 20 m courtyard
+    assert b.loc["osm-r1", "footprint_area_m2"] == pytest.approx(3200, rel=0.01)
     assert b.loc["osm-w2", "floors"] == 6 and b.loc["osm-w2", "cim_level"] == 3
     r = huzhou.read_layer("roads").set_index("road_id")
     assert r.loc["osm-w11", "speed_kmh"] == 30.0  # class default (layers.roads)
