@@ -131,15 +131,31 @@ def info(ctx, city, as_json):
 @click.option("--height", "height_m", type=float, default=None,
               help="Height above ground of a wind_speed raster [m].")
 @click.option("--scheme", default=None, help="Class scheme of a landcover_raster (e.g. modis_igbp).")
+@click.option("--layers", "osm_layers", default=None, metavar="L1,L2",
+              help="`import osm` only: layers to replace (default: all OSM layers found in the city).")
+@click.option("--json", "as_json", is_flag=True, help="`import osm` only: print the report as JSON.")
 @click.pass_context
-def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme):
+def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme, osm_layers,
+            as_json):
     """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
     service_areas, bus_stops, green_space, boundaries) or a raster (wind_speed,
     landcover_raster, dem). Buildings may also come from CityJSON (*.city.json).
+
+    `twin import osm FILE.osm.pbf --city C [--layers buildings,roads,...]` replaces the
+    twin's buildings, roads, charging_stations, bus_stops, green_space, water and
+    landcover with an OpenStreetMap extract clipped to the city (all or nothing).
     """
     from shell.importer import import_layer
+
+    if layer == "osm":
+        from shell.importer import format_osm_report, import_osm
+
+        names = [n.strip() for n in osm_layers.split(",") if n.strip()] if osm_layers else None
+        doc = import_osm(city, file, layers=names, home=ctx.obj["home"])
+        click.echo(json.dumps(doc, ensure_ascii=False) if as_json else format_osm_report(doc))
+        return
 
     mapping = {}
     for item in rename:

@@ -22,7 +22,7 @@ from twin.errors import SchemaError
 from twin.schema import LAYERS
 from twin.store import RASTER_KINDS, TwinStore
 
-__all__ = ["export_layer", "import_layer", "import_raster"]
+__all__ = ["export_layer", "format_osm_report", "import_layer", "import_osm", "import_raster"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,106 @@ def import_layer(
         "repaired": report.repaired[:1000], "rejected": report.rejected[:1000]}})
     logger.info(report.summary())
     return report
+
+
+def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
+    """Import an OpenStreetMap extract as the twin's real layers, clipped to the city, all or nothing.
+
+    Each OSM layer (:data:`layers.io.osm.OSM_LAYERS`) is read with pyosmium
+    (:func:`layers.io.osm.read_osm`), clipped to the city boundary, passed through
+    the schema gate (:func:`layers.conform.conform_layer`) and committed together
+    in one catalog step: on any error no layer changes. Rows are real
+    (``is_synthetic = false``) with ``source`` naming the file, its replication
+    timestamp and the ODbL attribution, which is also kept in ``_meta``
+    (``provenance:<layer>``).
+
+    Parameters
+    ----------
+    city_id : str
+        City of a built twin.
+    path : path-like
+        An OSM extract (``.osm.pbf``), e.g. Geofabrik's China extract.
+    layers : sequence of str, optional
+        Layers to replace (default: every OSM layer that has features in the city;
+        named layers must all have some).
+
+    Returns
+    -------
+    dict
+        The report: ``file``, ``timestamp``, ``source``, ``attribution`` and per layer
+        ``read``, ``mapped``, ``defaulted``, ``dropped`` (``replaced`` says whether the
+        layer was replaced).
+
+    Raises
+    ------
+    SchemaError
+        Not an OSM file, no OSM objects, nothing inside the city, or a named layer
+        with no features in the city.
+    """
+    from layers.io.osm import ATTRIBUTION, OSM_LAYERS, clip_to_boundary, read_osm
+
+    path = Path(path)
+    city = load_city(city_id)
+    store = TwinStore(city.id, home)
+    store.require()
+    named = layers is not None
+    wanted = tuple(dict.fromkeys(layers)) if named else OSM_LAYERS
+    extract = read_osm(path, wanted)
+    ts = extract.header["timestamp"] or "no replication timestamp in header"
+    source = f"OpenStreetMap {path.name} ({ts}); {ATTRIBUTION}"
+    bounds = store.read_layer("boundaries", columns=["level"]).to_crs(city.metric_crs)
+    boundary = bounds.loc[bounds["level"] == "city"].union_all()
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for name in wanted:
+        st = extract.stats[name]
+        gdf = extract.frames[name]
+        if not gdf.empty:
+            gdf = clip_to_boundary(gdf.to_crs(city.metric_crs), boundary, name, st)
+        if gdf.empty:
+            continue
+        conformed, rep = conform_layer(gdf, name, file=path.name, crs=city.metric_crs,
+                                       source=source, is_synthetic=False)
+        for _ident, reason in rep.rejected:
+            st.drop(reason)
+        if rep.repaired:
+            st.default("geometry (invalid, made valid)", len(rep.repaired))
+        out[name] = _fill_admin_codes(store, conformed)
+        st.mapped = len(conformed)
+    if not out:
+        read = sum(s.read for s in extract.stats.values())
+        box = extract.header["bbox"] or "not given in the header"
+        msg = (f"{path}: none of the {read} OSM features read lies inside {city.id}'s boundary "
+               f"(extract bbox {box}); use an extract that covers the city, e.g. Geofabrik's "
+               "China or Zhejiang extract")
+        raise SchemaError(msg)
+    empty = [n for n in wanted if n not in out]
+    if named and empty:
+        msg = (f"{path}: no {', '.join(empty)} inside {city.id}'s boundary; nothing was imported "
+               "(drop them from --layers or use an extract that has them)")
+        raise SchemaError(msg)
+    report = {"file": str(path), "timestamp": extract.header["timestamp"], "source": source,
+              "attribution": ATTRIBUTION, "city": city.id,
+              "layers": {n: {**extract.stats[n].to_dict(), "replaced": n in out} for n in wanted}}
+    meta: dict = {"import_report:osm": report}
+    for name in out:
+        meta[f"provenance:{name}"] = {"source": source, "licence": "ODbL-1.0",
+                                      "attribution": ATTRIBUTION, "file": path.name,
+                                      "timestamp": extract.header["timestamp"]}
+    store.commit(out, meta=meta)
+    logger.info("imported %s from %s", ", ".join(out), path)
+    return report
+
+
+def format_osm_report(report: dict) -> str:
+    """The OSM import report as text lines (one per layer, then defaults and drops)."""
+    lines = [f"OpenStreetMap import into {report['city']} from {report['file']} "
+             f"(timestamp {report['timestamp'] or 'unknown'}); {report['attribution']}"]
+    for name, rep in report["layers"].items():
+        state = "replaced" if rep["replaced"] else "unchanged (none in the city)"
+        lines.append(f"  {name}: read {rep['read']}, mapped {rep['mapped']}, {state}")
+        lines += [f"    defaulted {what}: {n}" for what, n in rep["defaulted"].items()]
+        lines += [f"    dropped {why}: {n}" for why, n in list(rep["dropped"].items())[:10]]
+    return "\n".join(lines)
 
 
 def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None):

@@ -74,6 +74,7 @@ def _frame():
         "height_source": pd.Series(["observed"] * 4 + ["estimated"] * 4, dtype="str"),
         "cim_level": np.array([2, 2, 2, 2, 3, 3, 3, 3], dtype="int64"),
         "is_new_build": np.array([False] * 7 + [True]),
+        "height_defaulted": np.array([False] * 7 + [True]),
         "is_public_institution": np.array([False, False, True] + [False] * 5),
         "is_synthetic": np.array([False] * n),
         "source": pd.Series(["test fixture"] * n, dtype="str"),
