@@ -119,6 +119,9 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
     service_areas, bus_stops, green_space, boundaries) or a raster (wind_speed,
     landcover_raster, dem). Buildings may also come from CityJSON (*.city.json).
+    The energy bureau's installation ledgers, pv_installations and
+    charging_installations, are read from CSV or Excel (.xlsx) with Chinese or
+    English headers (项目编号, 区县, 类型, 装机容量, 并网日期 ...; data/ledger/ledger.toml).
     """
     from shell.importer import import_layer
 
