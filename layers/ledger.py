@@ -13,27 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
-from functools import cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin.config import DATA_DIR
 from twin.errors import SchemaError, listing
 from twin.schema import FIELDS, INSTALL_KINDS, LEDGERS
+from twin.trajectory import ledger_settings as ledger_config
 
 __all__ = ["conform_ledger", "ledger_config", "norm_header"]
-
-LEDGER_TOML = DATA_DIR / "ledger" / "ledger.toml"
-
-
-@cache
-def ledger_config() -> dict[str, Any]:
-    """``data/ledger/ledger.toml``: column aliases, units, kinds, base year, metrics."""
-    with LEDGER_TOML.open("rb") as fh:
-        return tomllib.load(fh)
 
 
 def norm_header(text: object) -> str:
