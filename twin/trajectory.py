@@ -128,7 +128,7 @@ def trajectory(baseline_year: int, baseline: float, targets: Sequence[tuple[int,
     prev = np.concatenate([[baseline], installed[:-1]])
     path = planned_path(baseline_year, baseline, targets, years)
     ahead = installed - path if comparator != "<=" else path - installed
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         pct = np.where(np.abs(path) > 0, 100.0 * ahead / np.abs(path), np.nan)
     return pd.DataFrame({"year": years, "added": installed - prev, "installed": installed,
                          "path": path, "ahead": ahead, "ahead_pct": pct})
