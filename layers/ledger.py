@@ -132,7 +132,8 @@ def _capacity_mw(raw: pd.DataFrame, cols: dict[str, str], header_unit: float | N
         factor = u.map(units)
         bad = factor.isna()
         if bad.any():
-            msg = (f"{where}: unknown capacity unit {listing(raw.loc[bad, cols['unit']].unique(), quote=True)}"
+            units_bad = listing(raw.loc[bad, cols["unit"]].unique(), quote=True)
+            msg = (f"{where}: unknown capacity unit {units_bad}"
                    f" in rows {_rows(raw.index[bad])}; use one of {', '.join(ledger_config()['units'])}")
             raise SchemaError(msg)
         return num * factor.astype(float)
