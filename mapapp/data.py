@@ -29,7 +29,7 @@ import streamlit as st
 from engines.registry import ENGINES
 from mapapp.mapstyle import MAX_FEATURES
 from twin.errors import CatalogError
-from twin.schema import LAYERS
+from twin.schema import LAYERS, LEDGERS
 from twin.store import Between, TwinStore
 
 __all__ = [
@@ -73,6 +73,7 @@ ENGINE_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 #: Every table name the app may read (a query on any other name is refused).
 KNOWN_TABLES = frozenset(n for _, names in ENGINE_TABLES.values() for n in names) | {"targets", "validation"}
+KNOWN_TABLES |= frozenset(LEDGERS)  # installation ledgers (twin import pv_installations ...)
 
 _TO_LONLAT = pyproj.Transformer.from_crs(4549, 4326, always_xy=True)
 _MAJOR_ROADS = ("motorway", "trunk", "primary")

@@ -107,6 +107,54 @@ LABELS: dict[str, dict[str, str]] = {
     "engine.wind": _e("Wind", "风电"),
     "engine.sinks": _e("Carbon sinks", "碳汇"),
     "engine.coverage": _e("Charging and services coverage", "充电与公共服务覆盖"),
+    # --- overview: progress over time (mapapp/pages/_trajectory.py) -----------------------
+    "traj.title": _e("Progress over time: what has been built", "历年进展：已建成情况"),
+    "traj.help": _e("Installed by year = the reported baseline plus the energy bureau's ledger of "
+                    "projects in service since (twin import pv_installations / "
+                    "charging_installations). The dashed line is the straight-line path from the "
+                    "baseline to the targets. The twin's remaining potential is shown apart: it is "
+                    "not installed.",
+                    "历年已建 = 公布基数 + 能源主管部门台账中此后投运的项目（twin import "
+                    "pv_installations / charging_installations）。虚线为从基数到目标的直线路径。"
+                    "孪生计算的剩余潜力单独显示，不计入已建。"),
+    "traj.no_ledger": _e("No installation ledger in this twin. Import the bureau's records: "
+                         "`twin import pv_installations FILE --city {city}`",
+                         "该孪生中没有建设台账。请导入主管部门台账：`twin import pv_installations FILE "
+                         "--city {city}`"),
+    "traj.no_metric": _e("The ledgers hold no metric with a dated target in this city.",
+                         "台账中没有与本市有年份目标相对应的指标。"),
+    "traj.synthetic": _e("SYNTHETIC ledger: {n:,} of {total:,} rows of the {ledger} ({share} %) are "
+                         "generated demo data, not the bureau's records.",
+                         "合成台账：{ledger}的 {total:,} 行中有 {n:,} 行（{share}%）为生成的演示数据，"
+                         "并非主管部门的记录。"),
+    "traj.synthetic_label": _e("{label} (synthetic)", "{label}（合成）"),
+    "traj.added_since": _e("Added {base}-{year} (no baseline)", "{base}—{year}年新增（无基数）"),
+    "traj.ledger.pv_installations": _e("PV, wind and storage ledger", "光伏、风电与储能台账"),
+    "traj.ledger.charging_installations": _e("charging ledger", "充电设施台账"),
+    "traj.installed": _e("Installed (baseline + ledger)", "已建（基数+台账）"),
+    "traj.path": _e("Straight-line path to the targets", "达标直线路径"),
+    "traj.year": _e("Year", "年份"),
+    "traj.installed_in": _e("Installed end of {year}", "{year}年末已建"),
+    "traj.vs_path": _e("Against the path ({year})", "与路径相比（{year}年）"),
+    "traj.ahead": _e("ahead by {value} {unit} ({pct} %)", "超前 {value} {unit}（{pct}%）"),
+    "traj.behind": _e("behind by {value} {unit} ({pct} %)", "落后 {value} {unit}（{pct}%）"),
+    "traj.remaining": _e("Remaining potential (computed, not installed)", "剩余潜力（计算值，未建）"),
+    "traj.potential": _e("{value} {unit}", "{value} {unit}"),
+    "traj.potential_sample": _e("{value} {unit}: demo sample, not comparable",
+                                "{value} {unit}：演示样本，不可比较"),
+    "traj.potential_none": _e("not computed", "尚未计算"),
+    "traj.total": _e("Total", "合计"),
+    "traj.by_district": _e("Additions by district and year", "分区县、分年份新增"),
+    "traj.area_only": _e("{ids}: targets for the {areas} area only; the ledger is not split by area.",
+                         "{ids}：仅针对{areas}区域的目标；台账未按区域划分。"),
+    "traj.origin.reported": _e("Baseline as reported by the plans; ledger rows after it are added.",
+                               "基数为规划公布值；此后的台账项目计入新增。"),
+    "traj.origin.ledger": _e("No reported baseline: the ledger's total up to {year} is used.",
+                             "规划未公布基数：采用台账截至{year}年的合计。"),
+    "traj.origin.none": _e("No reported baseline and no ledger rows up to {year}: installed counts "
+                           "additions since {year} only, and no path can be drawn.",
+                           "规划未公布基数且台账无{year}年及以前的记录：已建仅统计{year}年以来的新增，"
+                           "无法绘制路径。"),
     "ov.no_targets": _e("No targets for {year} in this city's plans.", "该市规划中没有{year}年的目标。"),
     "ov.targets_table": _e("Targets, sources and status", "目标、出处与状态"),
     "ov.validation": _e("Does the twin match the city?", "孪生与城市实际是否相符？"),
@@ -260,6 +308,11 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "adcode": _e("Adcode", "行政区划代码"),
     "district": _e("District", "区县"),
     "district_adcode": _e("District code", "区县代码"),
+    "traj_installed": _e("Installed", "已建"),
+    "traj_added": _e("Added in the year", "当年新增"),
+    "traj_path": _e("Path to the targets", "达标路径"),
+    "traj_ahead": _e("Ahead (+) / behind (-)", "超前(+)/落后(-)"),
+    "traj_ahead_pct": _e("Ahead / behind [% of path]", "超前/落后 [占路径%]"),
     "township_code": _e("Township code", "乡镇街道代码"),
     "name": _e("Name", "名称"),
     "layer": _e("Layer", "图层"),

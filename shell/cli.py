@@ -146,6 +146,10 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
     `twin import osm FILE.osm.pbf --city C [--layers buildings,roads,...]` replaces the
     twin's buildings, roads, charging_stations, bus_stops, green_space, water and
     landcover with an OpenStreetMap extract clipped to the city (all or nothing).
+
+    The energy bureau's installation ledgers, pv_installations and
+    charging_installations, are read from CSV or Excel (.xlsx) with Chinese or
+    English headers (项目编号, 区县, 类型, 装机容量, 并网日期 ...; data/ledger/ledger.toml).
     """
     from shell.importer import import_layer
 

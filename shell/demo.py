@@ -9,6 +9,7 @@ to the city's catalog in one atomic step (:meth:`twin.store.TwinStore.commit`).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import logging
 import time
@@ -231,8 +232,8 @@ def build_city(
         "path": REAL_FILES["modis"], "is_synthetic": False, "source": ATTRIBUTION["modis"],
         "meta": {"scheme": "modis_igbp", "nodata": 255, "resolution_deg": 0.05},
     }} if modis_covers else {}
-    store.commit(layers, rasters=rasters, tables={"targets": city.targets_frame()}, meta=meta,
-                 replace_all=True)
+    tables = {"targets": city.targets_frame(), **_synthetic_ledgers(city.id, layers["boundaries"], seed)}
+    store.commit(layers, rasters=rasters, tables=tables, meta=meta, replace_all=True)
     lap("commit")
     store.commit(meta={"build_timings_s": timings})
     logger.info("built %s in %.1f s: %s", city.id, time.perf_counter() - t0, timings)
@@ -255,6 +256,19 @@ def _data_relative(path) -> str:
         return str(path.relative_to(DATA_DIR))
     except ValueError:
         return str(path)
+
+
+def _synthetic_ledgers(city_id: str, boundaries: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
+    """The demo's seeded installation ledgers, through the import gate, flagged synthetic."""
+    from layers.ledger import conform_ledger
+    from synth.ledger import synthetic_ledgers
+
+    districts = boundaries.loc[boundaries["level"] == "district", ["adcode", "name_zh", "name_en"]]
+    raw = synthetic_ledgers(city_id, districts["adcode"].tolist(), seed=seed)
+    return {name: conform_ledger(frame, name, districts, file=f"{name} ({city_id} demo)",
+                                 source="synthetic ledger (seeded demo, data/ledger/ledger.toml)",
+                                 is_synthetic=True, today=dt.date(2100, 1, 1))
+            for name, frame in raw.items()}
 
 
 def _version(pkg: str) -> str:

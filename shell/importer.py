@@ -19,10 +19,11 @@ from layers.io.export import export_file
 from layers.io.files import read_raster_window, read_vector
 from twin.config import load_city
 from twin.errors import SchemaError
-from twin.schema import LAYERS
+from twin.schema import LAYERS, LEDGERS
 from twin.store import RASTER_KINDS, TwinStore
 
-__all__ = ["export_layer", "format_osm_report", "import_layer", "import_osm", "import_raster"]
+__all__ = ["export_layer", "format_osm_report", "import_layer", "import_ledger", "import_osm",
+           "import_raster"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +123,11 @@ def import_layer(
     store.require()
     if layer in RASTER_KINDS:
         return import_raster(store, layer, path, height_m=height_m, scheme=scheme)
+    if layer in LEDGERS:
+        return import_ledger(store, layer, path)
     if layer not in LAYERS:
         msg = (f"unknown layer {layer!r}; vector layers: {', '.join(LAYERS)}; "
-               f"rasters: {', '.join(RASTER_KINDS)}")
+               f"rasters: {', '.join(RASTER_KINDS)}; ledgers: {', '.join(LEDGERS)}")
         raise SchemaError(msg)
     gdf = _read(layer, path, crs, gpkg_layer, gcj02)
     out, report = conform_layer(gdf, layer, file=str(path), crs=city.metric_crs, rename=rename,
@@ -235,6 +238,26 @@ def format_osm_report(report: dict) -> str:
         lines += [f"    defaulted {what}: {n}" for what, n in rep["defaulted"].items()]
         lines += [f"    dropped {why}: {n}" for why, n in list(rep["dropped"].items())[:10]]
     return "\n".join(lines)
+
+
+def import_ledger(store: TwinStore, name: str, path: Path) -> ConformReport:
+    """Validate an installation ledger (CSV or .xlsx) and commit it as catalog table ``name``.
+
+    All or nothing: any bad row refuses the whole file (:func:`layers.ledger.conform_ledger`)
+    and the previous ledger stays. Districts are resolved against the twin's boundaries.
+    """
+    from layers.io.sheets import read_sheet
+    from layers.ledger import conform_ledger
+
+    raw = read_sheet(path)
+    bounds = store.select("boundaries", ["adcode", "name_zh", "name_en", "level"])
+    districts = bounds.loc[bounds["level"] == "district"]
+    table = conform_ledger(raw, name, districts, file=str(path), source=f"imported from {path.name}")
+    store.commit(tables={name: table}, meta={f"import_report:{name}": {
+        "file": str(path), "n_in": len(raw), "n_out": len(table), "repaired": [], "rejected": []}})
+    report = ConformReport(layer=name, file=str(path), n_in=len(raw), n_out=len(table))
+    logger.info(report.summary())
+    return report
 
 
 def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None):

@@ -25,7 +25,9 @@ __all__ = [
     "FIELDS",
     "HEIGHT_SOURCES",
     "LANDCOVER_CLASSES",
+    "INSTALL_KINDS",
     "LAYERS",
+    "LEDGERS",
     "ROAD_CLASSES",
     "ROOF_TYPES",
     "UNITS",
@@ -162,6 +164,8 @@ ADMIN_LEVELS = ("city", "district", "township")
 GREEN_TYPES = ("park", "green_space")
 PARK_TIERS = ("country", "city", "community", "pocket", "")
 CHARGING_SITE_TYPES = ("urban_public", "rural_public", "highway_service_area", "private")
+#: Kinds of plant in the energy bureau's installation ledger (``pv_installations``).
+INSTALL_KINDS = ("rooftop", "water", "ground", "wind", "storage")
 
 
 @dataclass(frozen=True)
@@ -615,6 +619,18 @@ _FIELD_LIST = [
     _f("area_before_m2", "m2", "float64", "Polygon area before a geometry repair", minimum=0.0),
     *[_f(f"removed_{_r}_m2", "m2", "float64", f"Candidate area removed as {_r}", minimum=0.0)
       for _r in ("protected_area", "basic_farmland", "water", "built_up", "slope")],
+    # --- installation ledgers (twin import pv_installations / charging_installations) ------
+    _f("project_id", "", "string", "Project number of the energy bureau's ledger (unique per ledger)"),
+    _f("install_kind", "", "category", "Kind of plant: rooftop / water / ground PV, wind, storage",
+       allowed=INSTALL_KINDS),
+    _f("in_service_date", "", "string", "Grid-connection (PV, wind, storage) or commissioning (charging) "
+       "date, ISO 8601 YYYY-MM-DD"),
+    _f("in_service_year", "year", "int64", "Calendar year of in_service_date", minimum=2000,
+       maximum=2100),
+    _f("lon_deg", "deg", "float64", "Longitude, WGS84 (blank when the ledger gives none)",
+       minimum=-180.0, maximum=180.0),
+    _f("lat_deg", "deg", "float64", "Latitude, WGS84 (blank when the ledger gives none)",
+       minimum=-90.0, maximum=90.0),
 ]
 
 #: Every column of every layer, by name.
@@ -760,6 +776,18 @@ LAYERS: dict[str, LayerSpec] = {
             description="Parks and other public green space",
         ),
     ]
+}
+
+
+#: Installation ledgers (plain catalog tables, no geometry): name -> (id column, columns).
+#: Written by ``twin import NAME FILE`` (:mod:`layers.ledger`) and the demo's synthetic ledger.
+LEDGERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pv_installations": ("project_id", (
+        "project_id", "name", "district_adcode", "install_kind", "capacity_mw", "in_service_date",
+        "in_service_year", "lon_deg", "lat_deg", "building_id", "is_synthetic", "source")),
+    "charging_installations": ("station_id", (
+        "station_id", "name", "district_adcode", "piles", "power_kw", "is_public",
+        "in_service_date", "in_service_year", "lon_deg", "lat_deg", "is_synthetic", "source")),
 }
 
 

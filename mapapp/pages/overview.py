@@ -33,6 +33,7 @@ from mapapp.pages._common import (
     show_scope,
     show_table,
 )
+from mapapp.pages._trajectory import render_trajectory
 from twin.config import SEEDS, load_city
 
 __all__ = ["progress_frame", "render"]
@@ -277,6 +278,7 @@ def render(ctx: Ctx) -> None:
         show_table(out.round({"baseline": 2, "potential": 2, "gap": 2, "share_pct": 1,
                               "synthetic_share": 3}), lang, key="ov_targets")
 
+    render_trajectory(ctx, pf)
     _validation(ctx, have)
 
     st.subheader(t("ov.buildings_per_district", lang))

@@ -391,7 +391,7 @@ def _chart_data(at: AppTest) -> pd.DataFrame:
     """The overview's progress bars (series and share of target per target id)."""
     import pyarrow as pa
 
-    (chart,) = at.get("vega_lite_chart")
+    chart = at.get("vega_lite_chart")[0]  # the progress bars; the trajectory charts follow
     frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
     return next(f for f in frames if "series" in f.columns)
 
