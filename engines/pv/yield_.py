@@ -710,8 +710,8 @@ def _check_location(location: pvlib.location.Location) -> None:
 
 def _details(pdc0: np.ndarray, ac_n: np.ndarray, dc_n: np.ndarray, poa: np.ndarray,
              poa0: np.ndarray, eff: np.ndarray, sun: np.ndarray, poam: np.ndarray, lossfac: float,
-             n_hours: int, *, monthly: bool) -> pd.DataFrame:
-    """The screener's outputs from the kernels' sums (per kW of pdc0, irradiance in Wh/m²).
+             n_hours: int, *, monthly: bool, index: pd.Index) -> pd.DataFrame:
+    """The screener's outputs from the kernels' sums (per kW of pdc0, irradiance in Wh/m²), on ``index``.
 
     The loss cascade, per kWp and summed over the hours (``E`` = POA, ``E_eff`` = POA
     after IAM, ``T`` = cell temperature, ``f`` = 1 - losses_percent / 100)::
@@ -741,7 +741,7 @@ def _details(pdc0: np.ndarray, ac_n: np.ndarray, dc_n: np.ndarray, poa: np.ndarr
     if monthly:
         for mo in range(12):
             out[f"poa_global_kwh_per_m2_{mo + 1:02d}"] = poam[:, mo] / 1000.0
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, index=index)
 
 
 # ----------------------------------------------------------------------------------------
@@ -941,7 +941,7 @@ def simulate_facets(facets: pd.DataFrame, weather: pd.DataFrame,
             out[f"ac_kwh_{mo + 1:02d}"] = acm[:, mo] * pdc0
     if opts["details"]:
         out = out.join(_details(pdc0, ac_n, dc, poa, poa0 if nsec else poa, eff, sun, poam,
-                                lossfac, len(weather), monthly=opts["monthly"]))
+                                lossfac, len(weather), monthly=opts["monthly"], index=facets.index))
     logger.debug("simulated %d facets x %d daylight hours (%s, %s, %s, horizon sectors: %d)",
                  n, len(hours["cz"]), opts["transposition_model"], opts["aoi_model"],
                  opts["temperature_model"], nsec)

@@ -142,3 +142,18 @@ def test_cascade_closes_and_horizon_only_removes(wx, rows, hz, losses, dcac):
     assert (s["sunshine_h"] <= o["sunshine_h"]).all()
     assert (s["loss_horizon_kwh"] >= -1e-9).all()
     np.testing.assert_allclose(s["nominal_kwh"], o["nominal_kwh"], rtol=1e-12)
+
+
+def test_details_keep_the_facets_index(wx):
+    """A subset of facets (as the rooftop engine simulates per mounting) keeps its own index."""
+    weather, loc = wx
+    facets = pd.DataFrame({"surface_tilt": [10.0, 30.0, 20.0], "surface_azimuth": [90.0, 180.0, 270.0],
+                           "pdc0_kw": [1.0, 5.0, 2.0]}, index=[17, 3, 8])
+    got = simulate_facets(facets, weather, loc, monthly=True, details=True)
+    assert list(got.index) == [17, 3, 8] and not got.isna().any().any()
+    for i in facets.index:  # each row as if simulated alone
+        alone = simulate_facets(facets.loc[[i]].reset_index(drop=True), weather, loc, monthly=True,
+                                details=True).iloc[0]
+        pd.testing.assert_series_equal(got.loc[i], alone, check_names=False, rtol=1e-12)
+    losses = got[[c for c in got.columns if c.startswith("loss_")]].sum(axis=1)
+    np.testing.assert_allclose(got["nominal_kwh"] - losses, got["ac_kwh"], rtol=1e-9)
