@@ -111,14 +111,17 @@ def info(ctx, city, as_json):
 @click.option("--gpkg-layer", default=None, help="Layer inside a GeoPackage.")
 @click.option("--height", "height_m", type=float, default=None,
               help="Height above ground of a wind_speed raster [m].")
-@click.option("--scheme", default=None, help="Class scheme of a landcover_raster (e.g. modis_igbp).")
+@click.option("--scheme", default=None,
+              help="Class scheme of landcover / landcover_raster: modis_igbp, worldcover, cn_landsurvey.")
 @click.pass_context
 def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme):
     """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
     service_areas, bus_stops, green_space, boundaries) or a raster (wind_speed,
-    landcover_raster, dem). Buildings may also come from CityJSON (*.city.json).
+    landcover_raster, dem). Buildings may also come from CityJSON (*.city.json) or an open
+    dataset recognised by its columns (Overture GeoParquet, Google Open Buildings CSV, Microsoft
+    GeoJSONL); `building_height FILE` fills estimated heights from a height raster (CNBH-10m).
     """
     from shell.importer import import_layer
 
