@@ -110,7 +110,7 @@ def info(ctx, city, as_json):
               help="Rename an input column to a schema column (repeatable).")
 @click.option("--gpkg-layer", default=None, help="Layer inside a GeoPackage.")
 @click.option("--height", "height_m", type=float, default=None,
-              help="Height above ground of a wind_speed raster [m].")
+              help="Height above ground of a wind_speed or wind_weibull_a/_k raster [m].")
 @click.option("--scheme", default=None,
               help="Class scheme of landcover / landcover_raster: modis_igbp, worldcover, cn_landsurvey.")
 @click.pass_context

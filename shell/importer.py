@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 #: Largest plausible mean wind speed [m/s]; above it a raster is refused.
 MAX_WIND_SPEED_M_PER_S = 50.0
+#: Largest plausible Weibull shape k [-] (observed k lie between about 1 and 4).
+MAX_WEIBULL_K = 10.0
 
 
 def _is_cityjson(path: Path) -> bool:
@@ -178,16 +180,20 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
     """Validate a GeoTIFF and commit it as raster ``name`` of the twin."""
     arr, _transform, crs = read_raster_window(path)
     meta: dict = {"nodata_cells": int(np.ma.count_masked(arr))}
-    if name == "wind_speed":
+    if name in ("wind_speed", "wind_weibull_a", "wind_weibull_k"):
         if height_m is None or not 0 < float(height_m) <= 300:
-            msg = f"{path}: a wind_speed raster needs its height above ground, e.g. --height 100 (0-300 m)"
+            msg = f"{path}: a {name} raster needs its height above ground, e.g. --height 100 (0-300 m)"
             raise SchemaError(msg)
-        valid = arr.compressed()
-        bad = (valid < 0) | (valid > MAX_WIND_SPEED_M_PER_S)
+        valid = np.ma.masked_invalid(arr).compressed()
+        lo, hi, unit = ((0.5, MAX_WEIBULL_K, "") if name == "wind_weibull_k"
+                        else (0.0, MAX_WIND_SPEED_M_PER_S, " m/s"))
+        bad = (valid < lo) | (valid > hi)
+        what = "Weibull shapes k" if name == "wind_weibull_k" else "wind speeds"
         if bad.any():
             msg = (
-                f"{path}: {int(bad.sum())} cells hold wind speeds outside 0-{MAX_WIND_SPEED_M_PER_S:g} m/s "
+                f"{path}: {int(bad.sum())} cells hold {what} outside {lo:g}-{hi:g}{unit} "
                 f"(min {valid.min():.2f}, max {valid.max():.2f}); set them to the raster's nodata value"
+                + ("; is this the k file (combined-Weibull-k) and not A?" if name == "wind_weibull_k" else "")
             )
             raise SchemaError(msg)
         meta["height_m"] = float(height_m)

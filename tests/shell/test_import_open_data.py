@@ -216,3 +216,49 @@ def test_land_survey_raster_codes_are_integers(twin_copy, tmp_path):
         dst.write(arr, 1)
     import_layer("huzhou", "landcover_raster", p, scheme="cn_landsurvey")
     assert TwinStore("huzhou").raster_path("landcover_raster")[1]["scheme"] == "cn_landsurvey"
+
+
+def write_grid(path, value, *, crs="EPSG:4326", nodata=-9999.0):
+    arr = np.full((20, 20), value, dtype="float32")
+    with rasterio.open(path, "w", driver="GTiff", height=20, width=20, count=1, dtype="float32", crs=crs,
+                       transform=from_origin(LON - 0.01, LAT + 0.01, 0.001, 0.001), nodata=nodata) as dst:
+        dst.write(arr, 1)
+
+
+def test_global_wind_atlas_weibull_rasters_import_with_their_height(twin_copy, tmp_path):
+    a, k = tmp_path / "CHN_combined-Weibull-A_100m.tif", tmp_path / "CHN_combined-Weibull-k_100m.tif"
+    write_grid(a, 6.8)
+    write_grid(k, 2.1)
+    with pytest.raises(SchemaError, match="needs its height above ground"):
+        import_layer("huzhou", "wind_weibull_a", a)
+    import_layer("huzhou", "wind_weibull_a", a, height_m=100)
+    with pytest.raises(SchemaError, match=r"Weibull shapes k outside 0.5-10.*combined-Weibull-k"):
+        import_layer("huzhou", "wind_weibull_k", _k_bad(tmp_path), height_m=100)
+    import_layer("huzhou", "wind_weibull_k", k, height_m=100)
+    store = TwinStore("huzhou")
+    assert store.raster_path("wind_weibull_a")[1]["height_m"] == 100.0
+    assert store.raster_path("wind_weibull_k")[1]["height_m"] == 100.0
+    # the wind screen and rooftop PV find what was imported
+    from engines.pv import rooftop
+    from engines.pv.params import RooftopParams
+    from engines.wind import screen
+    from shell.runners import StoreSource
+    from twin.config import load_city
+
+    source = StoreSource(store, load_city("huzhou"))
+    inputs = screen.load(source, screen.WindParams())
+    assert inputs.weibull_rasters is not None and inputs.weibull_rasters[0][0].name.endswith(".tif")
+    pv_in = rooftop.load(source, RooftopParams(), buildings=False)
+    assert pv_in.terrain is None and "no DEM in the twin" in pv_in.terrain_note
+    dem = tmp_path / "copdem.tif"
+    write_grid(dem, 35.0)
+    import_layer("huzhou", "dem", dem)
+    pv_in = rooftop.load(source, RooftopParams(), buildings=False)
+    assert pv_in.terrain is not None and "terrain horizons from the DEM" in pv_in.terrain_note
+    assert np.nanmax(pv_in.terrain[0]) == pytest.approx(35.0)
+
+
+def _k_bad(tmp_path):
+    p = tmp_path / "k_with_speeds.tif"
+    write_grid(p, 12.5)
+    return p
