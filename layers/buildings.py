@@ -152,9 +152,8 @@ def zonal_median(geoms, values: np.ma.MaskedArray, transform) -> np.ndarray:
     ndarray of float64
         Median per footprint, NaN where no valid cell lies under it.
     """
-    from rasterio.features import rasterize
-
     import shapely
+    from rasterio.features import rasterize
 
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)

@@ -150,7 +150,8 @@ def classify(gdf, scheme: str | Path, code_column: str, *, file: str = "<input>"
     from twin.errors import SchemaError
 
     if code_column not in gdf.columns:
-        msg = (f"{file}: no column {code_column!r} of class codes (columns: {', '.join(map(str, gdf.columns))}); "
+        cols = ", ".join(map(str, gdf.columns))
+        msg = (f"{file}: no column {code_column!r} of class codes (columns: {cols}); "
                f"name it with --rename COLUMN={code_column}")
         raise SchemaError(msg)
     table = read_code_table(scheme)
@@ -170,7 +171,8 @@ def classify(gdf, scheme: str | Path, code_column: str, *, file: str = "<input>"
         raise SchemaError(msg)
     cls = keys.map(table)
     nodata = cls == ""
-    dropped = [(str(i), f"{code_column}={raw[i]} is nodata in {Path(scheme).stem}") for i in gdf.index[nodata]]
+    dropped = [(str(i), f"{code_column}={raw[i]} is nodata in {Path(scheme).stem}")
+               for i in gdf.index[nodata]]
     out = gdf.loc[~nodata].copy()
     out["lc_class"] = cls[~nodata].to_numpy()
     out["source_scheme"] = Path(scheme).stem

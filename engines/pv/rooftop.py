@@ -447,7 +447,8 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
 
 
 #: Note recorded in the PV metadata when the twin has no DEM.
-NO_DEM_NOTE = "no DEM in the twin: horizons from buildings only, terrain not used (import one with `twin import dem`)"
+NO_DEM_NOTE = ("no DEM in the twin: horizons from buildings only, terrain not used "
+               "(import one with `twin import dem`)")
 #: Length of the terrain-horizon rays [m] (:func:`engines.pv.shading.horizon_from_dem`).
 TERRAIN_RADIUS_M = 5000.0
 

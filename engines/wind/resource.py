@@ -534,7 +534,8 @@ def energy_for_weibull(turbine_type: str | pd.DataFrame, scale_a_m_per_s: npt.Ar
     if a.shape != k.shape:
         msg = f"energy_for_weibull: {a.size} scale values and {k.size} shape values; align them"
         raise SchemaError(msg)
-    if (~np.isfinite(a) | (a <= 0) | (a > MAX_WIND_SPEED_M_PER_S)).any() or (~np.isfinite(k) | (k <= 0)).any():
+    bad_a = ~np.isfinite(a) | (a <= 0) | (a > MAX_WIND_SPEED_M_PER_S)
+    if bad_a.any() or (~np.isfinite(k) | (k <= 0)).any():
         msg = "energy_for_weibull: A must lie in (0, 50] m/s and k be > 0 at every site"
         raise SchemaError(msg)
     v = np.arange(dv / 2, 40.0, dv)

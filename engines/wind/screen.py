@@ -1130,6 +1130,8 @@ def compute(inputs: WindInputs, params: WindParams, *,
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
+    notes.append("air density: the weather station's pressure and temperature carried to hub height; "
+                 "site elevation (from a DEM) is not applied")
     share = (len(buildings) / inputs.city_buildings_estimate if inputs.city_buildings_estimate
              else float("nan"))
     if share < 0.5:
@@ -1197,7 +1199,8 @@ def compute(inputs: WindInputs, params: WindParams, *,
             weibull = (wind.sample_wind_raster(pa, sites.geometry.x, sites.geometry.y, crs),
                        wind.sample_wind_raster(pk, sites.geometry.x, sites.geometry.y, crs),
                        float(ma["height_m"]))
-            notes.append(f"wind energy from the Weibull A/k rasters ({ma['height_m']:g} m) where they have data")
+            notes.append(f"wind energy from the Weibull A/k rasters ({ma['height_m']:g} m) where they "
+                         "have data")
     elif inputs.wind_raster is not None:
         notes.append("no Weibull A/k rasters: the station's Weibull shape k is scaled to the wind map's mean "
                      "(import `wind_weibull_a` and `wind_weibull_k` with --height for the atlas's own k)")

@@ -209,12 +209,13 @@ def map_overture(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Re
         rejected = [(f"ovt-{i}", "Overture is_underground: not a building above ground") for i in ids[under]]
         gdf = gdf.loc[~under]
     idx = gdf.index
-    height = _positive(gdf["height"] if "height" in gdf else np.nan, idx)
-    floors = _positive(gdf["num_floors"] if "num_floors" in gdf else np.nan, idx).round()
+    height = _positive(gdf.get("height", np.nan), idx)
+    floors = _positive(gdf.get("num_floors", np.nan), idx).round()
     roof = (gdf["roof_shape"] if "roof_shape" in gdf else pd.Series(None, index=idx, dtype="object"))
     roof_type = roof.map(m["roof_shape"]).fillna("unknown")
-    by_class = (gdf["class"] if "class" in gdf else pd.Series(None, index=idx, dtype="object")).map(m["class"])
-    by_sub = (gdf["subtype"] if "subtype" in gdf else pd.Series(None, index=idx, dtype="object")).map(m["subtype"])
+    none = pd.Series(None, index=idx, dtype="object")
+    by_class = gdf.get("class", none).map(m["class"])
+    by_sub = gdf.get("subtype", none).map(m["subtype"])
     use = by_class.fillna(by_sub).fillna("other")
     names = pd.Series("", index=idx, dtype="object")
     if "names" in gdf.columns:
@@ -266,12 +267,13 @@ def map_google(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Reje
 
 def map_microsoft(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Rejected]:
     """Microsoft building footprints -> twin columns (pure); ``height = -1`` means unknown."""
-    height = _positive(gdf["height"] if "height" in gdf else np.nan, gdf.index)
+    height = _positive(gdf.get("height", np.nan), gdf.index)
     cols: dict[str, Any] = {
         "height_m": height.to_numpy(),
         "height_source": np.where(height.notna(), "observed", "estimated"),
         "is_synthetic": False,
-        "source": f"Microsoft Global ML Building Footprints, {mapping()['microsoft']['licence']}; file {file}",
+        "source": (f"Microsoft Global ML Building Footprints, {mapping()['microsoft']['licence']}; "
+                   f"file {file}"),
     }
     return _frame(gdf, cols), []
 

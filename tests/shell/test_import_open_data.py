@@ -1,4 +1,4 @@
-"""Real-format files inside Huzhou imported into a small built twin: open buildings, height maps, land cover."""
+"""Real-format files inside Huzhou imported into a small built twin: buildings, heights, land cover, wind."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def write_overture(path, n=4):
             "class": ["apartments", "office", None, "house"],
             "subtype": ["residential", "commercial", "industrial", "residential"],
             "is_underground": False,
-            "sources": [[{"property": "", "dataset": "OpenStreetMap", "record_id": f"w{i}"}] for i in range(n)],
+            "sources": [[{"property": "", "dataset": "OpenStreetMap", "record_id": f"w{i}"}]
+                        for i in range(n)],
         },
         geometry=list(squares_m(n)), crs="OGC:CRS84",
     )
@@ -111,7 +112,8 @@ def test_microsoft_geojsonl_imports_and_height_raster_fills_unknown_heights(twin
     from rasterio.features import rasterize
 
     for i, value in ((0, 24.0), (1, 99.0)):
-        mask = rasterize([(mb.geometry.iloc[i], 1)], out_shape=arr.shape, transform=tr, fill=0, all_touched=True)
+        mask = rasterize([(mb.geometry.iloc[i], 1)], out_shape=arr.shape, transform=tr, fill=0,
+                         all_touched=True)
         arr[mask == 1] = value
     mask2 = rasterize([(mb.geometry.iloc[2], 1)], out_shape=arr.shape, transform=tr, fill=0)
     vals = np.resize([5.0, 7.0, 9.0], int(mask2.sum()))
@@ -163,7 +165,8 @@ def test_land_survey_polygons_map_bamboo_and_tea(twin_copy, tmp_path):
     codes = ["0301", "0302", "0202", "0101", "1101", "05H1", "0202K"]
     geoms = squares_m(len(codes), size_m=50.0, step_m=80.0)
     gdf = gpd.GeoDataFrame({"BSM": range(len(codes)), "DLBM": codes,
-                            "DLMC": ["乔木林地", "竹林地", "茶园", "水田", "河流水面", "商业服务业设施用地", "可调整茶园"]},
+                            "DLMC": ["乔木林地", "竹林地", "茶园", "水田", "河流水面", "商业服务业设施用地",
+                                     "可调整茶园"]},
                            geometry=geoms.to_crs(CRS_M).values, crs=CRS_M)
     p = tmp_path / "dltb_2022.gpkg"
     gdf.to_file(p, driver="GPKG")

@@ -15,7 +15,8 @@ from engines.pv.rooftop import read_terrain, rooftop_potential
 from engines.pv.scenarios import load_scenarios
 from engines.pv.weather import location_from_meta, read_epw
 
-EPW = Path(__file__).resolve().parents[3] / "data" / "real" / "weather" / "CHN_Zhejiang.Hangzhou.584570_SWERA.epw"
+EPW = (Path(__file__).resolve().parents[3] / "data" / "real" / "weather"
+       / "CHN_Zhejiang.Hangzhou.584570_SWERA.epw")
 CELL_M = 50.0
 ORIGIN = (-3000.0, 3000.0)  # x of the west edge, y of the north edge [m]
 

@@ -137,7 +137,8 @@ def test_bad_files_give_clear_errors(tmp_path):
     with pytest.raises(SourceError, match="missing area_in_meters, geometry"):
         read_open_buildings(csv, "google")
     wkt = tmp_path / "w.csv"
-    wkt.write_text('latitude,longitude,area_in_meters,confidence,geometry\n30.8,120.1,20,0.8,"POLYGON ((1 2"\n')
+    wkt.write_text('latitude,longitude,area_in_meters,confidence,geometry\n'
+                   '30.8,120.1,20,0.8,"POLYGON ((1 2"\n')
     with pytest.raises(SourceError, match="not WKT"):
         read_open_buildings(wkt, "google")
     empty = tmp_path / "e.geojsonl"
