@@ -149,6 +149,12 @@ def import_layer(
     mapped: dict = {}
     gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped)
     dropped = list(mapped.get("dropped", []))
+    if (layer == "landcover" and scheme is None and "lc_class" not in gdf.columns
+            and not (rename and "lc_class" in rename.values())
+            and any(str(c).upper() == "DLBM" for c in gdf.columns)):
+        msg = (f"{path}: land-survey codes (DLBM) but no lc_class column; import with "
+               "--scheme cn_landsurvey to map the codes to the twin's classes")
+        raise SchemaError(msg)
     if layer == "landcover" and scheme is not None:
         from layers.landcover import classify
 

@@ -187,7 +187,9 @@ def test_land_survey_unknown_codes_are_refused(twin_copy, tmp_path):
     with pytest.raises(SchemaError, match=r"class codes \{'9999': 2\}.*cn_landsurvey"):
         import_layer("huzhou", "landcover", p, scheme="cn_landsurvey")
     assert len(TwinStore("huzhou").read_layer("landcover")) == len(before)  # twin unchanged
-    with pytest.raises(ConfigError, match="worldcover, cn_landsurvey|cn_landsurvey, modis_igbp, worldcover"):
+    with pytest.raises(SchemaError, match="--scheme cn_landsurvey"):
+        import_layer("huzhou", "landcover", p)
+    with pytest.raises(ConfigError, match="cn_landsurvey, modis_igbp, worldcover"):
         import_layer("huzhou", "landcover", p, scheme="corine")
     gdf.rename(columns={"DLBM": "code"}).to_file(tmp_path / "nocol.gpkg", driver="GPKG")
     with pytest.raises(SchemaError, match="--rename COLUMN=source_class"):

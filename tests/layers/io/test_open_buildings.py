@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layers.io.open_buildings import (
@@ -91,6 +91,7 @@ def test_google_without_height_columns_estimates_all_and_duplicate_codes_give_no
     assert "footprints" in out["source"].iloc[0]
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.just(-1.0), st.floats(0.1, 500), st.none()), min_size=1, max_size=20))
 def test_microsoft_minus_one_is_unknown_and_positive_heights_kept(heights):
     gdf = gpd.GeoDataFrame({"height": heights, "confidence": -1.0},
