@@ -20,6 +20,7 @@ __all__ = [
     "cim_level",
     "derive",
     "from_osm_sample",
+    "zonal_median",
 ]
 
 SPEC = LAYERS["buildings"]
@@ -128,3 +129,61 @@ def from_osm_sample(osm: gpd.GeoDataFrame, *, source: str) -> tuple[gpd.GeoDataF
         crs=osm.crs,
     )
     return out, rejected
+
+
+def zonal_median(geoms, values: np.ma.MaskedArray, transform) -> np.ndarray:
+    """Median of the valid raster cells under each footprint (pure; e.g. a 10 m building-height map).
+
+    Cells whose centre lies in a footprint count; a footprint smaller than a
+    cell takes the cell under its representative point. Masked, non-finite
+    and non-positive cells (no building) are left out.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+        Footprints in the raster's CRS.
+    values : numpy.ma.MaskedArray, shape (rows, cols)
+        The raster window.
+    transform : affine.Affine
+        Transform of ``values``.
+
+    Returns
+    -------
+    ndarray of float64
+        Median per footprint, NaN where no valid cell lies under it.
+    """
+    import shapely
+    from rasterio.features import rasterize
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    data = np.ma.filled(np.ma.asarray(values, dtype="float64"), np.nan)
+    valid = np.isfinite(data) & (data > 0)
+    labels = rasterize(((g, i + 1) for i, g in enumerate(geoms) if g is not None and not g.is_empty),
+                       out_shape=data.shape, transform=transform, fill=0, dtype="int32")
+    sel = (labels > 0) & valid
+    lab, val = labels[sel] - 1, data[sel]
+    if len(lab):
+        order = np.lexsort((val, lab))
+        lab, val = lab[order], val[order]
+        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        counts = np.diff(np.r_[starts, len(lab)])
+        lo = val[starts + (counts - 1) // 2]
+        hi = val[starts + counts // 2]
+        out[lab[starts]] = (lo + hi) / 2.0
+    # footprints no cell centre falls in: the cell under the representative point
+    empty = np.flatnonzero(~np.isin(np.arange(n), np.unique(labels[labels > 0] - 1)))
+    if len(empty):
+        pts = shapely.point_on_surface(geoms[empty])
+        inv = ~transform
+        cols, rows = inv * (shapely.get_x(pts), shapely.get_y(pts))
+        r, c = np.floor(rows).astype(int), np.floor(cols).astype(int)
+        inside = (r >= 0) & (r < data.shape[0]) & (c >= 0) & (c < data.shape[1])
+        vals = np.full(len(empty), np.nan)
+        vals[inside] = data[r[inside], c[inside]]
+        vals[~(np.isfinite(vals) & (vals > 0))] = np.nan
+        out[empty] = vals
+    return out

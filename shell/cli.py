@@ -129,8 +129,9 @@ def info(ctx, city, as_json):
               help="Rename an input column to a schema column (repeatable).")
 @click.option("--gpkg-layer", default=None, help="Layer inside a GeoPackage.")
 @click.option("--height", "height_m", type=float, default=None,
-              help="Height above ground of a wind_speed raster [m].")
-@click.option("--scheme", default=None, help="Class scheme of a landcover_raster (e.g. modis_igbp).")
+              help="Height above ground of a wind_speed or wind_weibull_a/_k raster [m].")
+@click.option("--scheme", default=None,
+              help="Class scheme of landcover / landcover_raster: modis_igbp, worldcover, cn_landsurvey.")
 @click.option("--layers", "osm_layers", default=None, metavar="L1,L2",
               help="`import osm` only: layers to replace (default: all OSM layers found in the city).")
 @click.option("--json", "as_json", is_flag=True, help="`import osm` only: print the report as JSON.")
@@ -141,7 +142,9 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
     service_areas, bus_stops, green_space, boundaries) or a raster (wind_speed,
-    landcover_raster, dem). Buildings may also come from CityJSON (*.city.json).
+    landcover_raster, dem). Buildings may also come from CityJSON (*.city.json) or an open
+    dataset recognised by its columns (Overture GeoParquet, Google Open Buildings CSV, Microsoft
+    GeoJSONL); `building_height FILE` fills estimated heights from a height raster (CNBH-10m).
 
     `twin import osm FILE.osm.pbf --city C [--layers buildings,roads,...]` replaces the
     twin's buildings, roads, charging_stations, bus_stops, green_space, water and

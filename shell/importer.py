@@ -17,18 +17,21 @@ import numpy as np
 from layers.conform import ConformReport, conform_layer
 from layers.io.export import export_file
 from layers.io.files import read_raster_window, read_vector
+from layers.io.open_buildings import detect_layout, licence_of, read_open_buildings
 from twin.config import load_city
 from twin.errors import SchemaError
 from twin.schema import LAYERS, LEDGERS
 from twin.store import RASTER_KINDS, TwinStore
 
-__all__ = ["export_layer", "format_osm_report", "import_layer", "import_ledger", "import_osm",
-           "import_raster"]
+__all__ = ["export_layer", "format_osm_report", "import_building_height", "import_layer",
+           "import_ledger", "import_osm", "import_raster"]
 
 logger = logging.getLogger(__name__)
 
 #: Largest plausible mean wind speed [m/s]; above it a raster is refused.
 MAX_WIND_SPEED_M_PER_S = 50.0
+#: Largest plausible Weibull shape k [-] (observed k lie between about 1 and 4).
+MAX_WEIBULL_K = 10.0
 
 
 def _is_cityjson(path: Path) -> bool:
@@ -36,13 +39,23 @@ def _is_cityjson(path: Path) -> bool:
     return name.endswith((".city.json", ".cityjson"))
 
 
-def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool) -> gpd.GeoDataFrame:
+def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
+          mapped: dict | None = None) -> gpd.GeoDataFrame:
+    """Read ``path``; open building datasets are recognised and mapped (their name lands in ``mapped``)."""
+    layout = None
     if layer == "buildings" and _is_cityjson(path):
         from layers.io.cityjson import read_cityjson
 
         gdf = read_cityjson(path)
+    elif layer == "buildings" and (layout := detect_layout(path)) is not None:
+        gdf, dropped = read_open_buildings(path, layout)
     else:
         gdf = read_vector(path, crs=crs, layer=gpkg_layer)
+        if layer == "buildings" and (layout := detect_layout(path, list(gdf.columns))) is not None:
+            gdf, dropped = read_open_buildings(path, layout, frame=gdf)
+    if layout is not None and mapped is not None:
+        mapped.update(layout=layout, licence=licence_of(layout), dropped=dropped)
+        logger.info("%s recognised as %s", path, licence_of(layout))
     if gcj02:
         from twin.gcj02 import geometry_gcj02_to_wgs84
 
@@ -110,7 +123,9 @@ def import_layer(
     height_m : float, optional
         Height of a ``wind_speed`` raster [m] (required for it).
     scheme : str, optional
-        Class scheme of a ``landcover_raster`` (a table in ``data/landcover``).
+        Class scheme (a table in ``data/landcover``: ``modis_igbp``, ``worldcover``,
+        ``cn_landsurvey``) of a ``landcover_raster``, or of a ``landcover`` polygon file
+        whose codes are in ``DLBM`` (land survey) or ``source_class``.
 
     Returns
     -------
@@ -125,17 +140,48 @@ def import_layer(
         return import_raster(store, layer, path, height_m=height_m, scheme=scheme)
     if layer in LEDGERS:
         return import_ledger(store, layer, path)
+    if layer == "building_height":
+        return import_building_height(store, path)
     if layer not in LAYERS:
         msg = (f"unknown layer {layer!r}; vector layers: {', '.join(LAYERS)}; "
-               f"rasters: {', '.join(RASTER_KINDS)}; ledgers: {', '.join(LEDGERS)}")
+               f"rasters: {', '.join(RASTER_KINDS)}; ledgers: {', '.join(LEDGERS)}; "
+               "building_height (a height raster for buildings)")
         raise SchemaError(msg)
-    gdf = _read(layer, path, crs, gpkg_layer, gcj02)
+    if scheme is not None and layer not in ("landcover",):
+        msg = f"--scheme applies to landcover and landcover_raster, not to {layer}"
+        raise SchemaError(msg)
+    mapped: dict = {}
+    gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped)
+    dropped = list(mapped.get("dropped", []))
+    if (layer == "landcover" and scheme is None and "lc_class" not in gdf.columns
+            and not (rename and "lc_class" in rename.values())
+            and any(str(c).upper() == "DLBM" for c in gdf.columns)):
+        msg = (f"{path}: land-survey codes (DLBM) but no lc_class column; import with "
+               "--scheme cn_landsurvey to map the codes to the twin's classes")
+        raise SchemaError(msg)
+    if layer == "landcover" and scheme is not None:
+        from layers.landcover import classify
+
+        gdf = gdf.rename(columns=rename or {})
+        rename = None
+        code_col = next((c for c in gdf.columns if str(c).upper() == "DLBM"), "source_class")
+        gdf, nodata = classify(gdf, scheme, code_col, file=str(path))
+        dropped += nodata
+        if gdf.empty:
+            msg = f"{path}: every row's class code is nodata in the {scheme} table; nothing to import"
+            raise SchemaError(msg)
     out, report = conform_layer(gdf, layer, file=str(path), crs=city.metric_crs, rename=rename,
                                 source=f"imported from {path.name}", is_synthetic=False)
+    report.n_in += len(dropped)
+    report.rejected[:0] = dropped
     out = _fill_admin_codes(store, out)
-    store.commit({layer: out}, meta={f"import_report:{layer}": {
-        "file": str(path), "n_in": report.n_in, "n_out": report.n_out,
-        "repaired": report.repaired[:1000], "rejected": report.rejected[:1000]}})
+    entry = {"file": str(path), "n_in": report.n_in, "n_out": report.n_out,
+             "repaired": report.repaired[:1000], "rejected": report.rejected[:1000]}
+    if "layout" in mapped:
+        entry.update(dataset=mapped["layout"], licence=mapped["licence"])
+    if scheme is not None:
+        entry["scheme"] = scheme
+    store.commit({layer: out}, meta={f"import_report:{layer}": entry})
     logger.info(report.summary())
     return report
 
@@ -264,16 +310,20 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
     """Validate a GeoTIFF and commit it as raster ``name`` of the twin."""
     arr, _transform, crs = read_raster_window(path)
     meta: dict = {"nodata_cells": int(np.ma.count_masked(arr))}
-    if name == "wind_speed":
+    if name in ("wind_speed", "wind_weibull_a", "wind_weibull_k"):
         if height_m is None or not 0 < float(height_m) <= 300:
-            msg = f"{path}: a wind_speed raster needs its height above ground, e.g. --height 100 (0-300 m)"
+            msg = f"{path}: a {name} raster needs its height above ground, e.g. --height 100 (0-300 m)"
             raise SchemaError(msg)
-        valid = arr.compressed()
-        bad = (valid < 0) | (valid > MAX_WIND_SPEED_M_PER_S)
+        valid = np.ma.masked_invalid(arr).compressed()
+        lo, hi, unit = ((0.5, MAX_WEIBULL_K, "") if name == "wind_weibull_k"
+                        else (0.0, MAX_WIND_SPEED_M_PER_S, " m/s"))
+        bad = (valid < lo) | (valid > hi)
+        what = "Weibull shapes k" if name == "wind_weibull_k" else "wind speeds"
         if bad.any():
             msg = (
-                f"{path}: {int(bad.sum())} cells hold wind speeds outside 0-{MAX_WIND_SPEED_M_PER_S:g} m/s "
+                f"{path}: {int(bad.sum())} cells hold {what} outside {lo:g}-{hi:g}{unit} "
                 f"(min {valid.min():.2f}, max {valid.max():.2f}); set them to the raster's nodata value"
+                + ("; is this the k file (combined-Weibull-k) and not A?" if name == "wind_weibull_k" else "")
             )
             raise SchemaError(msg)
         meta["height_m"] = float(height_m)
@@ -294,6 +344,76 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
     store.commit(rasters={name: {"path": path, "meta": meta, "is_synthetic": False,
                                  "source": f"imported from {path.name}"}})
     report = ConformReport(layer=name, file=str(path), n_in=int(arr.size), n_out=int(arr.count()))
+    return report
+
+
+def import_building_height(store: TwinStore, path: Path) -> ConformReport:
+    """Attach heights from a building-height raster to buildings whose height is estimated.
+
+    Each building with ``height_source = 'estimated'`` takes the zonal median of
+    the raster under its footprint (:func:`layers.buildings.zonal_median`);
+    ``floors`` and gross floor area follow from the new height, ``source`` names
+    the raster. Buildings without a valid cell keep their estimate and are
+    reported. The layer is validated again and committed all or nothing.
+
+    Parameters
+    ----------
+    store : TwinStore
+        A built twin.
+    path : path
+        A GeoTIFF of building heights [m] (e.g. CNBH-10m); 0 and nodata mean no building.
+    """
+    import rasterio.errors
+    import shapely
+
+    from layers.buildings import STOREY_HEIGHT_M, zonal_median
+
+    blds = store.read_layer("buildings")
+    todo = np.flatnonzero((blds["height_source"].astype(str) == "estimated").to_numpy())
+    report = ConformReport(layer="buildings", file=str(path), n_in=len(blds))
+    if len(todo) == 0:
+        have = blds["height_source"].astype(str).value_counts().to_dict()
+        msg = (f"{path}: no building of the twin has an estimated height (height sources: {have}); a "
+               "height raster only fills estimated heights: import real footprints first")
+        raise SchemaError(msg)
+    from layers.io.files import open_raster
+
+    with open_raster(path, what="building-height raster") as src:
+        raster_crs = src.crs
+    target = blds.iloc[todo].to_crs(raster_crs)
+    try:
+        arr, transform, _crs = read_raster_window(path, tuple(target.total_bounds))
+    except rasterio.errors.WindowError:
+        msg = (f"{path}: the raster does not overlap the twin's buildings; check that it covers "
+               f"{store.city_id} and that its CRS ({raster_crs.to_string()}) is right")
+        raise SchemaError(msg) from None
+    arr = np.ma.masked_invalid(arr)
+    if arr.count() == 0:
+        msg = f"{path}: no valid cells over the twin's buildings (all nodata); check the file"
+        raise SchemaError(msg)
+    heights = zonal_median(shapely.make_valid(target.geometry.values), arr, transform)
+    got = np.isfinite(heights)
+    if not got.any():
+        msg = (f"{path}: none of the {len(todo)} buildings with estimated heights lies on a cell with a "
+               "height; check that the raster is a building-height map of this city")
+        raise SchemaError(msg)
+    out = blds.copy()
+    rows = todo[got]
+    out.loc[rows, "height_m"] = heights[got]
+    out.loc[rows, "height_source"] = "observed"
+    out.loc[rows, "floors"] = np.maximum(1, np.round(heights[got] / STOREY_HEIGHT_M)).astype("int64")
+    out.loc[rows, "gross_floor_area_m2"] = np.nan
+    out.loc[rows, "source"] = out.loc[rows, "source"].astype(str) + f"; height: {path.name} (zonal median)"
+    checked, _ = conform_layer(out, "buildings", file=str(path), crs=out.crs, is_synthetic=False)
+    ids = blds["building_id"].to_numpy()
+    report.repaired = [(str(i), f"height {h:.1f} m from {path.name}") for i, h in zip(ids[rows], heights[got],
+                                                                                      strict=True)]
+    report.rejected = [(str(i), "no building-height cell under the footprint: estimate kept")
+                       for i in ids[todo[~got]]]
+    report.n_out = len(checked)
+    store.commit({"buildings": checked}, meta={"import_report:building_height": {
+        "file": str(path), "n_buildings": len(blds), "n_estimated": len(todo), "n_filled": int(got.sum()),
+        "filled": report.repaired[:1000], "not_filled": report.rejected[:1000]}})
     return report
 
 

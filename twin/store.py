@@ -69,6 +69,8 @@ RASTER_KINDS = {
     "landcover_raster": "land-cover classes (source scheme in metadata)",
     "wind_speed": "mean wind speed [m/s] at a hub height (metadata height_m)",
     "dem": "terrain elevation [m]",
+    "wind_weibull_a": "Weibull scale A [m/s] at a height (metadata height_m), e.g. Global Wind Atlas",
+    "wind_weibull_k": "Weibull shape k [-] at a height (metadata height_m), e.g. Global Wind Atlas",
 }
 
 #: Aggregate functions :meth:`TwinStore.aggregate` offers: name -> SQL template (``{}``: the column).

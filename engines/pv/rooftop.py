@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +33,9 @@ from engines.pv.yield_ import simulate_facets
 from twin.engine import EngineResult, TwinSource
 from twin.errors import ConfigError, TwinError
 from twin.params import to_dict
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 __all__ = ["VARIABILITY_SAMPLE", "VIABLE_FRACTION_OF_REFERENCE", "RooftopInputs", "aggregate",
            "city_screener_figures", "compute", "load", "pv_targets", "rooftop_potential", "rooftop_rows",
@@ -68,6 +72,7 @@ def rooftop_potential(
     samples_per_sector: int = 10,
     row_shading: bool = True,
     temperature_by_roof: dict[str, str] | None = None,
+    terrain: tuple[np.ndarray, Affine] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-facet and per-building rooftop PV potential for every scenario.
 
@@ -100,6 +105,9 @@ def rooftop_potential(
     samples_per_sector, row_shading : int, bool
         Horizon samples per sector matched to the site's sun (0: sector maxima) and
         row-to-row shading of racked facets (:func:`~engines.pv.shading.facet_horizons`).
+    terrain : (ndarray, affine.Affine), optional
+        A DEM in the buildings' CRS and its transform (:func:`read_terrain`): terrain
+        horizons join the buildings' (:func:`~engines.pv.shading.horizon_from_dem`).
     temperature_by_roof : dict of str to str, optional
         SAPM temperature parameter set per modelled roof form (``flat``, ``gable``,
         ``hip``): racked rows run cooler than flush modules. Used when the model's
@@ -131,9 +139,11 @@ def rooftop_potential(
         step("horizon shading")
         blockers = buildings if obstacles is None else obstacles
         sun = _sun_table(location, n_sectors, samples_per_sector) if samples_per_sector else None
+        dem, dem_transform = terrain if terrain is not None else (None, None)
         facets = facets.join(facet_horizons(facets, blockers, n_sectors=n_sectors, radius_m=radius_m,
                                             samples_per_sector=samples_per_sector, sun=sun,
-                                            row_shading=row_shading))
+                                            row_shading=row_shading, dem=dem, dem_transform=dem_transform,
+                                            dem_radius_m=TERRAIN_RADIUS_M))
     step("yield")
     result = simulate_by_roof(facets, weather, location, model, temperature_by_roof)
     facets = facets.join(result)
@@ -390,6 +400,8 @@ class RooftopInputs:
     weather_check: dict = field(default_factory=dict)
     city_buildings: int = 0
     other_weather: dict[str, pd.DataFrame | str] = field(default_factory=dict)
+    terrain: tuple[np.ndarray, Affine] | None = None
+    terrain_note: str = ""
 
 
 def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
@@ -422,9 +434,42 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
                 other[p.name] = str(exc)
     names = source.read_layer("boundaries", columns=["adcode", "name_zh", "name_en"])
     names = pd.DataFrame(names.drop(columns="geometry")).rename(columns={"adcode": "district_adcode"})
+    terrain, note = None, NO_DEM_NOTE
+    dem = source.raster("dem") if params.shading else None
+    if not params.shading:
+        note = "no horizon shading (--no-shading): terrain not used"
+    elif dem is not None:
+        terrain = read_terrain(dem[0], city.metric_crs)
+        note = f"terrain horizons from the DEM {dem[0].name} (ray marching up to {TERRAIN_RADIUS_M:g} m)"
     return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
                          location, scenarios, city.targets_frame(), names, check.as_dict(),
-                         city.full_scale_buildings, other)
+                         city.full_scale_buildings, other, terrain, note)
+
+
+#: Note recorded in the PV metadata when the twin has no DEM.
+NO_DEM_NOTE = ("no DEM in the twin: horizons from buildings only, terrain not used "
+               "(import one with `twin import dem`)")
+#: Length of the terrain-horizon rays [m] (:func:`engines.pv.shading.horizon_from_dem`).
+TERRAIN_RADIUS_M = 5000.0
+
+
+def read_terrain(path: Path, crs: Any) -> tuple[np.ndarray, Affine]:
+    """A DEM file reprojected (bilinear) to ``crs`` at its own resolution: elevations [m] and transform.
+
+    Nodata cells are NaN (skipped by the horizon rays).
+    """
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    from layers.io.files import open_raster
+
+    with open_raster(path, what="DEM") as src:
+        transform, width, height = calculate_default_transform(src.crs, crs, src.width, src.height,
+                                                               *src.bounds)
+        dem = np.full((height, width), np.nan, dtype="float64")
+        reproject(source=rasterio.band(src, 1), destination=dem, dst_transform=transform, dst_crs=crs,
+                  dst_nodata=np.nan, src_nodata=src.nodata, resampling=Resampling.bilinear)
+    return dem, transform
 
 
 def compute(inputs: RooftopInputs, params: RooftopParams, *,
@@ -449,7 +494,8 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
                                              facet_params=layout.facet_options(),
                                              samples_per_sector=layout.samples_per_sector,
                                              row_shading=layout.row_shading,
-                                             temperature_by_roof=layout.temperature_by_roof())
+                                             temperature_by_roof=layout.temperature_by_roof(),
+                                             terrain=inputs.terrain)
     step("aggregate")
     keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
                       if c in buildings.columns]]
@@ -457,6 +503,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     pb, fc = rooftop_rows(buildings, facets, per_building, params.scenario, inputs.scenarios)
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
                    "shading": params.shading, "params": to_dict(params),
+                   "terrain_horizon": inputs.terrain_note or NO_DEM_NOTE,
                    "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building),
                    "weather_variability": weather_variability(facets, inputs, params)}}

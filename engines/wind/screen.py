@@ -789,7 +789,8 @@ def candidate_areas(city_id: str, crs: str) -> gpd.GeoDataFrame:
 # ---------------------------------------------------------------------------------------
 def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindParams, *,
                 raster_mean_m_per_s: np.ndarray | None = None,
-                raster_height_m: float | None = None) -> gpd.GeoDataFrame:
+                raster_height_m: float | None = None,
+                raster_weibull: tuple[np.ndarray, np.ndarray, float] | None = None) -> gpd.GeoDataFrame:
     """Hub-height wind, Weibull fit, gross and net energy and capacity factor per site.
 
     Parameters
@@ -805,6 +806,12 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     raster_height_m : float, optional
         Height of the raster [m]; carried to hub height with the site's roughness
         (log law) when it differs.
+    raster_weibull : (A, k, height_m), optional
+        Weibull scale A [m/s] and shape k of a wind atlas (Global Wind Atlas
+        ``combined-Weibull-A``/``-k``) at each site and their height [m]. Where both
+        are valid they override the mean-speed raster: A is carried to hub height
+        by the log law like the mean, k is kept, and the energy integrates the power
+        curve over Weibull(A, k) (:func:`engines.wind.resource.energy_for_weibull`).
 
     Returns
     -------
@@ -852,6 +859,19 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
             c[ok] = c_ref * r[ok] / ref.mean()
             source[ok] = "raster"
     hours = len(v10) * wind._hours_per_step(station["wind_speed"])
+    if raster_weibull is not None:
+        a_r, k_r, h_r = (np.asarray(raster_weibull[0], float), np.asarray(raster_weibull[1], float),
+                         float(raster_weibull[2]))
+        okw = np.isfinite(a_r) & np.isfinite(k_r) & (a_r > 0) & (k_r > 0)
+        if okw.any():
+            from scipy.special import gammaln
+
+            a_hub = a_r * np.log(hub / z0) / np.log(h_r / z0) if abs(h_r - hub) > 0.5 else a_r
+            gross[okw] = wind.energy_for_weibull(params.turbine_type, a_hub[okw], k_r[okw], hours,
+                                                 float(np.mean(rho)))
+            k[okw], c[okw] = k_r[okw], a_hub[okw]
+            mean_v[okw] = a_hub[okw] * np.exp(gammaln(1.0 + 1.0 / k_r[okw]))
+            source[okw] = "raster"
     year_factor = 8760.0 / hours
     net = gross * (1 - params.wake_loss) * params.availability
     cap_kw = spec["nominal_power_kw"]
@@ -1037,6 +1057,7 @@ class WindInputs:
     protected: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     city_buildings_estimate: int = 0
+    weibull_rasters: tuple[tuple[Path, dict], tuple[Path, dict]] | None = None
 
 
 def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame | None = None) -> WindInputs:
@@ -1067,10 +1088,12 @@ def load(source: TwinSource, params: WindParams, *, protected: gpd.GeoDataFrame 
     station = wind.read_station_wind(weather_path)
     dem = source.raster("dem")
     ws = source.raster("wind_speed")
+    wa, wk = source.raster("wind_weibull_a"), source.raster("wind_weibull_k")
     return WindInputs(city.id, crs, weather_path.name, districts, buildings, roads, water, landcover,
                       station, source.table("targets"), dem[0] if dem else None, ws, protected,
                       {"read": round(time.perf_counter() - t0, 3)},
-                      int(getattr(city, "full_scale_buildings", 0) or 0))
+                      int(getattr(city, "full_scale_buildings", 0) or 0),
+                      (wa, wk) if wa is not None and wk is not None else None)
 
 
 def compute(inputs: WindInputs, params: WindParams, *,
@@ -1107,6 +1130,8 @@ def compute(inputs: WindInputs, params: WindParams, *,
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
+    notes.append("air density: the weather station's pressure and temperature carried to hub height; "
+                 "site elevation (from a DEM) is not applied")
     share = (len(buildings) / inputs.city_buildings_estimate if inputs.city_buildings_estimate
              else float("nan"))
     if share < 0.5:
@@ -1164,8 +1189,25 @@ def compute(inputs: WindInputs, params: WindParams, *,
         path, meta = inputs.wind_raster
         raster_height = meta.get("height_m")
         raster_mean = wind.sample_wind_raster(path, sites.geometry.x, sites.geometry.y, crs)
+    weibull = None
+    if inputs.weibull_rasters is not None:
+        (pa, ma), (pk, mk) = inputs.weibull_rasters
+        if ma.get("height_m") != mk.get("height_m"):
+            notes.append(f"Weibull A ({ma.get('height_m')} m) and k ({mk.get('height_m')} m) rasters are at "
+                         "different heights: not used; import both at one height")
+        else:
+            weibull = (wind.sample_wind_raster(pa, sites.geometry.x, sites.geometry.y, crs),
+                       wind.sample_wind_raster(pk, sites.geometry.x, sites.geometry.y, crs),
+                       float(ma["height_m"]))
+            notes.append(f"wind energy from the Weibull A/k rasters ({ma['height_m']:g} m) where they "
+                         "have data")
+    elif inputs.wind_raster is not None:
+        notes.append("no Weibull A/k rasters: the station's Weibull shape k is scaled to the wind map's mean "
+                     "(import `wind_weibull_a` and `wind_weibull_k` with --height for the atlas's own k)")
     sites = site_energy(sites, station, params, raster_mean_m_per_s=raster_mean,
-                        raster_height_m=raster_height)
+                        raster_height_m=raster_height, raster_weibull=weibull)
+    if weibull is not None and raster_mean is None:
+        raster_mean = weibull[0]
     sites.insert(0, "site_id", [f"w{i:06d}" for i in range(len(sites))])
     any_synth = any(bool(df["is_synthetic"].any()) for df in (buildings, roads, water, landcover))
     sites["is_synthetic"] = any_synth | (sites["candidate_area"] != "")
@@ -1219,7 +1261,8 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "blending_height_m": params.blending_height_m, "params": to_dict(params),
         "station_mean_wind_10m_m_per_s": round(float(station["wind_speed"].mean()), 3),
         "mean_air_density_hub_kg_per_m3": round(float(np.mean(hub_rho)), 4),
-        "resource": ("wind_speed raster" if raster_mean is not None
+        "resource": ("Weibull A/k rasters" + (" and wind_speed raster" if inputs.wind_raster else "")
+                     if weibull is not None else "wind_speed raster" if raster_mean is not None
                      else "station screening estimate (EPW 10 m wind extrapolated)"),
         "placement": params.placement, "min_project_turbines": params.min_project_turbines,
         "n_lattice_points_eligible_on_grid": n_grid,
