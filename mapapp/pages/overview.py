@@ -83,7 +83,7 @@ def wrap_label(text: str, lang: str) -> str:
 
 
 def _fmt(x: float) -> str:
-    """A value for a bar label: thousands separated, at most 3 significant figures past 1,000."""
+    """A value for a bar label: whole and thousands-separated from 100, else 3 significant figures."""
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
 
