@@ -240,7 +240,9 @@ def _chart(pf: pd.DataFrame, lang: str) -> alt.VConcatChart:
     axis = alt.Axis(labelExpr="split(datum.label, '\\n')", labelLimit=360, labelOverlap=False,
                     minExtent=250, labelFontSize=11, labelLineHeight=13)
     y = alt.Y("label:N", sort=None, title=None, axis=axis)
-    color = alt.Color("series:N", title=None, scale=alt.Scale(range=["#b0b0b0", "#2a9d8f"]),
+    series = [t("series.baseline", lang), t("series.potential", lang)]  # grey, then colour
+    color = alt.Color("series:N", title=None,
+                      scale=alt.Scale(domain=series, range=["#b0b0b0", "#2a9d8f"]),
                       legend=alt.Legend(orient="top", labelLimit=400))
     panels = []
     for theme, _ in THEMES:
@@ -261,7 +263,7 @@ def _chart(pf: pd.DataFrame, lang: str) -> alt.VConcatChart:
             x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=domain)))
         panels.append(alt.layer(bars, text, rule).properties(
             title=alt.TitleParams(t(f"theme.{theme}", lang), anchor="start", fontSize=13),
-            width=460, height=alt.Step(13 * lines + 8)))
+            width=520, height=alt.Step(13 * lines + 8)))
     return alt.vconcat(*panels, spacing=14).resolve_scale(x="shared", color="shared")
 
 
@@ -349,7 +351,7 @@ def render(ctx: Ctx) -> None:
         st.info(t("ov.no_targets", lang, year=ctx.year))
     else:
         _pv_cards(ctx, pf)
-        st.altair_chart(_chart(pf, lang), width="stretch")
+        st.altair_chart(_chart(pf, lang), width="content")  # panels of a fixed width, aligned
         _scope_notes(ctx, pf)
         for cmd in sorted({c for c in pf["command"] if c}):
             st.info(t("app.not_computed", lang, cmd=cmd))
