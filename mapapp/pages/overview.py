@@ -13,6 +13,8 @@ target's source: seed document and line.
 
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -36,7 +38,7 @@ from mapapp.pages._common import (
 from mapapp.pages._trajectory import render_trajectory
 from twin.config import SEEDS, load_city
 
-__all__ = ["progress_frame", "render"]
+__all__ = ["THEMES", "progress_frame", "render", "theme_of", "wrap_label"]
 
 #: Metric prefix -> engine whose command computes it.
 _ENGINE_OF = (("pv_", "pv"), ("park_pv", "pv"), ("wind_", "wind"), ("storage_", "wind"),
@@ -47,6 +49,58 @@ _ENGINE_OF = (("pv_", "pv"), ("park_pv", "pv"), ("wind_", "wind"), ("storage_", 
               ("tea_garden", "sinks"))
 #: Metrics in which the twin's potential adds to the installed baseline.
 _ADDITIVE_UNITS = ("mw", "mwp", "gw", "kw", "kwp")
+
+
+#: Themes of the overview chart in display order, with the target-id prefixes they hold
+#: (``PV-H1`` -> PV; ``S-Z1`` storage and ``S-H8`` grid sit with wind; ``T-`` transit with charging).
+THEMES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pv", ("PV",)), ("wind_storage", ("W", "S")), ("charging_transit", ("C", "T")),
+    ("sinks", ("K",)), ("buildings", ("B",)), ("other", ()))
+#: Bars are drawn up to this share of the target [%]; longer ones are cut and their value printed.
+BAR_CLIP_PCT = 150.0
+#: Characters per line of a wrapped target label (a CJK character is about two Latin ones wide).
+_WRAP_EN, _WRAP_ZH = 38, 19
+
+
+def theme_of(target_id: str) -> str:
+    """The theme of a target from its id prefix (``"K-H2"`` -> ``"sinks"``); ``"other"`` if none."""
+    prefix = str(target_id).split("-", 1)[0].upper()
+    return next((th for th, prefixes in THEMES if prefix in prefixes), "other")
+
+
+def wrap_label(text: str, lang: str) -> str:
+    """``text`` broken into lines for a chart axis; nothing is cut off.
+
+    At spaces in English (:data:`_WRAP_EN` characters a line), every :data:`_WRAP_ZH`
+    characters in Chinese (no spaces there); the target id stays on the first line.
+    """
+    if lang == "zh":
+        head, _, rest = text.partition(" ")
+        first = _WRAP_ZH - (len(head) + 1) // 2  # the Latin id is about half as wide
+        lines = [f"{head} {rest[:first]}",
+                 *(rest[i:i + _WRAP_ZH] for i in range(first, len(rest), _WRAP_ZH))]
+        return "\n".join(x for x in lines if x)
+    return "\n".join(textwrap.wrap(text, _WRAP_EN, break_long_words=True)) or text
+
+
+def _fmt(x: float) -> str:
+    """A value for a bar label: whole and thousands-separated from 100, else 3 significant figures."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def _bar_text(row: dict, lang: str) -> str:
+    """What a bar says at its end.
+
+    The true share of the target (also past the cut) and the gap in the target's unit,
+    or the state where no share can be given (not computed, a demo sample).
+    """
+    share, gap = row["share_pct"], row["gap"]
+    if row["is_sample"] or share is None or not np.isfinite(share):
+        return str(row["state"])
+    text = f"{share:,.0f} %"
+    if np.isfinite(gap) and gap > 0:
+        return text + " · " + t("bar.gap", lang, gap=_fmt(gap), unit=row["unit_label"])
+    return text + " · " + t("bar.met", lang)
 
 
 def _is_sample(flags: pd.Series) -> np.ndarray:
@@ -131,23 +185,44 @@ def progress_frame(targets: pd.DataFrame, tracked: pd.DataFrame, year: int, lang
     tg["unit_label"] = tg["unit"].map(lambda u: unit(u, lang))
     tg["status_label"] = tg["status"].map(lambda s: category(s, lang))
     tg["source_title"] = tg["source"].map(_seed_titles)
-    tg["label"] = tg["id"] + " " + tg["indicator"].str.slice(0, 40)
+    tg["label"] = [wrap_label(f"{i} {ind}", lang) for i, ind in zip(tg["id"], tg["indicator"],
+                                                                     strict=True)]
+    tg["theme"] = tg["id"].map(theme_of)
+    tg["bar_text"] = [_bar_text(r, lang) for r in tg.to_dict("records")]
     tg["basis"] = [scope_text(row, lang) if np.isfinite(p) else ""
                    for row, p in zip(tg[list(SCOPE_COLUMNS)].to_dict("records"), pot, strict=True)]
     return tg.reset_index(drop=True)
 
 
-def _chart(pf: pd.DataFrame, lang: str) -> alt.Chart:
-    """Stacked bars of the baseline and the twin's share of each target, a rule at 100 %.
+def _bars_long(pf: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per target and series (baseline, computed) for the chart.
 
-    A target whose twin figure is a demo sample gets its baseline bar only, and the
-    words "demo sample: not comparable" beside it.
+    ``x0``..``x1`` is the drawn extent, cut at :data:`BAR_CLIP_PCT`; ``pct`` keeps the
+    true share of the series; ``is_cut`` says the bar was cut; ``text_x`` is where the
+    bar's end label (``bar_text``) goes.
     """
+    base = pf["base_pct"].astype(float).to_numpy()
+    top = base + pf["pot_pct"].astype(float).to_numpy()
+    b1, t1 = np.minimum(base, BAR_CLIP_PCT), np.minimum(top, BAR_CLIP_PCT)
     long = pd.concat([
-        pf.assign(series=t("series.baseline", lang), pct=pf["base_pct"], order=0),
-        pf.assign(series=t("series.potential", lang), pct=pf["pot_pct"], order=1),
+        pf.assign(series=t("series.baseline", lang), pct=pf["base_pct"], order=0, x0=0.0, x1=b1),
+        pf.assign(series=t("series.potential", lang), pct=pf["pot_pct"], order=1, x0=b1, x1=t1),
     ], ignore_index=True)
-    long["pct"] = long["pct"].clip(upper=200)
+    long["is_cut"] = np.concatenate([base > BAR_CLIP_PCT, top > BAR_CLIP_PCT])
+    long["text_x"] = np.concatenate([b1, t1])
+    return long
+
+
+def _chart(pf: pd.DataFrame, lang: str) -> alt.VConcatChart:
+    """Bars of the baseline and the twin's share of each target, grouped by theme, a rule at 100 %.
+
+    One panel per theme (:data:`THEMES`), every target labelled in full (wrapped). Each bar
+    prints its share of the target and the gap in the target's unit; a bar past
+    :data:`BAR_CLIP_PCT` is cut there and its true share printed ("230 %"). A target whose
+    twin figure is a demo sample gets its baseline bar only and the words "demo sample: not
+    comparable" beside it.
+    """
+    long = _bars_long(pf, lang)
     tip = [alt.Tooltip("id:N", title=column("target_id", lang)),
            alt.Tooltip("indicator:N", title=column("indicator", lang)),
            alt.Tooltip("value:Q", title=column("target_value", lang), format=",.4g"),
@@ -156,28 +231,41 @@ def _chart(pf: pd.DataFrame, lang: str) -> alt.Chart:
            alt.Tooltip("potential:Q", title=column("potential", lang), format=",.4g"),
            alt.Tooltip("basis:N", title=column("basis", lang)),
            alt.Tooltip("gap:Q", title=column("gap", lang), format=",.4g"),
+           alt.Tooltip("share_pct:Q", title=column("share_pct", lang), format=",.0f"),
            alt.Tooltip("state:N", title=column("state", lang)),
            alt.Tooltip("source:N", title=column("source", lang)),
            alt.Tooltip("source_title:N", title=column("source_title", lang))]
-    y = alt.Y("label:N", sort=None, title=None)
-    bars = alt.Chart(long).mark_bar().encode(
-        x=alt.X("pct:Q", stack="zero", title=t("series.share", lang),
-                scale=alt.Scale(domain=[0, 200], clamp=True)),
-        y=y, order="order:Q",
-        color=alt.Color("series:N", title=None,
-                        scale=alt.Scale(range=["#b0b0b0", "#2a9d8f"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=tip)
-    rule = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#d62728", strokeDash=[4, 3]
-                                                             ).encode(x="x:Q")
-    layers = [bars, rule]
-    samples = pf.loc[pf["is_sample"]]
-    if len(samples):
-        notes = samples.assign(x=samples["base_pct"].clip(upper=150) + 2)
-        layers.append(alt.Chart(notes).mark_text(align="left", baseline="middle", color="#555555",
-                                                 fontStyle="italic")
-                      .encode(x="x:Q", y=y, text="state:N", tooltip=tip))
-    return alt.layer(*layers).properties(height=max(120, 26 * len(pf)))
+    domain = [0.0, BAR_CLIP_PCT + 60.0]  # room right of the cut for the printed values
+    x_title = t("series.share", lang)
+    x = alt.X("x0:Q", title=x_title, scale=alt.Scale(domain=domain, clamp=True))
+    axis = alt.Axis(labelExpr="split(datum.label, '\\n')", labelLimit=360, labelOverlap=False,
+                    minExtent=250, labelFontSize=11, labelLineHeight=13)
+    y = alt.Y("label:N", sort=None, title=None, axis=axis)
+    series = [t("series.baseline", lang), t("series.potential", lang)]  # grey, then colour
+    color = alt.Color("series:N", title=None,
+                      scale=alt.Scale(domain=series, range=["#b0b0b0", "#2a9d8f"]),
+                      legend=alt.Legend(orient="top", labelLimit=400))
+    panels = []
+    for theme, _ in THEMES:
+        rows = long.loc[long["theme"] == theme]
+        if rows.empty:
+            continue
+        lines = int(rows["label"].str.count("\n").max()) + 1  # the tallest label sets the step
+        base = alt.Chart(long).transform_filter(alt.datum.theme == theme)
+        bars = base.mark_bar().encode(x=x, x2="x1:Q", y=y, color=color, order="order:Q",
+                                      tooltip=tip)
+        text = base.transform_filter(alt.datum.order == 1).mark_text(
+            align="left", baseline="middle", dx=4, fontSize=11).encode(
+            x=alt.X("text_x:Q", title=x_title, scale=alt.Scale(domain=domain, clamp=True)), y=y,
+            text="bar_text:N", tooltip=tip,
+            color=alt.condition(alt.datum.is_cut, alt.value("#b5179e"), alt.value("#333333")))
+        rule = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(
+            color="#d62728", strokeDash=[4, 3]).encode(
+            x=alt.X("x:Q", title=x_title, scale=alt.Scale(domain=domain)))
+        panels.append(alt.layer(bars, text, rule).properties(
+            title=alt.TitleParams(t(f"theme.{theme}", lang), anchor="start", fontSize=13),
+            width=520, height=alt.Step(13 * lines + 8)))
+    return alt.vconcat(*panels, spacing=14).resolve_scale(x="shared", color="shared")
 
 
 def _scope_notes(ctx: Ctx, pf: pd.DataFrame) -> None:
@@ -264,7 +352,7 @@ def render(ctx: Ctx) -> None:
         st.info(t("ov.no_targets", lang, year=ctx.year))
     else:
         _pv_cards(ctx, pf)
-        st.altair_chart(_chart(pf, lang), width="stretch")
+        st.altair_chart(_chart(pf, lang), width="content")  # panels of a fixed width, aligned
         _scope_notes(ctx, pf)
         for cmd in sorted({c for c in pf["command"] if c}):
             st.info(t("app.not_computed", lang, cmd=cmd))

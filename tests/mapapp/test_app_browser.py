@@ -1,4 +1,5 @@
-"""The map app in a real headless Chromium: city map, a filter, a district in 3D, language, screenshot.
+"""The map app in a real headless Chromium: city map, a filter, a district in 3D, language, screenshot;
+every page in both languages: no error, its maps drawn, Chinese as glyphs (not boxes).
 
 Skips only when the system browser (Debian ``chromium``) is missing; ``.ci/run`` installs it.
 """
@@ -37,7 +38,11 @@ def server(twin_home, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("browser-home")
     shutil.copytree(twin_home / "huzhou", home / "huzhou")
-    run_engine("pv", "huzhou", home=home, params={"shading": False})
+    from engines.registry import ENGINES
+
+    for name in ENGINES:  # every page has rows to draw
+        params = {"pv": {"shading": False}, "wind": {"cell_m": 400.0}}.get(name)
+        run_engine(name, "huzhou", home=home, params=params)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -127,3 +132,72 @@ def test_map_filter_language_screenshot(server, tmp_path):
     assert img.shape[0] > 100 and img.std() > 10, "screenshot is blank"
     canvas = np.asarray(Image.open(io.BytesIO(canvas_png)).convert("L"), dtype=float)
     assert canvas.std() > 2, "the map canvas drew nothing"
+
+
+#: Pages whose map is the SVG district map (city zoom) or a deck.gl canvas.
+_SVG_PAGES, _DECK_PAGES = ("overview", "pv"), ("wind", "sinks", "charging")
+
+#: JS: draw ``text`` in the page title's own font on a 2D canvas and return its width and
+#: pixels, so a glyph can be told from a missing-glyph box (.notdef: the same box for every
+#: character, and the same as for a private-use code point, which no font draws).
+_GLYPH_JS = """([a, b, none]) => {
+  const font = getComputedStyle(document.querySelector('h1')).fontFamily;
+  const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+  const g = c.getContext('2d', {willReadFrequently: true});
+  const draw = (ch) => { g.clearRect(0, 0, 64, 64); g.font = `40px ${font}`; g.fillStyle = '#000';
+    g.fillText(ch, 4, 48); return Array.from(g.getImageData(0, 0, 64, 64).data).join(','); };
+  g.font = `40px ${font}`;
+  return {font, widths: [a, b, none].map((ch) => g.measureText(ch).width),
+          same_ab: draw(a) === draw(b), same_as_none: draw(a) === draw(none),
+          zenhei: document.fonts.check('40px "WenQuanYi Zen Hei"', a)};
+}"""
+
+
+def _blank(png: bytes) -> bool:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    return img.std() < 2
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_draws_in_both_languages(server, tmp_path, lang):
+    from playwright.sync_api import sync_playwright
+
+    from mapapp.i18n import t
+    from mapapp.pages import PAGES
+
+    shots = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for page_id, label, _ in PAGES:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.goto(f"{server}/?page={page_id}&city=huzhou&lang={lang}")
+            page.get_by_role("heading", name=t(label, lang)).first.wait_for(timeout=120_000)
+            _idle(page)
+            if page_id in _SVG_PAGES:
+                page.wait_for_selector(".ctmap svg path.area", timeout=120_000)
+            if page_id in _DECK_PAGES:
+                page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=120_000)
+            page.wait_for_timeout(1500)  # deck.gl and vega draw after the script has finished
+            where = f"{page_id} ({lang})"
+            assert not page.locator('[data-testid="stException"]').count(), where
+            assert not page.locator('[data-testid="stAlertContentError"]').count(), where
+            if page_id in _SVG_PAGES:
+                areas = page.locator(".ctmap svg path.area")
+                boxes = [areas.nth(i).bounding_box() for i in range(areas.count())]
+                assert sum(1 for b in boxes if b and b["width"] * b["height"] > 25) >= 3, where
+            if page_id in _DECK_PAGES:
+                canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+                assert not _blank(canvas.screenshot()), f"{where}: the map canvas drew nothing"
+            if lang == "zh":
+                g = page.evaluate(_GLYPH_JS, ["碳", "峰", "\ue000"])
+                assert not g["same_ab"] and not g["same_as_none"], f"{where}: boxes, not glyphs {g}"
+                assert g["widths"][0] > 0.6 * 40, g  # a CJK glyph is about one em wide
+            path = tmp_path / f"{page_id}-{lang}.png"
+            png = page.screenshot(path=str(path), full_page=True)
+            assert not _blank(png), where
+            shots.append(path)
+            page.close()
+        browser.close()
+    print("screenshots:", *shots, sep="\n  ")
