@@ -35,6 +35,7 @@ from twin.store import Between, TwinStore
 __all__ = [
     "CORE_LAYERS",
     "ENGINE_TABLES",
+    "INSPECTOR_RANKS",
     "KNOWN_TABLES",
     "building_counts",
     "catalog_version",
@@ -51,6 +52,8 @@ __all__ = [
     "pv_city_top",
     "pv_facets",
     "pv_options",
+    "pv_ranked",
+    "pv_report_rows",
     "rasters_table",
     "release",
     "store",
@@ -477,3 +480,46 @@ def export_bytes(home: str, city: str, version: float, ids: list[str], fmt: str)
     geoms = shapely.from_wkb(df.pop("wkb").map(bytes).to_numpy())
     return encode(gpd.GeoDataFrame(df, geometry=geoms, crs=4549), fmt, layer="pv_shortlist")
 
+
+
+# -- inspector ---------------------------------------------------------------------------
+#: How the inspector may rank a district's buildings: column -> descending (True) or not.
+INSPECTOR_RANKS = {"pv_yield_kwh_per_yr": True, "lcoe_cny_per_kwh": False,
+                   "specific_yield_kwh_per_kwp": True}
+_RANKED_COLS = ("building_id", "pv_capacity_kwp", "pv_yield_kwh_per_yr", "lcoe_cny_per_kwh",
+                "specific_yield_kwh_per_kwp")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pv_ranked(home: str, city: str, version: float, district: str | None, order: str,
+              limit: int) -> pd.DataFrame:
+    """The best ``limit`` buildings with PV capacity (of ``district``, or the city) by ``order``.
+
+    ``order`` is a key of :data:`INSPECTOR_RANKS` (highest yield first, lowest LCOE first);
+    buildings without the ranking value (no capacity, no LCOE) come last. Without
+    geometry: ``building_id``, capacity, yield, LCOE and specific yield as the table has them.
+    """
+    if order not in INSPECTOR_RANKS:
+        msg = f"cannot rank buildings by {order!r}: one of {sorted(INSPECTOR_RANKS)}"
+        raise CatalogError(msg)
+    twin = store(home, city, version)
+    have = set(twin.columns("pv_buildings"))
+    key = order if order in have else "pv_yield_kwh_per_yr"
+    where: dict[str, object] = {"pv_capacity_kwp": Between(low=1e-9)}
+    if district:
+        where["district_adcode"] = district
+    sign = "-" if INSPECTOR_RANKS[key] else ""
+    return twin.select("pv_buildings", [c for c in _RANKED_COLS if c in have], where=where,
+                       order_by=(f"{sign}{key}", "building_id"), limit=int(limit))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pv_report_rows(home: str, city: str, version: float,
+                   ids: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """``pv_buildings`` rows of ``ids`` (in that order) and each building's ``pv_facets`` rows."""
+    twin = store(home, city, version)
+    rows = twin.select("pv_buildings", where={"building_id": list(ids)})
+    order = {b: i for i, b in enumerate(ids)}
+    rows = rows.iloc[np.argsort([order[b] for b in rows["building_id"]], kind="stable")]
+    facets = twin.select("pv_facets", where={"building_id": list(ids)}, order_by=("facet_id",))
+    return rows.reset_index(drop=True), {str(b): f for b, f in facets.groupby("building_id")}

@@ -178,13 +178,14 @@ def test_language_switch_changes_labels(app_env):
 def test_inspector_shows_a_building_and_refuses_unknown_ids(app_env):
     at = _app("inspector")
     _ok(at)
-    assert any(t("in.none", "en") in i.value for i in at.info)
+    assert not any(t("in.none", "en") in i.value for i in at.info)  # opens on the best building
+    assert at.text_input(key="in_building").value
     bid = TwinStore("huzhou", app_env).connect().execute(
         "SELECT building_id FROM pv_buildings ORDER BY pv_capacity_kwp DESC LIMIT 1").fetchone()[0]
     at.text_input(key="in_building").input(bid).run()
     _ok(at)
     assert {s.value for s in at.subheader} >= {t("in.facets", "en"), t("in.monthly", "en")}
-    assert len(at.get("vega_lite_chart")) == 2  # monthly bars, polar horizon
+    assert len(at.get("vega_lite_chart")) == 3  # monthly AC and POA, loss cascade, polar horizon
     at.text_input(key="in_building").input("x' OR 1=1; DROP TABLE pv_buildings; --").run()
     _ok(at)
     assert "is not in this twin" in at.warning[0].value
