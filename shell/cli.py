@@ -112,8 +112,12 @@ def info(ctx, city, as_json):
 @click.option("--height", "height_m", type=float, default=None,
               help="Height above ground of a wind_speed raster [m].")
 @click.option("--scheme", default=None, help="Class scheme of a landcover_raster (e.g. modis_igbp).")
+@click.option("--encoding", default=None,
+              help="Text encoding of the file, e.g. GBK (a Shapefile without .cpg: UTF-8, else GB18030).")
+@click.option("--min-cover", "min_cover", type=click.FloatRange(0, 1), default=None,
+              help="Least share of the city the file must cover (0-1; default data/import/gate.toml).")
 @click.pass_context
-def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme):
+def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme, encoding, min_cover):
     """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
@@ -129,7 +133,8 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
         src, dest = item.split("=", 1)
         mapping[src.strip()] = dest.strip()
     report = import_layer(city, layer, file, home=ctx.obj["home"], crs=crs, gcj02=gcj02,
-                          rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme)
+                          rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme,
+                          encoding=encoding, min_cover=min_cover)
     click.echo(report.summary())
     for ident, reason in report.repaired[:20]:
         click.echo(f"  repaired {ident}: {reason}")

@@ -14,9 +14,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from layers.conform import ConformReport, conform_layer
+from layers.conform import CityExtent, ConformReport, conform_layer, conform_raster
 from layers.io.export import export_file
-from layers.io.files import read_raster_window, read_vector
+from layers.io.files import read_vector
 from twin.config import load_city
 from twin.errors import SchemaError
 from twin.schema import LAYERS
@@ -35,13 +35,14 @@ def _is_cityjson(path: Path) -> bool:
     return name.endswith((".city.json", ".cityjson"))
 
 
-def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool) -> gpd.GeoDataFrame:
+def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool, encoding: str | None = None
+          ) -> gpd.GeoDataFrame:
     if layer == "buildings" and _is_cityjson(path):
         from layers.io.cityjson import read_cityjson
 
-        gdf = read_cityjson(path)
+        gdf = read_cityjson(path, crs=crs)
     else:
-        gdf = read_vector(path, crs=crs, layer=gpkg_layer)
+        gdf = read_vector(path, crs=crs, layer=gpkg_layer, encoding=encoding)
     if gcj02:
         from twin.gcj02 import geometry_gcj02_to_wgs84
 
@@ -86,6 +87,8 @@ def import_layer(
     gpkg_layer: str | None = None,
     height_m: float | None = None,
     scheme: str | None = None,
+    encoding: str | None = None,
+    min_cover: float | None = None,
 ) -> ConformReport:
     """Import a file as a layer of a built twin, all or nothing.
 
@@ -110,6 +113,10 @@ def import_layer(
         Height of a ``wind_speed`` raster [m] (required for it).
     scheme : str, optional
         Class scheme of a ``landcover_raster`` (a table in ``data/landcover``).
+    encoding : str, optional
+        Text encoding of the file (detected for a Shapefile without ``.cpg``).
+    min_cover : float, optional
+        Least share of the city the file must cover (default: ``data/import/gate.toml``).
 
     Returns
     -------
@@ -120,27 +127,32 @@ def import_layer(
     city = load_city(city_id)
     store = TwinStore(city.id, home)
     store.require()
+    extent = CityExtent.from_boundaries(store.read_layer("boundaries"), city.id, city.metric_crs)
     if layer in RASTER_KINDS:
-        return import_raster(store, layer, path, height_m=height_m, scheme=scheme)
+        return import_raster(store, layer, path, height_m=height_m, scheme=scheme, extent=extent,
+                             min_cover=min_cover)
     if layer not in LAYERS:
         msg = (f"unknown layer {layer!r}; vector layers: {', '.join(LAYERS)}; "
                f"rasters: {', '.join(RASTER_KINDS)}")
         raise SchemaError(msg)
-    gdf = _read(layer, path, crs, gpkg_layer, gcj02)
+    gdf = _read(layer, path, crs, gpkg_layer, gcj02, encoding)
     out, report = conform_layer(gdf, layer, file=str(path), crs=city.metric_crs, rename=rename,
-                                source=f"imported from {path.name}", is_synthetic=False)
+                                source=f"imported from {path.name}", is_synthetic=False,
+                                extent=extent, min_cover=min_cover)
+    if gdf.attrs.get("encoding"):
+        report.notes.append(f"text read as {gdf.attrs['encoding']} (no .cpg file)")
     out = _fill_admin_codes(store, out)
     store.commit({layer: out}, meta={f"import_report:{layer}": {
-        "file": str(path), "n_in": report.n_in, "n_out": report.n_out,
+        "file": str(path), "n_in": report.n_in, "n_out": report.n_out, "notes": report.notes,
         "repaired": report.repaired[:1000], "rejected": report.rejected[:1000]}})
     logger.info(report.summary())
     return report
 
 
-def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None):
-    """Validate a GeoTIFF and commit it as raster ``name`` of the twin."""
-    arr, _transform, crs = read_raster_window(path)
-    meta: dict = {"nodata_cells": int(np.ma.count_masked(arr))}
+def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None,
+                  extent: CityExtent | None = None, min_cover: float | None = None):
+    """Validate a GeoTIFF (:func:`layers.conform.conform_raster`) and commit it as raster ``name``."""
+    arr, meta = conform_raster(path, name, extent=extent, min_cover=min_cover)
     if name == "wind_speed":
         if height_m is None or not 0 < float(height_m) <= 300:
             msg = f"{path}: a wind_speed raster needs its height above ground, e.g. --height 100 (0-300 m)"
@@ -167,7 +179,6 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
             )
             raise SchemaError(msg)
         meta["scheme"] = scheme or "modis_igbp"
-    meta["crs"] = crs.to_string()
     store.commit(rasters={name: {"path": path, "meta": meta, "is_synthetic": False,
                                  "source": f"imported from {path.name}"}})
     report = ConformReport(layer=name, file=str(path), n_in=int(arr.size), n_out=int(arr.count()))
