@@ -335,8 +335,9 @@ def test_held_connection_serves_reads_until_closed(qstore):
     assert qstore.meta()["x"] == 1
 
 
-def test_a_catalog_locked_by_a_writer_reads_as_busy(qstore):
+def test_a_catalog_locked_by_a_writer_reads_as_busy(qstore, monkeypatch):
     """Another process writing the catalog: busy, try again -- never "no twin, run twin demo"."""
+    monkeypatch.setenv("TWIN_LOCK_TIMEOUT_S", "0.3")  # readers and writers wait this long, then say busy
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
