@@ -273,7 +273,9 @@ def conform_layer(
         values out of range or outside their category, no usable rows; and the gate's
         checks: coordinates that cannot be in the declared CRS, a file outside the city,
         infinite values, building heights and footprints beyond :data:`GATE_FILE`, NaN in
-        an integer column, unknown district codes, boundaries without districts.
+        an integer column (with ``extent``, i.e. an import; a build fills the declared
+        default and notes it in the report), unknown district codes, boundaries without
+        districts.
     """
     if layer not in LAYERS:
         msg = f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}"
@@ -364,7 +366,10 @@ def conform_layer(
         f = FIELDS[col]
         if f.dtype == "int64" and gdf[col].dtype != "int64":
             num = pd.to_numeric(gdf[col], errors="coerce")
-            if col in supplied_int_nan and num.isna().any():
+            if col in supplied_int_nan and num.isna().any() and col in spec.defaults and extent is None:
+                report.notes.append(f"{col} blank in {int(num.isna().sum())} rows, set to "
+                                    f"{spec.defaults[col]!r}")
+            elif col in supplied_int_nan and num.isna().any():  # an import: NaN is never a number
                 msg = (f"{where}: integer column {col!r} is blank/NaN in rows "
                        f"{listing(gdf.loc[num.isna(), spec.id_field])}; fill those values "
                        f"(e.g. {spec.defaults.get(col, 0)!r} where unknown) or drop the column")
@@ -461,7 +466,7 @@ def check_crs_numbers(bounds, crs: Any, where: str) -> None:
         raise SchemaError(msg)
     crs = parse_crs(crs, what=f"the CRS of {where}")
     minx, miny, maxx, maxy = box
-    degree_like = -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90
+    degree_like = bool(np.all(np.abs(box) <= [180, 90, 180, 90]))
     if crs.is_geographic and not degree_like:
         msg = (f"{where}: coordinates reach {_fmt_bounds(box)}, which cannot be degrees, but the "
                f"file declares {crs.to_string()} (lon/lat); they are metres of a projected CRS: "
@@ -515,7 +520,7 @@ def _check_extent(gdf: gpd.GeoDataFrame, extent: CityExtent, where: str, report:
 
 def _check_plausible(gdf: gpd.GeoDataFrame, layer: str, where: str, spec: LayerSpec,
                      extent: CityExtent | None) -> None:
-    """Infinite numbers, absurd building sizes and heights, unknown district codes, districtless boundaries."""
+    """Infinite numbers, absurd building sizes and heights, unknown districts, boundaries without districts."""
     for col in gdf.columns:
         if col == gdf.geometry.name or col not in FIELDS or FIELDS[col].dtype not in ("float64", "int64"):
             continue
@@ -531,7 +536,8 @@ def _check_plausible(gdf: gpd.GeoDataFrame, layer: str, where: str, spec: LayerS
             h = pd.to_numeric(gdf["height_m"], errors="coerce")
             low = h < float(lim["min_height_m"])
             if low.any():
-                offenders = [f"{i}={v:g}" for i, v in zip(gdf.loc[low, spec.id_field], h[low], strict=True)]
+                offenders = [f"{i}={v:g}"
+                             for i, v in zip(gdf.loc[low, spec.id_field], h[low], strict=True)]
                 msg = (f"{where}: height_m below {lim['min_height_m']:g} m for {listing(offenders)}; a "
                        "height of 0 means unknown: blank those values (they are then estimated from "
                        "floors, flagged 'estimated') or correct them")
@@ -546,15 +552,16 @@ def _check_plausible(gdf: gpd.GeoDataFrame, layer: str, where: str, spec: LayerS
              "unit or CRS than declared; fix the CRS (or remove the slivers)"),
         ):
             if bad.any():
-                offenders = [f"{i}={a:.4g} m2" for i, a in zip(gdf.loc[bad, spec.id_field], area[bad], strict=True)]
+                offenders = [f"{i}={a:.4g} m2"
+                             for i, a in zip(gdf.loc[bad, spec.id_field], area[bad], strict=True)]
                 msg = f"{where}: footprint area {what} for {listing(offenders)}; {fix}"
                 raise SchemaError(msg)
-    if layer == "boundaries" and "level" in gdf.columns:
-        if not (gdf["level"].astype(str) == "district").any():
-            msg = (f"{where}: has no district rows (level 'district'); the twin needs the city's "
-                   "districts/counties for its district totals and map: import a file with the city "
-                   "and district polygons (level, adcode, name_zh for each)")
-            raise SchemaError(msg)
+    if layer == "boundaries" and "level" in gdf.columns \
+            and not (gdf["level"].astype(str) == "district").any():
+        msg = (f"{where}: has no district rows (level 'district'); the twin needs the city's "
+               "districts/counties for its district totals and map: import a file with the city "
+               "and district polygons (level, adcode, name_zh for each)")
+        raise SchemaError(msg)
     if extent is not None and layer != "boundaries" and "district_adcode" in gdf.columns \
             and extent.district_codes:
         codes = gdf["district_adcode"].astype("object").where(gdf["district_adcode"].notna(), "")

@@ -150,7 +150,8 @@ def _read_ogr(path: Path, layer: str | None, encodings: list[str | None]) -> gpd
                 logger.warning("%s: no .cpg file; its text did not decode as UTF-8 and was read as %s",
                                path, enc)
         return gdf
-    raise AssertionError("unreachable")  # pragma: no cover
+    msg = f"{path}: no encoding to try"  # pragma: no cover - encodings is never empty
+    raise SourceError(msg)  # pragma: no cover
 
 
 def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None,
@@ -183,14 +184,20 @@ def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None,
     fmt = format_of(path)
     if fmt == "gpkg":
         layer = _gpkg_layer(path, layer)
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            msg = (f"{path}: unknown text encoding {encoding!r}; give one Python knows, "
+                   "e.g. GBK, GB18030 or UTF-8")
+            raise SourceError(msg) from None
     encodings: list[str | None] = [encoding]
     if encoding is None and fmt == "shapefile" and not _has_cpg(path):
         encodings = list(SHAPEFILE_ENCODINGS)
     try:
-        if fmt == "parquet":
-            gdf = gpd.read_parquet(path)
-        else:
-            gdf = _read_ogr(path, layer, encodings)
+        gdf = gpd.read_parquet(path) if fmt == "parquet" else _read_ogr(path, layer, encodings)
     except LookupError as exc:
         msg = f"{path}: unknown text encoding {encoding!r} ({exc}); give one Python knows, e.g. GBK or UTF-8"
         raise SourceError(msg) from None
