@@ -272,7 +272,8 @@ def conform_layer(
         Unknown layer, missing required columns, no CRS, duplicate or blank ids,
         values out of range or outside their category, no usable rows; and the gate's
         checks: coordinates that cannot be in the declared CRS, a file outside the city,
-        infinite values, building heights and footprints beyond :data:`GATE_FILE`, NaN in
+        infinite values, building heights and footprints beyond :data:`GATE_FILE` (with
+        ``extent``), NaN in
         an integer column (with ``extent``, i.e. an import; a build fills the declared
         default and notes it in the report), unknown district codes, boundaries without
         districts.
@@ -520,7 +521,7 @@ def _check_extent(gdf: gpd.GeoDataFrame, extent: CityExtent, where: str, report:
 
 def _check_plausible(gdf: gpd.GeoDataFrame, layer: str, where: str, spec: LayerSpec,
                      extent: CityExtent | None) -> None:
-    """Infinite numbers, absurd building sizes and heights, unknown districts, boundaries without districts."""
+    """Infinite numbers, absurd building sizes and heights, unknown districts, districtless boundaries."""
     for col in gdf.columns:
         if col == gdf.geometry.name or col not in FIELDS or FIELDS[col].dtype not in ("float64", "int64"):
             continue
@@ -530,7 +531,7 @@ def _check_plausible(gdf: gpd.GeoDataFrame, layer: str, where: str, spec: LayerS
             msg = (f"{where}: column {col!r} is infinite in rows {listing(gdf.loc[inf, spec.id_field])}; "
                    "blank those values (or correct them) and import again")
             raise SchemaError(msg)
-    if layer == "buildings":
+    if layer == "buildings" and extent is not None:  # imports; the schema's ranges apply to all
         lim = gate_limits()["buildings"]
         if "height_m" in gdf.columns:
             h = pd.to_numeric(gdf["height_m"], errors="coerce")
