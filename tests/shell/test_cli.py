@@ -164,7 +164,7 @@ def test_import_wind_raster_validates(twin_home, tmp_path, capsys, monkeypatch):
     arr[0, 0] = -9999.0
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr, 1)
-    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou")
+    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--min-cover", "0")
     assert code == 2 and "--height" in err
     code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--height", "100")
     assert code == 2 and "less than the 50% asked" in err and "--min-cover 0" in err
