@@ -135,9 +135,13 @@ def info(ctx, city, as_json):
 @click.option("--layers", "osm_layers", default=None, metavar="L1,L2",
               help="`import osm` only: layers to replace (default: all OSM layers found in the city).")
 @click.option("--json", "as_json", is_flag=True, help="`import osm` only: print the report as JSON.")
+@click.option("--encoding", default=None,
+              help="Text encoding of the file, e.g. GBK (a Shapefile without .cpg: UTF-8, else GB18030).")
+@click.option("--min-cover", "min_cover", type=click.FloatRange(0, 1), default=None,
+              help="Least share of the city the file must cover (0-1; default data/import/gate.toml).")
 @click.pass_context
 def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme, osm_layers,
-            as_json):
+            as_json, encoding, min_cover):
     """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
@@ -171,7 +175,8 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
         src, dest = item.split("=", 1)
         mapping[src.strip()] = dest.strip()
     report = import_layer(city, layer, file, home=ctx.obj["home"], crs=crs, gcj02=gcj02,
-                          rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme)
+                          rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme,
+                          encoding=encoding, min_cover=min_cover)
     click.echo(report.summary())
     for ident, reason in report.repaired[:20]:
         click.echo(f"  repaired {ident}: {reason}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from layers.conform import ConformReport, conform_layer
+from layers.conform import CityExtent, ConformReport, conform_layer, conform_raster
 from layers.io.export import export_file
 from layers.io.files import read_raster_window, read_vector
 from layers.io.open_buildings import detect_layout, licence_of, read_open_buildings
@@ -40,17 +40,17 @@ def _is_cityjson(path: Path) -> bool:
 
 
 def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
-          mapped: dict | None = None) -> gpd.GeoDataFrame:
+          mapped: dict | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read ``path``; open building datasets are recognised and mapped (their name lands in ``mapped``)."""
     layout = None
     if layer == "buildings" and _is_cityjson(path):
         from layers.io.cityjson import read_cityjson
 
-        gdf = read_cityjson(path)
+        gdf = read_cityjson(path, crs=crs)
     elif layer == "buildings" and (layout := detect_layout(path)) is not None:
         gdf, dropped = read_open_buildings(path, layout)
     else:
-        gdf = read_vector(path, crs=crs, layer=gpkg_layer)
+        gdf = read_vector(path, crs=crs, layer=gpkg_layer, encoding=encoding)
         if layer == "buildings" and (layout := detect_layout(path, list(gdf.columns))) is not None:
             gdf, dropped = read_open_buildings(path, layout, frame=gdf)
     if layout is not None and mapped is not None:
@@ -100,6 +100,8 @@ def import_layer(
     gpkg_layer: str | None = None,
     height_m: float | None = None,
     scheme: str | None = None,
+    encoding: str | None = None,
+    min_cover: float | None = None,
 ) -> ConformReport:
     """Import a file as a layer of a built twin, all or nothing.
 
@@ -126,6 +128,10 @@ def import_layer(
         Class scheme (a table in ``data/landcover``: ``modis_igbp``, ``worldcover``,
         ``cn_landsurvey``) of a ``landcover_raster``, or of a ``landcover`` polygon file
         whose codes are in ``DLBM`` (land survey) or ``source_class``.
+    encoding : str, optional
+        Text encoding of the file (detected for a Shapefile without ``.cpg``).
+    min_cover : float, optional
+        Least share of the city the file must cover (default: ``data/import/gate.toml``).
 
     Returns
     -------
@@ -136,8 +142,10 @@ def import_layer(
     city = load_city(city_id)
     store = TwinStore(city.id, home)
     store.require()
+    extent = CityExtent.from_boundaries(store.read_layer("boundaries"), city.id, city.metric_crs)
     if layer in RASTER_KINDS:
-        return import_raster(store, layer, path, height_m=height_m, scheme=scheme)
+        return import_raster(store, layer, path, height_m=height_m, scheme=scheme, extent=extent,
+                             min_cover=min_cover)
     if layer in LEDGERS:
         return import_ledger(store, layer, path)
     if layer == "building_height":
@@ -151,7 +159,7 @@ def import_layer(
         msg = f"--scheme applies to landcover and landcover_raster, not to {layer}"
         raise SchemaError(msg)
     mapped: dict = {}
-    gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped)
+    gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped, encoding)
     dropped = list(mapped.get("dropped", []))
     if (layer == "landcover" and scheme is None and "lc_class" not in gdf.columns
             and not (rename and "lc_class" in rename.values())
@@ -171,11 +179,14 @@ def import_layer(
             msg = f"{path}: every row's class code is nodata in the {scheme} table; nothing to import"
             raise SchemaError(msg)
     out, report = conform_layer(gdf, layer, file=str(path), crs=city.metric_crs, rename=rename,
-                                source=f"imported from {path.name}", is_synthetic=False)
+                                source=f"imported from {path.name}", is_synthetic=False,
+                                extent=extent, min_cover=min_cover)
+    if gdf.attrs.get("encoding"):
+        report.notes.append(f"text read as {gdf.attrs['encoding']} (no .cpg file)")
     report.n_in += len(dropped)
     report.rejected[:0] = dropped
     out = _fill_admin_codes(store, out)
-    entry = {"file": str(path), "n_in": report.n_in, "n_out": report.n_out,
+    entry = {"file": str(path), "n_in": report.n_in, "n_out": report.n_out, "notes": report.notes,
              "repaired": report.repaired[:1000], "rejected": report.rejected[:1000]}
     if "layout" in mapped:
         entry.update(dataset=mapped["layout"], licence=mapped["licence"])
@@ -306,10 +317,10 @@ def import_ledger(store: TwinStore, name: str, path: Path) -> ConformReport:
     return report
 
 
-def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None):
-    """Validate a GeoTIFF and commit it as raster ``name`` of the twin."""
-    arr, _transform, crs = read_raster_window(path)
-    meta: dict = {"nodata_cells": int(np.ma.count_masked(arr))}
+def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, scheme=None,
+                  extent: CityExtent | None = None, min_cover: float | None = None):
+    """Validate a GeoTIFF (:func:`layers.conform.conform_raster`) and commit it as raster ``name``."""
+    arr, meta = conform_raster(path, name, extent=extent, min_cover=min_cover)
     if name in ("wind_speed", "wind_weibull_a", "wind_weibull_k"):
         if height_m is None or not 0 < float(height_m) <= 300:
             msg = f"{path}: a {name} raster needs its height above ground, e.g. --height 100 (0-300 m)"
@@ -340,7 +351,6 @@ def import_raster(store: TwinStore, name: str, path: Path, *, height_m=None, sch
             )
             raise SchemaError(msg)
         meta["scheme"] = scheme or "modis_igbp"
-    meta["crs"] = crs.to_string()
     store.commit(rasters={name: {"path": path, "meta": meta, "is_synthetic": False,
                                  "source": f"imported from {path.name}"}})
     report = ConformReport(layer=name, file=str(path), n_in=int(arr.size), n_out=int(arr.count()))

@@ -90,6 +90,9 @@ class CatalogError(TwinError, RuntimeError):
 class CatalogLockedError(CatalogError):
     """A catalog is locked/busy: another process is writing it or holds it open; try again."""
 
+    #: True when this process itself holds the catalog open in another mode (waiting cannot help).
+    in_process: bool = False
+
 
 class CRSWarning(UserWarning):
     """Suspicious but legal coordinate-system use (e.g. a reprojection was applied)."""

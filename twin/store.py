@@ -36,6 +36,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -106,6 +107,63 @@ Where = Mapping[str, Any]
 """A filter: column -> value (``=``), list/tuple/set (``IN``), :class:`Between` (range) or None (IS NULL)."""
 
 
+#: Seconds a writer waits for another writer, and a connection for a busy catalog, by default
+#: (``$TWIN_LOCK_TIMEOUT_S`` overrides it).
+LOCK_TIMEOUT_S = 300.0
+#: First and largest pause between tries while waiting [s].
+_POLL_S = (0.05, 1.0)
+
+
+def lock_timeout_s() -> float:
+    """How long writers and readers wait for a busy catalog [s] (``$TWIN_LOCK_TIMEOUT_S``)."""
+    raw = os.environ.get("TWIN_LOCK_TIMEOUT_S", "")
+    try:
+        return max(0.0, float(raw)) if raw.strip() else LOCK_TIMEOUT_S
+    except ValueError:
+        msg = f"TWIN_LOCK_TIMEOUT_S={raw!r} is not a number of seconds; set e.g. TWIN_LOCK_TIMEOUT_S=300"
+        raise CatalogError(msg) from None
+
+
+@contextmanager
+def _write_lock(path: Path, *, city: str, timeout_s: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a file beside the catalog): one writer at a time.
+
+    ``fcntl.flock`` on a lock file: the kernel releases it when the holder exits or is
+    killed, so a crashed writer never leaves the twin locked. Waits up to ``timeout_s``.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: DuckDB's own file lock still guards
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        start = time.monotonic()
+        pause = _POLL_S[0]
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited >= timeout_s:
+                    msg = (f"the twin of {city!r} is being written by another process (lock {path}) "
+                           f"and stayed so for {waited:.0f} s; let that command finish and run this one "
+                           "again, or wait longer with TWIN_LOCK_TIMEOUT_S=SECONDS")
+                    raise CatalogLockedError(msg) from None
+                if pause == _POLL_S[0]:
+                    logger.info("the twin of %s is being written by another process; waiting", city)
+                time.sleep(min(pause, max(0.0, timeout_s - waited)))
+                pause = min(pause * 2, _POLL_S[1])
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def default_home() -> Path:
     """Where twins live: ``$TWIN_HOME`` or ``./twin-data``."""
     return Path(os.environ.get("TWIN_HOME", "twin-data")).resolve()
@@ -138,7 +196,9 @@ def _open_error(path: str | os.PathLike, exc: duckdb.Error, read_only: bool, cit
                f"another mode, so it cannot be opened to {mode} now. Close that connection first "
                "(TwinStore.close, or the map app's 'Reload the twin' button), then try again. "
                f"(DuckDB: {text})")
-        return CatalogLockedError(msg)
+        err = CatalogLockedError(msg)
+        err.in_process = True
+        return err
     if "lock" in text.lower():
         msg = (f"the twin catalog {path} is locked/busy: another process is writing it (a `twin` "
                "command) or holds it open (a running map app: its 'Reload the twin' button releases "
@@ -293,6 +353,8 @@ class TwinStore:
         self.home = Path(home).resolve() if home is not None else default_home()
         self.root = self.home / self.city_id
         self.catalog_path = self.root / "catalog.duckdb"
+        #: Lock file held by the one process writing the twin (:meth:`commit`).
+        self.lock_path = self.root / "catalog.duckdb.lock"
         self._held: duckdb.DuckDBPyConnection | None = None
         self._schema_cache: dict[str, tuple[str, ...]] | None = None
         self._lock = threading.Lock()
@@ -354,7 +416,20 @@ class TwinStore:
         if read_only and not self.catalog_path.exists():
             raise CatalogError(self._missing_message())
         self.root.mkdir(parents=True, exist_ok=True)
-        return connect_spatial(self.catalog_path, read_only=read_only, city=self.city_id)
+        start = time.monotonic()
+        pause = _POLL_S[0]
+        while True:
+            try:
+                return connect_spatial(self.catalog_path, read_only=read_only, city=self.city_id)
+            except CatalogLockedError as exc:
+                # Another process holds DuckDB's file lock (a commit, or a reader while we
+                # write): it lets go within a commit's time, so wait rather than fail at once.
+                # A conflict inside this process (ConnectionException) would never clear.
+                waited = time.monotonic() - start
+                if exc.in_process or waited >= lock_timeout_s():
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, _POLL_S[1])
 
     @contextmanager
     def _cursor(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -499,6 +574,15 @@ class TwinStore:
 
         (self.root / "layers").mkdir(parents=True, exist_ok=True)
         (self.root / "rasters").mkdir(parents=True, exist_ok=True)
+        # One writer at a time, from staging to sweep: no other writer's sweep can delete
+        # the files staged here, and no commit silently overwrites one in flight.
+        with _write_lock(self.lock_path, city=self.city_id, timeout_s=lock_timeout_s()):
+            self._commit_locked(layers, results, rasters, tables, meta, replace_all)
+
+    def _commit_locked(self, layers: dict[str, gpd.GeoDataFrame],
+                       results: dict[str, gpd.GeoDataFrame | str | os.PathLike],
+                       rasters: dict[str, dict[str, Any]], tables: dict[str, pd.DataFrame],
+                       meta: dict[str, Any] | None, replace_all: bool) -> None:
         token = uuid.uuid4().hex[:10]
         new_files: list[Path] = []
         try:
@@ -601,7 +685,11 @@ class TwinStore:
         return old
 
     def _sweep(self) -> None:
-        """Remove files no catalog row points to (left by a killed write)."""
+        """Remove files no catalog row points to (left by a killed write).
+
+        Runs only inside :meth:`commit`, under the write lock: no other writer is
+        staging files then, so only a dead writer's leftovers are removed.
+        """
         try:
             with self.connect(read_only=True) as con:
                 live = {r[0] for r in con.execute("SELECT path FROM _layers").fetchall()}

@@ -325,6 +325,11 @@ def buildings_to_cityjson(
         empty, non-polygonal or invalid footprints.
     """
     epsg = _check_buildings(buildings)
+    if np.asarray(shapely.has_z(buildings.geometry.values)).any():
+        # the footprint is extruded from z=0 to height_m: a Z on the footprint has no place
+        # in the solid (and would not fit the 2D rings), so it is dropped
+        buildings = buildings.set_geometry(gpd.GeoSeries(shapely.force_2d(buildings.geometry.values),
+                                                         index=buildings.index, crs=buildings.crs))
     if not 0.0 < roof_pitch_deg < 90.0:
         msg = f"roof_pitch_deg must be in (0, 90) degrees, got {roof_pitch_deg}"
         raise SchemaError(msg)

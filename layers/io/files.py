@@ -105,7 +105,57 @@ def _restore_shapefile_names(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.rename(columns=renames) if renames else gdf
 
 
-def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None) -> gpd.GeoDataFrame:
+#: Encodings tried, in order, for a Shapefile that does not declare one (no ``.cpg``):
+#: UTF-8 first (it rarely decodes text in another encoding by accident), then GB18030,
+#: the superset of GBK and GB2312 in which Chinese GIS offices ship Shapefiles.
+SHAPEFILE_ENCODINGS = ("UTF-8", "GB18030")
+
+
+def _has_cpg(path: Path) -> bool:
+    return any(path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
+
+
+def _gpkg_layer(path: Path, layer: str | None) -> str | None:
+    """The layer to read from a GeoPackage: the named one, or its only one."""
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, OSError):
+        return layer  # the read itself reports the unreadable file
+    if layer is not None:
+        if layer not in names:
+            msg = (f"{path}: has no layer {layer!r}; its layers are {', '.join(map(repr, names))}; "
+                   "pass one of them with --gpkg-layer")
+            raise SourceError(msg)
+        return layer
+    if len(names) > 1:
+        msg = (f"{path}: holds {len(names)} layers ({', '.join(map(repr, names))}); say which to "
+               "import with --gpkg-layer NAME")
+        raise SourceError(msg)
+    return layer
+
+
+def _read_ogr(path: Path, layer: str | None, encodings: list[str | None]) -> gpd.GeoDataFrame:
+    """Read with OGR, trying each encoding in turn; the one that decoded goes in ``attrs``."""
+    for i, enc in enumerate(encodings):
+        kw = {"encoding": enc} if enc else {}
+        try:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", on_invalid="warn", **kw)
+        except UnicodeDecodeError:
+            if i == len(encodings) - 1:
+                raise
+            continue
+        if enc and len(encodings) > 1:
+            gdf.attrs["encoding"] = enc
+            if enc != "UTF-8":
+                logger.warning("%s: no .cpg file; its text did not decode as UTF-8 and was read as %s",
+                               path, enc)
+        return gdf
+    msg = f"{path}: no encoding to try"  # pragma: no cover - encodings is never empty
+    raise SourceError(msg)  # pragma: no cover
+
+
+def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None,
+                encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame, with clear errors for unusable files.
 
     Parameters
@@ -116,26 +166,48 @@ def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None) 
         CRS to assign when the file has none. A file that has a CRS keeps it
         (a conflicting ``crs`` raises): coordinates are never silently relabelled.
     layer : str, optional
-        Layer name inside a multi-layer GeoPackage.
+        Layer name inside a GeoPackage; required when it holds several layers.
+    encoding : str, optional
+        Text encoding of the file's attributes (e.g. ``"GBK"``). By default the file's
+        own declaration is used; a Shapefile without a ``.cpg`` is tried as UTF-8, then
+        GB18030 (a superset of GBK/GB2312), and the one that decodes is recorded in
+        ``gdf.attrs["encoding"]`` (never read as Latin-1 mojibake).
 
     Raises
     ------
     SourceError
-        Missing, empty, truncated or unreadable file, non-UTF-8 text, no CRS.
+        Missing, empty, truncated or unreadable file, non-UTF-8 text, no CRS, a
+        GeoPackage with several layers and none named, a named layer that is missing.
     """
     path = Path(path)
     _check_file(path)
     fmt = format_of(path)
+    if fmt == "gpkg":
+        layer = _gpkg_layer(path, layer)
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            msg = (f"{path}: unknown text encoding {encoding!r}; give one Python knows, "
+                   "e.g. GBK, GB18030 or UTF-8")
+            raise SourceError(msg) from None
+    encodings: list[str | None] = [encoding]
+    if encoding is None and fmt == "shapefile" and not _has_cpg(path):
+        encodings = list(SHAPEFILE_ENCODINGS)
     try:
-        if fmt == "parquet":
-            gdf = gpd.read_parquet(path)
-        else:
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", on_invalid="warn")
+        gdf = gpd.read_parquet(path) if fmt == "parquet" else _read_ogr(path, layer, encodings)
+    except LookupError as exc:
+        msg = f"{path}: unknown text encoding {encoding!r} ({exc}); give one Python knows, e.g. GBK or UTF-8"
+        raise SourceError(msg) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         msg = f"{path}: cannot be read as {fmt} ({exc}); the file may be truncated or corrupt"
         raise SourceError(msg) from None
     except UnicodeDecodeError as exc:
-        msg = f"{path}: text is not valid UTF-8 ({exc}); re-save the file as UTF-8"
+        tried = " or ".join(str(e) for e in encodings if e) or "its declared encoding"
+        msg = (f"{path}: text does not decode as {tried} ({exc}); name the file's encoding with "
+               "--encoding (e.g. --encoding GBK) or re-save it as UTF-8")
         raise SourceError(msg) from None
     except (OSError, ValueError) as exc:
         msg = f"{path}: cannot be read as {fmt} ({exc}); the file may be truncated or not {fmt}"
@@ -150,7 +222,7 @@ def read_vector(path: str | os.PathLike, *, crs=None, layer: str | None = None) 
         wanted = parse_crs(crs, what=f"--crs for {path}")
         if gdf.crs is None:
             gdf = gdf.set_crs(wanted)
-        elif not wanted.equals(gdf.crs):
+        elif not wanted.equals(gdf.crs):  # never relabel a declared CRS silently
             msg = (
                 f"{path}: the file declares {gdf.crs.to_string()} but {wanted.to_string()} was "
                 "given; drop the option (the file's CRS is used) or fix the file"

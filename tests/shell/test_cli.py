@@ -99,7 +99,10 @@ def test_import_commits_whole_or_nothing(twin_home, tmp_path, capsys, monkeypatc
     before = store.read_layer("buildings")
 
     # a bad file: one absurd height -> one clear error, the previous layer untouched
-    bad = make_buildings(3, height_m=[10.0, 900.0, 12.0]).to_crs(4326)
+    x, y = store.read_layer("boundaries").query("adcode == '330502'").geometry.iloc[0] \
+        .representative_point().coords[0]
+    bad = make_buildings(3, height_m=[10.0, 900.0, 12.0])
+    bad = bad.set_geometry(bad.geometry.translate(x - X0, y - Y0)).to_crs(4326)
     bad_path = tmp_path / "bad.geojson"
     bad.to_file(bad_path)
     code, _, err = run(capsys, "import", "buildings", str(bad_path), "--city", "huzhou")
@@ -109,8 +112,6 @@ def test_import_commits_whole_or_nothing(twin_home, tmp_path, capsys, monkeypatc
 
     # a good file replaces the layer; admin codes are filled from the twin's townships
     good = make_buildings(3)
-    x, y = store.read_layer("boundaries").query("adcode == '330502'").geometry.iloc[0] \
-        .representative_point().coords[0]
     good = good.set_geometry(good.geometry.translate(x - X0, y - Y0))
     good_path = tmp_path / "good.gpkg"
     good.to_file(good_path)
@@ -157,14 +158,18 @@ def test_import_wind_raster_validates(twin_home, tmp_path, capsys, monkeypatch):
                "crs": "EPSG:4326", "transform": from_origin(119.9, 30.9, 0.01, 0.01), "nodata": -9999.0}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr, 1)
-    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--height", "100")
+    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--height", "100",
+                         "--min-cover", "0")  # a 4 x 4 km tile: accepted only when asked
     assert code == 2 and "outside 0-50 m/s" in err
     arr[0, 0] = -9999.0
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr, 1)
-    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou")
+    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--min-cover", "0")
     assert code == 2 and "--height" in err
     code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--height", "100")
+    assert code == 2 and "less than the 50% asked" in err and "--min-cover 0" in err
+    code, _, err = run(capsys, "import", "wind_speed", str(path), "--city", "huzhou", "--height", "100",
+                       "--min-cover", "0")
     assert code == 0, err
     p, meta = TwinStore("huzhou").raster_path("wind_speed")
     assert p.exists() and meta["height_m"] == 100.0 and meta["nodata_cells"] == 1

@@ -335,8 +335,9 @@ def test_held_connection_serves_reads_until_closed(qstore):
     assert qstore.meta()["x"] == 1
 
 
-def test_a_catalog_locked_by_a_writer_reads_as_busy(qstore):
+def test_a_catalog_locked_by_a_writer_reads_as_busy(qstore, monkeypatch):
     """Another process writing the catalog: busy, try again -- never "no twin, run twin demo"."""
+    monkeypatch.setenv("TWIN_LOCK_TIMEOUT_S", "0.3")  # readers and writers wait this long, then say busy
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
@@ -371,3 +372,26 @@ def test_a_missing_or_empty_catalog_is_not_busy(tmp_path):
     s.root.mkdir()
     duckdb.connect(str(s.catalog_path)).close()  # a catalog file with no registry yet
     assert not s.exists()
+
+
+def test_a_reader_makes_a_writer_wait_not_fail(qstore):
+    """A reader in another process (`twin info`, the map app) holds the catalog: the commit waits."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        from twin.store import TwinStore
+        con = TwinStore("testcity", {str(qstore.home)!r}).connect(read_only=True)
+        print("reading", flush=True)
+        time.sleep(2)
+        open({str(qstore.home / "closing")!r}, "w").close()
+        con.close()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "reading"
+        qstore.commit(meta={"after_reader": 1})  # waits for the reader instead of failing at once
+        assert (qstore.home / "closing").exists()  # it could only write once the reader let go
+    finally:
+        proc.kill()
+        proc.wait()
+    assert qstore.meta()["after_reader"] == 1
