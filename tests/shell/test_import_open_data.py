@@ -203,14 +203,16 @@ def write_landcover_raster(path, codes, crs="EPSG:4326"):
         dst.write(arr, 1)
 
 
+# The import gate asks a raster to cover half the city; these small test tiles cover less
+# (min_cover=0, as `--min-cover 0` on the command line).
 def test_worldcover_raster_imports_with_its_scheme(twin_copy, tmp_path):
     p = tmp_path / "ESA_WorldCover_10m_2021_v200_N30E120_Map.tif"
     write_landcover_raster(p, [[10, 10, 40, 50], [80, 90, 30, 0], [20, 60, 95, 10]])
-    import_layer("huzhou", "landcover_raster", p, scheme="worldcover")
+    import_layer("huzhou", "landcover_raster", p, scheme="worldcover", min_cover=0)
     _, meta = TwinStore("huzhou").raster_path("landcover_raster")
     assert meta["scheme"] == "worldcover"
     with pytest.raises(TwinError, match=r"class codes \[20, 30, 40"):
-        import_layer("huzhou", "landcover_raster", p)  # WorldCover codes read as MODIS IGBP
+        import_layer("huzhou", "landcover_raster", p, min_cover=0)  # WorldCover codes read as MODIS IGBP
 
 
 def test_land_survey_raster_codes_are_integers(twin_copy, tmp_path):
@@ -219,7 +221,7 @@ def test_land_survey_raster_codes_are_integers(twin_copy, tmp_path):
     with rasterio.open(p, "w", driver="GTiff", height=2, width=2, count=1, dtype="uint16", crs="EPSG:4326",
                        transform=from_origin(LON, LAT, 1e-4, 1e-4), nodata=0) as dst:
         dst.write(arr, 1)
-    import_layer("huzhou", "landcover_raster", p, scheme="cn_landsurvey")
+    import_layer("huzhou", "landcover_raster", p, scheme="cn_landsurvey", min_cover=0)
     assert TwinStore("huzhou").raster_path("landcover_raster")[1]["scheme"] == "cn_landsurvey"
 
 
@@ -235,11 +237,11 @@ def test_global_wind_atlas_weibull_rasters_import_with_their_height(twin_copy, t
     write_grid(a, 6.8)
     write_grid(k, 2.1)
     with pytest.raises(SchemaError, match="needs its height above ground"):
-        import_layer("huzhou", "wind_weibull_a", a)
-    import_layer("huzhou", "wind_weibull_a", a, height_m=100)
+        import_layer("huzhou", "wind_weibull_a", a, min_cover=0)
+    import_layer("huzhou", "wind_weibull_a", a, height_m=100, min_cover=0)
     with pytest.raises(SchemaError, match=r"Weibull shapes k outside 0.5-10.*combined-Weibull-k"):
-        import_layer("huzhou", "wind_weibull_k", _k_bad(tmp_path), height_m=100)
-    import_layer("huzhou", "wind_weibull_k", k, height_m=100)
+        import_layer("huzhou", "wind_weibull_k", _k_bad(tmp_path), height_m=100, min_cover=0)
+    import_layer("huzhou", "wind_weibull_k", k, height_m=100, min_cover=0)
     store = TwinStore("huzhou")
     assert store.raster_path("wind_weibull_a")[1]["height_m"] == 100.0
     assert store.raster_path("wind_weibull_k")[1]["height_m"] == 100.0
@@ -257,7 +259,7 @@ def test_global_wind_atlas_weibull_rasters_import_with_their_height(twin_copy, t
     assert pv_in.terrain is None and "no DEM in the twin" in pv_in.terrain_note
     dem = tmp_path / "copdem.tif"
     write_grid(dem, 35.0)
-    import_layer("huzhou", "dem", dem)
+    import_layer("huzhou", "dem", dem, min_cover=0)
     pv_in = rooftop.load(source, RooftopParams(), buildings=False)
     assert pv_in.terrain is not None and "terrain horizons from the DEM" in pv_in.terrain_note
     assert np.nanmax(pv_in.terrain[0]) == pytest.approx(35.0)
