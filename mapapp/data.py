@@ -65,6 +65,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: How long a page waits for a catalog another process is writing before it says "being
+#: updated, try again" [s]: a commit takes seconds; a long import should not freeze the map.
+READ_WAIT_S = 5.0
+
 #: Layers without which the app cannot draw anything.
 CORE_LAYERS = ("boundaries", "buildings")
 
@@ -109,7 +113,7 @@ def store(home: str, city: str, version: float) -> TwinStore:
         No built twin, or the catalog cannot be opened (``CatalogLockedError`` while
         another process writes it).
     """
-    return TwinStore(city, home).hold()
+    return TwinStore(city, home, lock_wait_s=READ_WAIT_S).hold()
 
 
 def release() -> None:

@@ -348,8 +348,12 @@ class TwinStore:
     threads, until :meth:`close`.
     """
 
-    def __init__(self, city_id: str, home: str | os.PathLike | None = None):
+    def __init__(self, city_id: str, home: str | os.PathLike | None = None, *,
+                 lock_wait_s: float | None = None):
         self.city_id = _check_name(city_id, "city id")
+        #: How long :meth:`connect` waits for a catalog another process holds [s]
+        #: (None: :func:`lock_timeout_s`); an interactive reader (the map app) waits less.
+        self.lock_wait_s = lock_wait_s
         self.home = Path(home).resolve() if home is not None else default_home()
         self.root = self.home / self.city_id
         self.catalog_path = self.root / "catalog.duckdb"
@@ -426,7 +430,8 @@ class TwinStore:
                 # write): it lets go within a commit's time, so wait rather than fail at once.
                 # A conflict inside this process (ConnectionException) would never clear.
                 waited = time.monotonic() - start
-                if exc.in_process or waited >= lock_timeout_s():
+                limit = self.lock_wait_s if self.lock_wait_s is not None else lock_timeout_s()
+                if exc.in_process or waited >= limit:
                     raise
                 time.sleep(pause)
                 pause = min(pause * 2, _POLL_S[1])
