@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import shapely
 from twin.config import DATA_DIR
 from twin.crs import METRIC_CRS, parse_crs, to_metric
 from twin.errors import SchemaError, listing, require_columns
+from twin.params import load_toml
 from twin.schema import FIELDS, LAYERS, LayerSpec
 
 __all__ = [
@@ -48,8 +48,7 @@ GATE_FILE = DATA_DIR / "import" / "gate.toml"
 @functools.cache
 def gate_limits() -> dict[str, dict[str, float]]:
     """The limits of :data:`GATE_FILE` (``extent``, ``buildings``, ``dem`` tables)."""
-    with GATE_FILE.open("rb") as fh:
-        return tomllib.load(fh)
+    return load_toml(GATE_FILE)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ target, and the path minus installed for a ``<=`` target.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -20,6 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from twin.config import DATA_DIR
+from twin.params import load_toml
 
 __all__ = ["LEDGER_TOML", "installed_by_year", "ledger_settings", "planned_path", "trajectory"]
 
@@ -32,8 +32,7 @@ LEDGER_TOML = DATA_DIR / "ledger" / "ledger.toml"
 @cache
 def ledger_settings() -> dict[str, Any]:
     """``data/ledger/ledger.toml`` as a dict (read once)."""
-    with LEDGER_TOML.open("rb") as fh:
-        return tomllib.load(fh)
+    return load_toml(LEDGER_TOML)
 
 
 def planned_path(baseline_year: int, baseline: float, targets: Sequence[tuple[int, float]],

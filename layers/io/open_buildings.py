@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import tomllib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -32,6 +31,7 @@ import shapely
 
 from twin.config import DATA_DIR
 from twin.errors import SourceError
+from twin.params import load_toml
 
 __all__ = [
     "LAYOUTS",
@@ -58,8 +58,7 @@ Rejected = list[tuple[str, str]]
 @cache
 def mapping() -> dict[str, Any]:
     """The dataset table ``data/buildings/open_datasets.toml``."""
-    with open(DATA_DIR / "buildings" / "open_datasets.toml", "rb") as fh:
-        return tomllib.load(fh)
+    return load_toml(DATA_DIR / "buildings" / "open_datasets.toml")
 
 
 def licence_of(layout: str) -> str:
