@@ -8,6 +8,11 @@
 
 Full size: 1,000,000 nodes, 10,000 stations, 10,000 candidates, 1,000,000 demand points,
 k = 100. ``--quick``: 40,000 nodes, 1,000 stations and candidates, k = 20.
+
+The nearest-station times are also timed against scipy's
+``scipy.sparse.csgraph.dijkstra(min_only=True)`` on the same (reversed) graph, in the same
+run, alternating ``--repeats`` times (medians; the ratio is fair on a loaded machine, the
+times are not); the two must give the same floats. ``--dijkstra-only`` stops there.
 """
 
 from __future__ import annotations
@@ -38,10 +43,43 @@ def lattice_edges(side: int, rng) -> pd.DataFrame:
                          "time_s": np.concatenate([t, t])})
 
 
+def _versus_scipy(edges: pd.DataFrame, stations: np.ndarray, n: int, repeats: int) -> dict:
+    """``nearest_source_times`` (validation and graph build included) against scipy's search alone."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from engines.coverage.access import nearest_source_times
+    from engines.coverage.network import csr_graph
+
+    nearest_source_times(edges.iloc[:10], [0], n_nodes=n)  # compile or load the numba kernels
+    u, v = edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)
+    g = csr_graph(v, u, edges["time_s"].to_numpy(np.float64), n)  # reversed: node -> station
+    src = np.unique(stations)
+    ours, theirs = [], []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        res = nearest_source_times(edges, stations, n_nodes=n, reverse=True)
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        d = dijkstra(g, directed=True, indices=src, min_only=True)
+        theirs.append(time.perf_counter() - t0)
+        if not np.array_equal(res.time_s, d):
+            msg = "nearest_source_times differs from scipy's dijkstra on the same graph"
+            raise AssertionError(msg)
+    a, b = float(np.median(ours)), float(np.median(theirs))
+    return {"benchmark": "nearest_source_times", "nodes": n, "directed_edges": len(edges),
+            "stations": len(src), "repeats": max(1, repeats),
+            "nearest_source_times_s": round(a, 3), "scipy_dijkstra_min_only_s": round(b, 3),
+            "nearest_vs_scipy_ratio": round(a / b, 3), "bit_equal_to_scipy": True,
+            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (< 60 s)")
     ap.add_argument("--threads", type=int, default=2, help="threads for the siting searches")
+    ap.add_argument("--repeats", type=int, default=3, help="timings of nearest_source_times and scipy")
+    ap.add_argument("--dijkstra-only", action="store_true",
+                    help="only nearest_source_times against scipy (no coverage share, no siting)")
     args = ap.parse_args(argv)
     side, n_st, n_cand, n_dem, k = ((200, 1000, 1000, 40_000, 20) if args.quick
                                     else (1000, 10_000, 10_000, 1_000_000, 100))
@@ -54,6 +92,11 @@ def main(argv=None) -> dict:
     stations = rng.choice(n, n_st, replace=False)
     dem_nodes = rng.integers(0, n, n_dem) if n_dem != n else np.arange(n)
     weight = rng.uniform(1, 100, n_dem)
+
+    ratio = _versus_scipy(edges, stations, n, args.repeats)
+    if args.dijkstra_only:
+        print(json.dumps(ratio))
+        return ratio
 
     t0 = time.perf_counter()
     res = nearest_source_times(edges, stations, n_nodes=n, reverse=True)
@@ -82,6 +125,7 @@ def main(argv=None) -> dict:
         "sites_picked": len(picks),
         "greenfield_coverage_after_k": round(float(picks["coverage_share"].iloc[-1]), 4),
         "targets_s": {"drive_time_coverage": 10, "siting_total": 60},
+        **{k: v for k, v in ratio.items() if k.startswith(("nearest", "scipy", "load"))},
     }
     print(json.dumps(out))
     return out

@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from engines.coverage._dijkstra import csr_from_edges, multi_source_dijkstra
 from engines.coverage.network import (
     RoadNetwork,
     SegmentGraph,
@@ -90,8 +91,10 @@ def nearest_source_times(edges: pd.DataFrame, sources: npt.ArrayLike, cutoff_s: 
                          n_nodes: int | None = None, reverse: bool = False) -> NearestSource:
     """Shortest travel time from the nearest of many sources to every node.
 
-    One multi-source Dijkstra pass (:func:`scipy.sparse.csgraph.dijkstra` with
-    ``min_only=True``).
+    One multi-source Dijkstra pass: a numba kernel on CSR arrays built by one counting
+    sort (:func:`engines.coverage._dijkstra.multi_source_dijkstra`), the same times, to
+    the bit, as :func:`scipy.sparse.csgraph.dijkstra` with ``min_only=True`` on the same
+    graph, at about its speed (``benchmarks/service_coverage.py`` prints the ratio).
 
     Parameters
     ----------
@@ -135,14 +138,17 @@ def nearest_source_times(edges: pd.DataFrame, sources: npt.ArrayLike, cutoff_s: 
     nearest = np.full(n, -1, dtype=np.int64)
     if len(src) == 0 or n == 0:
         return NearestSource(times, nearest)
-    g = csr_graph(v, u, w, n) if reverse else csr_graph(u, v, w, n)
+    if n > _MAX_NODES:
+        msg = f"nearest_source_times: {n} nodes is more than the {_MAX_NODES} the int32 graph holds"
+        raise SchemaError(msg)
+    indptr, indices, data = csr_from_edges(v, u, w, n) if reverse else csr_from_edges(u, v, w, n)
     limit = np.inf if cutoff_s is None else float(cutoff_s)
-    d, _, s = dijkstra(g, directed=True, indices=src, min_only=True,
-                       return_predecessors=True, limit=limit)
-    ok = np.isfinite(d)
-    times[ok] = d[ok]
-    nearest[ok] = s[ok]
+    times, nearest = multi_source_dijkstra(indptr, indices, data, src, limit)
     return NearestSource(times, nearest)
+
+
+#: Most nodes of a graph of :func:`nearest_source_times` (its node ids are int32).
+_MAX_NODES = int(np.iinfo(np.int32).max)
 
 
 # ---------------------------------------------------------------------------------------------
