@@ -122,8 +122,11 @@ def nearest_source_times(edges: pd.DataFrame, sources: npt.ArrayLike, cutoff_s: 
     Raises
     ------
     SchemaError
-        On missing columns, non-integer or negative ids, or bad times.
+        On missing columns, non-integer or negative ids, bad times or a negative cutoff.
     """
+    if cutoff_s is not None and not float(cutoff_s) >= 0:
+        msg = f"nearest_source_times: cutoff_s must be >= 0 s or None (got {cutoff_s})"
+        raise SchemaError(msg)
     src = np.unique(np.asarray(sources, dtype=np.int64).ravel())
     u, v, w, n = edge_arrays(edges, n_nodes)
     if len(src) and src.min() < 0:
@@ -325,7 +328,8 @@ def assign_admin(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.
 
 def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                         *, urban_threshold_min: float = 5.0, rural_threshold_min: float = 30.0,
-                        max_snap_m: float = 1000.0, access_speed_kmh: float | None = None
+                        max_snap_m: float = 1000.0, access_speed_kmh: float | None = None,
+                        demand_snap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                         ) -> pd.DataFrame:
     """Drive time from every demand point to its nearest station, and the covered flag.
 
@@ -351,6 +355,10 @@ def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gp
     access_speed_kmh : float, optional
         Speed of the access legs off the road network [km/h]; None: the access legs take
         no time (the road network only).
+    demand_snap : tuple of ndarray, optional
+        The demand points' :func:`~engines.coverage.network.snap_to_segments` on
+        ``drive_segments(net)`` when the caller has it already (a full-scale city's
+        million points are then not snapped twice); computed when omitted.
 
     Returns
     -------
@@ -374,7 +382,10 @@ def drive_time_coverage(net: RoadNetwork, stations: gpd.GeoDataFrame, demand: gp
     d_node, _ = snap_points(net, dxy)
     graph = drive_segments(net)
     s_seg, s_d, s_f = snap_to_segments(graph, sxy)
-    d_seg, d_d, d_f = snap_to_segments(graph, dxy)
+    d_seg, d_d, d_f = snap_to_segments(graph, dxy) if demand_snap is None else demand_snap
+    if len(d_seg) != len(dxy):
+        msg = f"drive_time_coverage: demand_snap holds {len(d_seg)} points, demand {len(dxy)}"
+        raise SchemaError(msg)
     per_m = 0.0 if access_speed_kmh is None else 3.6 / float(access_speed_kmh)
     s_ok, d_ok = s_seg >= 0, d_seg >= 0
     u, v, w, pnode = split_segments(graph, np.concatenate([s_seg[s_ok], d_seg[d_ok]]),

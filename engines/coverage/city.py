@@ -269,6 +269,7 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                            (buildings, "building_id", "buildings")):
         _unique(gdf, col, name)
     issues: list[dict] = []
+    demand_snap: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # 1. network -------------------------------------------------------------------------
     net = with_congestion(build_network(roads, speeds_kmh=p["speeds_kmh"],
@@ -303,7 +304,10 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                               message="point lies in no district of the city; kept as a "
                                       "source/target, counted in no district")
         if len(frame):
-            _, d, _ = snap_to_segments(drive_graph, shapely.get_coordinates(frame.geometry.to_numpy()))
+            snapped = snap_to_segments(drive_graph, shapely.get_coordinates(frame.geometry.to_numpy()))
+            if frame is demand:
+                demand_snap = snapped  # the drive times reuse it (the same call)
+            d = snapped[1]
             issues += _issues_for(frame, col, name, "far_from_road", d > p["max_snap_m"], d,
                                   message=f"nearest road farther than {p['max_snap_m']} m; "
                                           "snapped anyway (the access leg is added to drive times)")
@@ -314,7 +318,7 @@ def _compute(layers: dict[str, gpd.GeoDataFrame], config: CityConfig, *,
                                 urban_threshold_min=p["urban_threshold_min"],
                                 rural_threshold_min=p["rural_threshold_min"],
                                 max_snap_m=p["max_snap_m"],
-                                access_speed_kmh=p["drive_access_speed_kmh"])
+                                access_speed_kmh=p["drive_access_speed_kmh"], demand_snap=demand_snap)
     step("drive times")
 
     # 4. walking coverage ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from scipy.sparse.csgraph import dijkstra
 from engines.coverage._dijkstra import csr_from_edges, multi_source_dijkstra
 from engines.coverage.access import nearest_source_times
 from engines.coverage.network import csr_graph
+from twin.errors import SchemaError
 
 
 def _scipy(edges: pd.DataFrame, sources, n: int, cutoff=None, reverse=False):
@@ -63,6 +64,13 @@ def test_cutoff_is_inclusive_as_scipy():
     below = nearest_source_times(edges, [0], 0.3, n_nodes=4)
     np.testing.assert_array_equal(below.time_s, _scipy(edges, [0], 4, 0.3)[0])
     assert np.isinf(below.time_s[2])
+
+
+@pytest.mark.parametrize("cutoff", [-1.0, float("nan")])
+def test_negative_or_nan_cutoff_is_an_error(cutoff):
+    edges = pd.DataFrame({"u": [0], "v": [1], "time_s": [1.0]})
+    with pytest.raises(SchemaError, match="cutoff_s"):
+        nearest_source_times(edges, [0], cutoff)
 
 
 def test_zero_costs_self_loops_parallel_edges_and_duplicate_sources():

@@ -282,3 +282,19 @@ def test_congestion_factor_scales_drive_times():
     assert with_congestion(net, None) is net
     with pytest.raises(Exception, match="congestion"):
         with_congestion(net, {"primary": 0.0})
+
+
+def test_drive_times_reuse_the_callers_snapping_exactly():
+    # a block with a one-way side, demand on every side, two stations
+    roads = _roads([[(0, 0), (1000, 0)], [(1000, 0), (1000, 700)], [(1000, 700), (0, 700)],
+                    [(0, 700), (0, 0)]], is_oneway=[True, False, False, False], speed_kmh=[36.0, 50.0, 30.0, 40.0])
+    net = build_network(roads)
+    st_ = _stations([(300, 10), (990, 650)])
+    dm = _demand([(100, -20), (700, 5), (1010, 300), (500, 720), (-30, 350), (5000, 5000)])
+    snap = snap_to_segments(drive_segments(net), shapely.get_coordinates(dm.geometry.to_numpy()))
+    own = drive_time_coverage(net, st_, dm, access_speed_kmh=18.0)
+    given_snap = drive_time_coverage(net, st_, dm, access_speed_kmh=18.0, demand_snap=snap)
+    assert own.equals(given_snap)
+    assert np.isfinite(own["drive_time_s"]).all() and own["nearest_station_id"].nunique() == 2
+    with pytest.raises(Exception, match="demand_snap"):
+        drive_time_coverage(net, st_, dm, demand_snap=tuple(a[:2] for a in snap))
