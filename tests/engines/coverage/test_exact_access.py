@@ -287,7 +287,8 @@ def test_congestion_factor_scales_drive_times():
 def test_drive_times_reuse_the_callers_snapping_exactly():
     # a block with a one-way side, demand on every side, two stations
     roads = _roads([[(0, 0), (1000, 0)], [(1000, 0), (1000, 700)], [(1000, 700), (0, 700)],
-                    [(0, 700), (0, 0)]], is_oneway=[True, False, False, False], speed_kmh=[36.0, 50.0, 30.0, 40.0])
+                    [(0, 700), (0, 0)]], is_oneway=[True, False, False, False],
+                   speed_kmh=[36.0, 50.0, 30.0, 40.0])
     net = build_network(roads)
     st_ = _stations([(300, 10), (990, 650)])
     dm = _demand([(100, -20), (700, 5), (1010, 300), (500, 720), (-30, 350), (5000, 5000)])
