@@ -306,6 +306,8 @@ def _match_sectors(i: int, t: np.ndarray, n_sectors: int, samples: int, ssin: np
     n_grid = cdf.shape[1]
     n_slant = row_tan.shape[1]
     racked = row_tan[i, 0] > 0.0
+    last_v = -1.0  # tan elevations repeat (open sky, a row hidden behind a block): one atan each
+    last_hd = 0.0
     for k in range(n_sectors):
         acc = 0.0
         wsum = 0.0
@@ -321,7 +323,10 @@ def _match_sectors(i: int, t: np.ndarray, n_sectors: int, samples: int, ssin: np
                     rv = row_tan[i, q] * cosd
                     if rv > v:
                         v = rv
-                hd = math.degrees(math.atan(v))
+                if v != last_v:
+                    last_hd = math.degrees(math.atan(v))
+                    last_v = v
+                hd = last_hd
                 hsum += hd / reps
                 g = hd / cdf_step  # F_m at this elevation
                 gi = min(int(g), n_grid - 2)
