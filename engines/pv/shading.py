@@ -109,12 +109,18 @@ class Obstacles:
         Block height above ground [m].
     bbox : ndarray, shape (n_obstacles, 4)
         ``minx, miny, maxx, maxy`` of each footprint [m].
+    edge_side : ndarray, shape (n_edges,), optional
+        +1 where the footprint lies on the left of the edge ``x0, y0 -> x1, y1``, -1 where
+        on the right; lets the sampled kernel skip edges that face away from a point
+        outside the block's box (a ray enters a block through an edge facing it first).
+        ``None``: no edge is skipped.
     """
 
     edges: np.ndarray
     edge_start: np.ndarray
     height_m: np.ndarray
     bbox: np.ndarray
+    edge_side: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.height_m)
@@ -149,11 +155,18 @@ def obstacles_from_polygons(polygons: npt.ArrayLike, height_m: npt.ArrayLike) ->
     same = coord_ring[:-1] == coord_ring[1:]
     edges = np.column_stack([coords[:-1][same], coords[1:][same]]).astype("float64")
     edge_obs = part_obs[ring_part[coord_ring[:-1][same]]]
+    # footprint side of each edge: exterior rings and holes by their signed area (shoelace)
+    edge_ring = coord_ring[:-1][same]
+    cross = edges[:, 0] * edges[:, 3] - edges[:, 2] * edges[:, 1]
+    ccw = np.bincount(edge_ring, weights=cross, minlength=len(rings)) > 0.0
+    exterior = np.ones(len(rings), dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists each part's exterior first
+    side = np.where(exterior == ccw, 1.0, -1.0)[edge_ring]
     counts = np.bincount(edge_obs, minlength=n)
     edge_start = np.zeros(n + 1, dtype="int64")
     np.cumsum(counts, out=edge_start[1:])
     bbox = shapely.bounds(geoms).astype("float64")
-    return Obstacles(np.ascontiguousarray(edges), edge_start, h.copy(), bbox)
+    return Obstacles(np.ascontiguousarray(edges), edge_start, h.copy(), bbox, side)
 
 
 def horizon_columns(n_sectors: int = 36) -> list[str]:
@@ -247,14 +260,19 @@ def _edge_sector_max(t: np.ndarray, ax: float, ay: float, bx: float, by: float, 
 
 @nb.njit(inline="always", cache=True)
 def _edge_samples(t: np.ndarray, ax: float, ay: float, bx: float, by: float, dh: float, r2: float,
-                  half: float, ws: float, m_tot: int, ssin: np.ndarray,
-                  scos: np.ndarray) -> None:  # pragma: no cover - compiled
+                  half: float, ws: float, m_tot: int, ssin: np.ndarray, scos: np.ndarray,
+                  side: float) -> None:  # pragma: no cover - compiled
     """Raise the ``tan`` elevation ``t[m]`` of each sample azimuth the edge ``a -> b`` spans.
 
-    Ray-edge intersection along sample ``m``'s azimuth (exact).
+    Ray-edge intersection along sample ``m``'s azimuth (exact). ``side`` (+1: the block
+    on the left of ``a -> b``, -1: on the right, 0: unknown) skips an edge that faces
+    away from the point: a ray from outside meets an edge facing it first, nearer.
     """
     ex = bx - ax
     ey = by - ay
+    cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
+    if side * cae > 0.0:
+        return  # the point is on the block's side of this edge
     az_a = math.atan2(ax, ay)
     delta = math.atan2(bx, by) - az_a
     if delta > math.pi:
@@ -266,7 +284,6 @@ def _edge_samples(t: np.ndarray, ax: float, ay: float, bx: float, by: float, dh:
         delta = -delta
     if delta < 1e-12:
         return  # radial edge: the other edges bound the block
-    cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
     ee = ex * ex + ey * ey
     tc = min(max(-(ax * ex + ay * ey) / ee, 0.0), 1.0)
     qx = ax + tc * ex
@@ -361,10 +378,11 @@ def _match_sectors(i: int, t: np.ndarray, n_sectors: int, samples: int, ssin: np
 
 @nb.njit(parallel=True, cache=True)
 def _horizon_walk(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
-                  edges: np.ndarray, edge_start: np.ndarray, heights: np.ndarray, bbox: np.ndarray,
-                  ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray, cell_start: np.ndarray,
-                  cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
-                  off_i: np.ndarray, off_j: np.ndarray, radius: float, n_sectors: int, samples: int,
+                  edges: np.ndarray, edge_start: np.ndarray, edge_side: np.ndarray, heights: np.ndarray,
+                  bbox: np.ndarray, ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray,
+                  cell_start: np.ndarray, cell_items: np.ndarray, x0: float, y0: float, cell: float,
+                  nx: int, ny: int, off_i: np.ndarray, off_j: np.ndarray, radius: float,
+                  n_sectors: int, samples: int,
                   bsin: np.ndarray, bcos: np.ndarray, ssin: np.ndarray, scos: np.ndarray,
                   row_tan: np.ndarray, row_sin: np.ndarray, row_cos: np.ndarray, scdf: np.ndarray,
                   swt: np.ndarray, cdf: np.ndarray, cdf_step: float,
@@ -376,7 +394,9 @@ def _horizon_walk(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarra
     the exact ``tan`` elevation at ``samples`` azimuths per sector (sample ``m`` looks
     along ``(m + 0.5)·w/samples − w/2``, ``ssin``, ``scos``; :func:`_edge_samples`),
     matched to one value per sector in ° (:func:`_match_sectors`). A block is skipped
-    when, by its bounding circle, it cannot raise any sector (sample) it spans.
+    when, by its bounding circle, it cannot raise any sector (sample) it spans; in the
+    sampled mode, edges facing away from a point outside the block's box too
+    (``edge_side``; zeros: none).
     """
     w = 2.0 * math.pi / n_sectors
     half = 0.5 * w
@@ -432,6 +452,7 @@ def _horizon_walk(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarra
                             break
                     if not useful:
                         continue
+                cull = 0.0 if d2 <= 0.0 else 1.0  # outside the box: outside the footprint
                 for e in range(edge_start[ob], edge_start[ob + 1]):
                     ax = edges[e, 0] - x
                     ay = edges[e, 1] - y
@@ -440,7 +461,8 @@ def _horizon_walk(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarra
                     if exact:
                         _edge_sector_max(t, ax, ay, bx, by, dh, r2, w, half, n_sectors, bsin, bcos)
                     else:
-                        _edge_samples(t, ax, ay, bx, by, dh, r2, half, ws, m_tot, ssin, scos)
+                        _edge_samples(t, ax, ay, bx, by, dh, r2, half, ws, m_tot, ssin, scos,
+                                      cull * edge_side[e])
         if not exact:
             _match_sectors(i, t, n_sectors, samples, ssin, scos, row_tan, row_sin, row_cos, scdf, swt,
                            cdf, cdf_step, out)
@@ -820,8 +842,11 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
         bsin, bcos = _sector_boundaries(int(n_sectors))
         ssin = scos = swt = np.zeros(0)
         scdf = cdf = np.zeros((0, 2))
+    side = obstacles.edge_side
+    if side is None or side.shape != (len(obstacles.edges),):
+        side = np.zeros(len(obstacles.edges))
     _horizon_walk(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, g.order,
-                  obstacles.edges, obstacles.edge_start, obstacles.height_m, obstacles.bbox,
+                  obstacles.edges, obstacles.edge_start, side, obstacles.height_m, obstacles.bbox,
                   g.ocx, g.ocy, g.orad, g.cell_start, g.cell_items, g.x0, g.y0, g.cell,
                   g.nx, g.ny, g.off_i, g.off_j, float(radius_m), int(n_sectors), samples,
                   bsin, bcos, ssin, scos, row_tan, row_sin, row_cos, scdf, swt, cdf, CDF_STEP_DEG, out)
