@@ -78,6 +78,34 @@ def test_horizons_bit_equal_to_before(before, seed):
         np.testing.assert_array_equal(arr, before[key], err_msg=key)
 
 
+def test_edge_side_points_to_the_footprint():
+    """Each edge's side: the footprint's interior (not a hole) lies just beside its midpoint there."""
+    outer = [(0, 0), (10, 0), (10, 10), (0, 10)]
+    hole = [(3, 3), (6, 3), (6, 6), (3, 6)]
+    polys = [shapely.Polygon(outer, [hole]), shapely.Polygon(outer[::-1], [hole[::-1]]),
+             shapely.MultiPolygon([shapely.box(20, 0, 25, 5), shapely.Polygon([(30, 0), (30, 5), (35, 0)])])]
+    obs = obstacles_from_polygons(polys, [5.0, 5.0, 5.0])
+    e = obs.edges
+    mid = 0.5 * (e[:, :2] + e[:, 2:])
+    left = np.column_stack([-(e[:, 3] - e[:, 1]), e[:, 2] - e[:, 0]])
+    left /= np.linalg.norm(left, axis=1)[:, None]
+    probe = mid + 1e-3 * obs.edge_side[:, None] * left
+    owner = np.repeat(np.arange(len(polys)), np.diff(obs.edge_start))
+    assert shapely.contains_xy(np.asarray(polys, dtype=object)[owner], probe[:, 0], probe[:, 1]).all()
+    assert set(np.unique(obs.edge_side)) == {-1.0, 1.0}
+
+
+def test_skipping_edges_changes_no_horizon():
+    """Horizons with the facing-edge test equal those without it (points inside boxes included)."""
+    import dataclasses
+
+    s = scene(5)
+    kw = {"exclude": s["own"], "radius_m": 150.0, "samples_per_sector": 10}
+    plain = dataclasses.replace(s["obstacles"], edge_side=None)
+    np.testing.assert_array_equal(horizon_profiles(s["pts"], s["obstacles"], **kw),
+                                  horizon_profiles(s["pts"], plain, **kw))
+
+
 def test_fixture_is_not_trivial(before):
     """The scenes shade: most sectors are raised, and the modes differ."""
     for seed in SEEDS:
