@@ -27,8 +27,10 @@ point of the block's footprint boundary in that direction. Two modes:
   the samples' mean is kept, for the sky view.
 
 A uniform grid index finds the blocks within ``radius_m``, visited nearest cell
-first, and blocks that cannot raise any sector (sample) they span are skipped; the
-inner loops are compiled with numba and run in parallel over points.
+first, and blocks that cannot raise any sector (sample) they span are skipped, as are
+(sampled mode) footprint edges facing away from a point outside the block's box; both
+modes share one compiled grid walk, run in parallel over points (``numba``'s thread
+count: a batch worker sets it to its threads).
 
 Terrain (:func:`horizon_from_dem`) marches rays over a DEM; the combined
 profile is the maximum of the two (:func:`facet_horizons`).
