@@ -27,8 +27,10 @@ point of the block's footprint boundary in that direction. Two modes:
   the samples' mean is kept, for the sky view.
 
 A uniform grid index finds the blocks within ``radius_m``, visited nearest cell
-first, and blocks that cannot raise any sector (sample) they span are skipped; the
-inner loops are compiled with numba and run in parallel over points.
+first, and blocks that cannot raise any sector (sample) they span are skipped, as are
+(sampled mode) footprint edges facing away from a point outside the block's box; both
+modes share one compiled grid walk, run in parallel over points (``numba``'s thread
+count: a batch worker sets it to its threads).
 
 Terrain (:func:`horizon_from_dem`) marches rays over a DEM; the combined
 profile is the maximum of the two (:func:`facet_horizons`).
@@ -109,12 +111,18 @@ class Obstacles:
         Block height above ground [m].
     bbox : ndarray, shape (n_obstacles, 4)
         ``minx, miny, maxx, maxy`` of each footprint [m].
+    edge_side : ndarray, shape (n_edges,), optional
+        +1 where the footprint lies on the left of the edge ``x0, y0 -> x1, y1``, -1 where
+        on the right; lets the sampled kernel skip edges that face away from a point
+        outside the block's box (a ray enters a block through an edge facing it first).
+        ``None``: no edge is skipped.
     """
 
     edges: np.ndarray
     edge_start: np.ndarray
     height_m: np.ndarray
     bbox: np.ndarray
+    edge_side: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.height_m)
@@ -149,11 +157,18 @@ def obstacles_from_polygons(polygons: npt.ArrayLike, height_m: npt.ArrayLike) ->
     same = coord_ring[:-1] == coord_ring[1:]
     edges = np.column_stack([coords[:-1][same], coords[1:][same]]).astype("float64")
     edge_obs = part_obs[ring_part[coord_ring[:-1][same]]]
+    # footprint side of each edge: exterior rings and holes by their signed area (shoelace)
+    edge_ring = coord_ring[:-1][same]
+    cross = edges[:, 0] * edges[:, 3] - edges[:, 2] * edges[:, 1]
+    ccw = np.bincount(edge_ring, weights=cross, minlength=len(rings)) > 0.0
+    exterior = np.ones(len(rings), dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists each part's exterior first
+    side = np.where(exterior == ccw, 1.0, -1.0)[edge_ring]
     counts = np.bincount(edge_obs, minlength=n)
     edge_start = np.zeros(n + 1, dtype="int64")
     np.cumsum(counts, out=edge_start[1:])
     bbox = shapely.bounds(geoms).astype("float64")
-    return Obstacles(np.ascontiguousarray(edges), edge_start, h.copy(), bbox)
+    return Obstacles(np.ascontiguousarray(edges), edge_start, h.copy(), bbox, side)
 
 
 def horizon_columns(n_sectors: int = 36) -> list[str]:
@@ -176,147 +191,220 @@ def horizon_columns(n_sectors: int = 36) -> list[str]:
 # --------------------------------------------------------------------------- kernels
 
 
-@nb.njit(parallel=True, cache=True)
-def _horizon_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
-                    edges: np.ndarray, edge_start: np.ndarray, heights: np.ndarray, bbox: np.ndarray,
-                    ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray, cell_start: np.ndarray,
-                    cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
-                    off_i: np.ndarray, off_j: np.ndarray, radius: float, n_sectors: int, bsin: np.ndarray,
-                    bcos: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    w = 2.0 * math.pi / n_sectors
-    half = 0.5 * w
-    r2 = radius * radius
-    n_off = off_i.shape[0]
-    for ii in nb.prange(order.shape[0]):
-        i = order[ii]
-        x = px[i]
-        y = py[i]
-        z = pz[i]
-        t = out[i]
-        ix = int(math.floor((x - x0) / cell))
-        iy = int(math.floor((y - y0) / cell))
-        for o in range(n_off):
-            ci = ix + off_i[o]
-            cj = iy + off_j[o]
-            if ci < 0 or ci >= nx or cj < 0 or cj >= ny:
-                continue
-            c = ci * ny + cj
-            for q in range(cell_start[c], cell_start[c + 1]):
-                ob = cell_items[q]
-                if ob == own[i]:
-                    continue
-                dh = heights[ob] - z
-                if dh <= 0.0:
-                    continue
-                dx = max(bbox[ob, 0] - x, 0.0, x - bbox[ob, 2])
-                dy = max(bbox[ob, 1] - y, 0.0, y - bbox[ob, 3])
-                d2 = dx * dx + dy * dy
-                if d2 > r2:
-                    continue
-                # can this block raise any sector it spans? (bounding-circle span)
-                ccx = ocx[ob] - x
-                ccy = ocy[ob] - y
-                dc = math.sqrt(ccx * ccx + ccy * ccy)
-                if d2 > 0.0 and dc > orad[ob] * 1.000001:
-                    ub = dh / math.sqrt(d2)
-                    az = math.atan2(ccx, ccy)
-                    hw = math.asin(orad[ob] / dc)
-                    k0 = int(math.floor((az - hw + half) / w))
-                    k1 = int(math.floor((az + hw + half) / w))
-                    useful = False
-                    for kk in range(k0, k1 + 1):
-                        if t[kk % n_sectors] < ub:
-                            useful = True
-                            break
-                    if not useful:
-                        continue
-                for e in range(edge_start[ob], edge_start[ob + 1]):
-                    ax = edges[e, 0] - x
-                    ay = edges[e, 1] - y
-                    bx = edges[e, 2] - x
-                    by = edges[e, 3] - y
-                    ex = bx - ax
-                    ey = by - ay
-                    ee = ex * ex + ey * ey
-                    if ee <= 0.0:
-                        continue
-                    t0 = -(ax * ex + ay * ey) / ee
-                    tc = min(max(t0, 0.0), 1.0)
-                    qx = ax + tc * ex
-                    qy = ay + tc * ey
-                    ds2 = qx * qx + qy * qy
-                    if ds2 > r2 or ds2 < 1e-12:
-                        continue
-                    ub = dh / math.sqrt(ds2)
-                    az_a = math.atan2(ax, ay)
-                    az_b = math.atan2(bx, by)
-                    delta = az_b - az_a
-                    if delta > math.pi:
-                        delta -= 2.0 * math.pi
-                    elif delta <= -math.pi:
-                        delta += 2.0 * math.pi
-                    if delta < 0.0:  # walk clockwise from a to b
-                        ax, bx = bx, ax
-                        ay, by = by, ay
-                        az_a, az_b = az_b, az_a
-                        ex = -ex
-                        ey = -ey
-                        t0 = 1.0 - t0
-                    ka = int(math.floor((az_a + half) / w)) % n_sectors
-                    kb = int(math.floor((az_b + half) / w)) % n_sectors
-                    m = (kb - ka) % n_sectors
-                    for j in range(m + 1):
-                        k = (ka + j) % n_sectors
-                        if t[k] >= ub:
-                            continue
-                        tlo = 0.0
-                        thi = 1.0
-                        if j > 0:  # enters through the lower boundary of sector k
-                            ca = bsin[k] * ay - bcos[k] * ax
-                            cb = bsin[k] * by - bcos[k] * bx
-                            den = ca - cb
-                            if den != 0.0:
-                                tlo = min(max(ca / den, 0.0), 1.0)
-                        if j < m:  # leaves through the upper boundary of sector k
-                            k2 = (k + 1) % n_sectors
-                            ca = bsin[k2] * ay - bcos[k2] * ax
-                            cb = bsin[k2] * by - bcos[k2] * bx
-                            den = ca - cb
-                            if den != 0.0:
-                                thi = min(max(ca / den, 0.0), 1.0)
-                        thi = max(thi, tlo)
-                        tt = min(max(t0, tlo), thi)
-                        qx = ax + tt * ex
-                        qy = ay + tt * ey
-                        q2 = qx * qx + qy * qy
-                        if q2 > r2:
-                            continue
-                        val = dh / math.sqrt(max(q2, 1e-12))
-                        if val > t[k]:
-                            t[k] = val
+@nb.njit(inline="always", cache=True)
+def _edge_sector_max(t: np.ndarray, ax: float, ay: float, bx: float, by: float, dh: float, r2: float,
+                     w: float, half: float, n_sectors: int, bsin: np.ndarray,
+                     bcos: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Raise each sector's maximum ``tan`` elevation ``t[k]`` by the edge ``a -> b`` (relative to the point).
+
+    The nearest point of the edge within each sector's wedge, in closed form.
+    """
+    ex = bx - ax
+    ey = by - ay
+    ee = ex * ex + ey * ey
+    if ee <= 0.0:
+        return
+    t0 = -(ax * ex + ay * ey) / ee
+    tc = min(max(t0, 0.0), 1.0)
+    qx = ax + tc * ex
+    qy = ay + tc * ey
+    ds2 = qx * qx + qy * qy
+    if ds2 > r2 or ds2 < 1e-12:
+        return
+    ub = dh / math.sqrt(ds2)
+    az_a = math.atan2(ax, ay)
+    az_b = math.atan2(bx, by)
+    delta = az_b - az_a
+    if delta > math.pi:
+        delta -= 2.0 * math.pi
+    elif delta <= -math.pi:
+        delta += 2.0 * math.pi
+    if delta < 0.0:  # walk clockwise from a to b
+        ax, bx = bx, ax
+        ay, by = by, ay
+        az_a, az_b = az_b, az_a
+        ex = -ex
+        ey = -ey
+        t0 = 1.0 - t0
+    ka = int(math.floor((az_a + half) / w)) % n_sectors
+    kb = int(math.floor((az_b + half) / w)) % n_sectors
+    m = (kb - ka) % n_sectors
+    for j in range(m + 1):
+        k = (ka + j) % n_sectors
+        if t[k] >= ub:
+            continue
+        tlo = 0.0
+        thi = 1.0
+        if j > 0:  # enters through the lower boundary of sector k
+            ca = bsin[k] * ay - bcos[k] * ax
+            cb = bsin[k] * by - bcos[k] * bx
+            den = ca - cb
+            if den != 0.0:
+                tlo = min(max(ca / den, 0.0), 1.0)
+        if j < m:  # leaves through the upper boundary of sector k
+            k2 = (k + 1) % n_sectors
+            ca = bsin[k2] * ay - bcos[k2] * ax
+            cb = bsin[k2] * by - bcos[k2] * bx
+            den = ca - cb
+            if den != 0.0:
+                thi = min(max(ca / den, 0.0), 1.0)
+        thi = max(thi, tlo)
+        tt = min(max(t0, tlo), thi)
+        qx = ax + tt * ex
+        qy = ay + tt * ey
+        q2 = qx * qx + qy * qy
+        if q2 > r2:
+            continue
+        val = dh / math.sqrt(max(q2, 1e-12))
+        if val > t[k]:
+            t[k] = val
+
+
+@nb.njit(inline="always", cache=True)
+def _edge_samples(t: np.ndarray, ax: float, ay: float, bx: float, by: float, dh: float, r2: float,
+                  half: float, ws: float, m_tot: int, ssin: np.ndarray, scos: np.ndarray,
+                  side: float) -> None:  # pragma: no cover - compiled
+    """Raise the ``tan`` elevation ``t[m]`` of each sample azimuth the edge ``a -> b`` spans.
+
+    Ray-edge intersection along sample ``m``'s azimuth (exact). ``side`` (+1: the block
+    on the left of ``a -> b``, -1: on the right, 0: unknown) skips an edge that faces
+    away from the point: a ray from outside meets an edge facing it first, nearer.
+    """
+    ex = bx - ax
+    ey = by - ay
+    cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
+    if side * cae > 0.0:
+        return  # the point is on the block's side of this edge
+    az_a = math.atan2(ax, ay)
+    delta = math.atan2(bx, by) - az_a
+    if delta > math.pi:
+        delta -= 2.0 * math.pi
+    elif delta <= -math.pi:
+        delta += 2.0 * math.pi
+    if delta < 0.0:  # walk clockwise from a to b
+        az_a += delta
+        delta = -delta
+    if delta < 1e-12:
+        return  # radial edge: the other edges bound the block
+    ee = ex * ex + ey * ey
+    tc = min(max(-(ax * ex + ay * ey) / ee, 0.0), 1.0)
+    qx = ax + tc * ex
+    qy = ay + tc * ey
+    ds2 = qx * qx + qy * qy
+    if ds2 > r2:
+        return
+    ub_e = dh / math.sqrt(max(ds2, 1e-18))  # no sample can see this edge higher
+    m0 = int(math.ceil((az_a + half) / ws - 0.5))
+    m1 = int(math.floor((az_a + delta + half) / ws - 0.5))
+    for mm in range(m0, m1 + 1):
+        m = mm % m_tot
+        if t[m] >= ub_e:
+            continue
+        cde = ssin[m] * ey - scos[m] * ex
+        if cde == 0.0:
+            continue
+        s = cae / cde
+        if s <= 1e-9 or s * s > r2:
+            continue
+        val = dh / s
+        if val > t[m]:
+            t[m] = val
+
+
+@nb.njit(inline="always", cache=True)
+def _match_sectors(i: int, t: np.ndarray, n_sectors: int, samples: int, ssin: np.ndarray, scos: np.ndarray,
+                   row_tan: np.ndarray, row_sin: np.ndarray, row_cos: np.ndarray, scdf: np.ndarray,
+                   swt: np.ndarray, cdf: np.ndarray, cdf_step: float,
+                   out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Sector values of point ``i`` matched to its sampled ``tan`` elevations ``t`` (° into ``out[i]``).
+
+    A row mask ``atan(row_tan · max(cos(φ − row_az), 0))`` is merged per sample. Sector
+    ``k`` gets ``F_k⁻¹(mean_j F_k(h_j))`` with ``F_k`` the sun-elevation CDF of the sector
+    tabulated every ``cdf_step`` degrees from 0 to 90.
+    """
+    n_grid = cdf.shape[1]
+    n_slant = row_tan.shape[1]
+    racked = row_tan[i, 0] > 0.0
+    last_v = -1.0  # tan elevations repeat (open sky, a row hidden behind a block): one atan each
+    last_hd = 0.0
+    for k in range(n_sectors):
+        acc = 0.0
+        wsum = 0.0
+        hsum = 0.0
+        for j in range(samples):
+            m = k * samples + j
+            cosd = scos[m] * row_cos[i] + ssin[m] * row_sin[i]  # cos(φ − row azimuth)
+            reps = n_slant if racked else 1
+            fs = 0.0
+            for q in range(reps):
+                v = t[m]
+                if racked:
+                    rv = row_tan[i, q] * cosd
+                    if rv > v:
+                        v = rv
+                if v != last_v:
+                    last_hd = math.degrees(math.atan(v))
+                    last_v = v
+                hd = last_hd
+                hsum += hd / reps
+                g = hd / cdf_step  # F_m at this elevation
+                gi = min(int(g), n_grid - 2)
+                fs += scdf[m, gi] + (g - gi) * (scdf[m, gi + 1] - scdf[m, gi])
+            acc += swt[m] * fs / reps
+            wsum += swt[m]
+        target = acc / wsum - 1e-12  # rounding must not carry it past a flat stretch of F_k
+        mean_h = hsum / samples
+        # [c_lo, c_hi]: the elevations with F_k = target (F_k is non-decreasing); any of
+        # them blocks the same beam: take the one nearest the plain mean (sky view)
+        lo = 0
+        hi = n_grid - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cdf[k, mid] >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo == 0 or target <= 0.0:
+            c_lo = 0.0
+        else:
+            f0 = cdf[k, lo - 1]
+            f1 = cdf[k, lo]
+            frac = (target - f0) / (f1 - f0) if f1 > f0 else 1.0
+            c_lo = (lo - 1 + frac) * cdf_step
+        top = lo
+        while top + 1 < n_grid and cdf[k, top + 1] <= target + 2e-12:
+            top += 1
+        c_hi = top * cdf_step if cdf[k, top] <= target + 2e-12 else c_lo
+        out[i, k] = min(max(mean_h, c_lo), max(c_hi, c_lo))
 
 
 @nb.njit(parallel=True, cache=True)
-def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
-                    edges: np.ndarray, edge_start: np.ndarray, heights: np.ndarray, bbox: np.ndarray,
-                    ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray, cell_start: np.ndarray,
-                    cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
-                    off_i: np.ndarray, off_j: np.ndarray, radius: float, n_sectors: int, samples: int,
-                    ssin: np.ndarray, scos: np.ndarray, row_tan: np.ndarray, row_sin: np.ndarray,
-                    row_cos: np.ndarray, scdf: np.ndarray, swt: np.ndarray, cdf: np.ndarray,
-                    cdf_step: float, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Sector values matched to the exact horizon at ``samples`` azimuths per sector (° into ``out``).
+def _horizon_walk(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndarray, order: np.ndarray,
+                  edges: np.ndarray, edge_start: np.ndarray, edge_side: np.ndarray, heights: np.ndarray,
+                  bbox: np.ndarray, ocx: np.ndarray, ocy: np.ndarray, orad: np.ndarray,
+                  cell_start: np.ndarray, cell_items: np.ndarray, x0: float, y0: float, cell: float,
+                  nx: int, ny: int, off_i: np.ndarray, off_j: np.ndarray, radius: float,
+                  n_sectors: int, samples: int,
+                  bsin: np.ndarray, bcos: np.ndarray, ssin: np.ndarray, scos: np.ndarray,
+                  row_tan: np.ndarray, row_sin: np.ndarray, row_cos: np.ndarray, scdf: np.ndarray,
+                  swt: np.ndarray, cdf: np.ndarray, cdf_step: float,
+                  out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The one grid walk of both modes: blocks near each point, nearest cell first.
 
-    Sample ``m`` looks along azimuth ``(m + 0.5)·w/samples − w/2``; along it the horizon
-    of a block is set by the nearest crossing of its footprint boundary (ray-edge
-    intersection, exact). A row mask ``atan(row_tan · max(cos(φ − row_az), 0))`` is
-    merged per sample. Sector ``k`` gets ``F_k⁻¹(mean_j F_k(h_j))`` with ``F_k`` the
-    sun-elevation CDF of the sector tabulated every ``cdf_step`` degrees from 0 to 90.
+    ``samples == 0``: each sector's maximum ``tan`` elevation into ``out[i]``
+    (:func:`_edge_sector_max`, sector boundaries ``bsin``, ``bcos``). ``samples >= 1``:
+    the exact ``tan`` elevation at ``samples`` azimuths per sector (sample ``m`` looks
+    along ``(m + 0.5)·w/samples − w/2``, ``ssin``, ``scos``; :func:`_edge_samples`),
+    matched to one value per sector in ° (:func:`_match_sectors`). A block is skipped
+    when, by its bounding circle, it cannot raise any sector (sample) it spans; in the
+    sampled mode, edges facing away from a point outside the block's box too
+    (``edge_side``; zeros: none).
     """
     w = 2.0 * math.pi / n_sectors
     half = 0.5 * w
-    ws = w / samples
-    m_tot = n_sectors * samples
+    exact = samples == 0
+    m_tot = n_sectors if exact else n_sectors * samples
+    ws = w if exact else w / samples
     r2 = radius * radius
     n_off = off_i.shape[0]
     for ii in nb.prange(order.shape[0]):
@@ -324,7 +412,7 @@ def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
         x = px[i]
         y = py[i]
         z = pz[i]
-        t = np.zeros(m_tot)
+        t = out[i] if exact else np.zeros(m_tot)
         ix = int(math.floor((x - x0) / cell))
         iy = int(math.floor((y - y0) / cell))
         for o in range(n_off):
@@ -345,7 +433,7 @@ def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
                 d2 = dx * dx + dy * dy
                 if d2 > r2:
                     continue
-                # can this block raise any sample it spans? (bounding-circle span)
+                # can this block raise any sector (sample) it spans? (bounding-circle span)
                 ccx = ocx[ob] - x
                 ccy = ocy[ob] - y
                 dc = math.sqrt(ccx * ccx + ccy * ccy)
@@ -353,8 +441,12 @@ def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
                     ub = dh / math.sqrt(d2)
                     az = math.atan2(ccx, ccy)
                     hw = math.asin(orad[ob] / dc)
-                    m0 = int(math.ceil((az - hw + half) / ws - 0.5))
-                    m1 = int(math.floor((az + hw + half) / ws - 0.5))
+                    if exact:  # sectors whose wedge the circle touches
+                        m0 = int(math.floor((az - hw + half) / w))
+                        m1 = int(math.floor((az + hw + half) / w))
+                    else:  # samples whose azimuth the circle spans
+                        m0 = int(math.ceil((az - hw + half) / ws - 0.5))
+                        m1 = int(math.floor((az + hw + half) / ws - 0.5))
                     useful = False
                     for mm in range(m0, m1 + 1):
                         if t[mm % m_tot] < ub:
@@ -362,97 +454,20 @@ def _sampled_kernel(px: np.ndarray, py: np.ndarray, pz: np.ndarray, own: np.ndar
                             break
                     if not useful:
                         continue
+                cull = 0.0 if d2 <= 0.0 else 1.0  # outside the box: outside the footprint
                 for e in range(edge_start[ob], edge_start[ob + 1]):
                     ax = edges[e, 0] - x
                     ay = edges[e, 1] - y
                     bx = edges[e, 2] - x
                     by = edges[e, 3] - y
-                    ex = bx - ax
-                    ey = by - ay
-                    az_a = math.atan2(ax, ay)
-                    delta = math.atan2(bx, by) - az_a
-                    if delta > math.pi:
-                        delta -= 2.0 * math.pi
-                    elif delta <= -math.pi:
-                        delta += 2.0 * math.pi
-                    if delta < 0.0:  # walk clockwise from a to b
-                        az_a += delta
-                        delta = -delta
-                    if delta < 1e-12:
-                        continue  # radial edge: the other edges bound the block
-                    cae = ax * ey - ay * ex  # cross(a, e): the ray meets the edge at s = cae / cross(d, e)
-                    ee = ex * ex + ey * ey
-                    tc = min(max(-(ax * ex + ay * ey) / ee, 0.0), 1.0)
-                    qx = ax + tc * ex
-                    qy = ay + tc * ey
-                    ds2 = qx * qx + qy * qy
-                    if ds2 > r2:
-                        continue
-                    ub_e = dh / math.sqrt(max(ds2, 1e-18))  # no sample can see this edge higher
-                    m0 = int(math.ceil((az_a + half) / ws - 0.5))
-                    m1 = int(math.floor((az_a + delta + half) / ws - 0.5))
-                    for mm in range(m0, m1 + 1):
-                        m = mm % m_tot
-                        if t[m] >= ub_e:
-                            continue
-                        cde = ssin[m] * ey - scos[m] * ex
-                        if cde == 0.0:
-                            continue
-                        s = cae / cde
-                        if s <= 1e-9 or s * s > r2:
-                            continue
-                        val = dh / s
-                        if val > t[m]:
-                            t[m] = val
-        n_grid = cdf.shape[1]
-        n_slant = row_tan.shape[1]
-        racked = row_tan[i, 0] > 0.0
-        for k in range(n_sectors):
-            acc = 0.0
-            wsum = 0.0
-            hsum = 0.0
-            for j in range(samples):
-                m = k * samples + j
-                cosd = scos[m] * row_cos[i] + ssin[m] * row_sin[i]  # cos(φ − row azimuth)
-                reps = n_slant if racked else 1
-                fs = 0.0
-                for q in range(reps):
-                    v = t[m]
-                    if racked:
-                        rv = row_tan[i, q] * cosd
-                        if rv > v:
-                            v = rv
-                    hd = math.degrees(math.atan(v))
-                    hsum += hd / reps
-                    g = hd / cdf_step  # F_m at this elevation
-                    gi = min(int(g), n_grid - 2)
-                    fs += scdf[m, gi] + (g - gi) * (scdf[m, gi + 1] - scdf[m, gi])
-                acc += swt[m] * fs / reps
-                wsum += swt[m]
-            target = acc / wsum - 1e-12  # rounding must not carry it past a flat stretch of F_k
-            mean_h = hsum / samples
-            # [c_lo, c_hi]: the elevations with F_k = target (F_k is non-decreasing); any of
-            # them blocks the same beam: take the one nearest the plain mean (sky view)
-            lo = 0
-            hi = n_grid - 1
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if cdf[k, mid] >= target:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            if lo == 0 or target <= 0.0:
-                c_lo = 0.0
-            else:
-                f0 = cdf[k, lo - 1]
-                f1 = cdf[k, lo]
-                frac = (target - f0) / (f1 - f0) if f1 > f0 else 1.0
-                c_lo = (lo - 1 + frac) * cdf_step
-            top = lo
-            while top + 1 < n_grid and cdf[k, top + 1] <= target + 2e-12:
-                top += 1
-            c_hi = top * cdf_step if cdf[k, top] <= target + 2e-12 else c_lo
-            out[i, k] = min(max(mean_h, c_lo), max(c_hi, c_lo))
+                    if exact:
+                        _edge_sector_max(t, ax, ay, bx, by, dh, r2, w, half, n_sectors, bsin, bcos)
+                    else:
+                        _edge_samples(t, ax, ay, bx, by, dh, r2, half, ws, m_tot, ssin, scos,
+                                      cull * edge_side[e])
+        if not exact:
+            _match_sectors(i, t, n_sectors, samples, ssin, scos, row_tan, row_sin, row_cos, scdf, swt,
+                           cdf, cdf_step, out)
 
 
 @nb.njit(parallel=True, cache=True)
@@ -652,6 +667,65 @@ def _sector_boundaries(n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sin(ang), np.cos(ang)
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Uniform grid index of the blocks (binned by bounding-box centre) and the points' visiting order."""
+
+    ocx: np.ndarray
+    ocy: np.ndarray
+    orad: np.ndarray
+    cell_start: np.ndarray
+    cell_items: np.ndarray
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    off_i: np.ndarray
+    off_j: np.ndarray
+    order: np.ndarray
+
+
+def _grid_index(p: np.ndarray, obstacles: Obstacles, radius_m: float, cell_m: float | None) -> _Grid:
+    """Bin the blocks into cells of ``cell_m`` [m] (default ``radius_m / 6``, >= 10) and order the points.
+
+    ``off_i``, ``off_j``: the cell offsets within reach (``radius_m`` + the largest
+    half-diagonal), nearest first; ``order``: the points cell by cell (cache locality).
+    """
+    bbox = obstacles.bbox
+    ocx = 0.5 * (bbox[:, 0] + bbox[:, 2])
+    ocy = 0.5 * (bbox[:, 1] + bbox[:, 3])
+    orad = 0.5 * np.hypot(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
+    cell = float(cell_m) if cell_m else max(radius_m / 6.0, 10.0)
+    x0 = min(ocx.min(), p[:, 0].min()) - cell
+    y0 = min(ocy.min(), p[:, 1].min()) - cell
+    nx = int((max(ocx.max(), p[:, 0].max()) - x0) // cell) + 2
+    ny = int((max(ocy.max(), p[:, 1].max()) - y0) // cell) + 2
+    ci = ((ocx - x0) // cell).astype("int64")
+    cj = ((ocy - y0) // cell).astype("int64")
+    cid = ci * ny + cj
+    cell_items = np.argsort(cid, kind="stable").astype("int64")
+    cell_start = np.zeros(nx * ny + 1, dtype="int64")
+    np.cumsum(np.bincount(cid, minlength=nx * ny), out=cell_start[1:])
+    # blocks are binned by bbox centre: search radius + the largest half-diagonal
+    reach = radius_m + float(orad.max())
+    r = int(math.ceil(reach / cell)) + 1
+    di: np.ndarray
+    dj: np.ndarray
+    di, dj = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
+    di = di.ravel()
+    dj = dj.ravel()
+    gap = np.hypot(np.maximum(np.abs(di) - 1, 0), np.maximum(np.abs(dj) - 1, 0)) * cell
+    keep = gap <= reach
+    order_off = np.argsort(gap[keep], kind="stable")
+    off_i = di[keep][order_off].astype("int64")
+    off_j = dj[keep][order_off].astype("int64")
+    pcid = ((p[:, 0] - x0) // cell).astype("int64") * ny + ((p[:, 1] - y0) // cell)
+    order = np.argsort(pcid, kind="stable").astype("int64")
+    return _Grid(ocx, ocy, orad, cell_start, cell_items, float(x0), float(y0), cell, nx, ny, off_i, off_j,
+                 order)
+
+
 def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_sectors: int = 36,
                      radius_m: float = 300.0, exclude: npt.ArrayLike | None = None,
                      cell_m: float | None = None, samples_per_sector: int = 0,
@@ -759,52 +833,27 @@ def horizon_profiles(points_xyz: npt.ArrayLike, obstacles: Obstacles, *, n_secto
         x, y = p[0, 0], p[0, 1]  # rows only: one block of zero height, which never shades
         obstacles = obstacles_from_polygons([shapely.box(x, y, x + 1.0, y + 1.0)], [0.0])
 
-    bbox = obstacles.bbox
-    ocx = 0.5 * (bbox[:, 0] + bbox[:, 2])
-    ocy = 0.5 * (bbox[:, 1] + bbox[:, 3])
-    orad = 0.5 * np.hypot(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
-    cell = float(cell_m) if cell_m else max(radius_m / 6.0, 10.0)
-    x0 = min(ocx.min(), p[:, 0].min()) - cell
-    y0 = min(ocy.min(), p[:, 1].min()) - cell
-    nx = int((max(ocx.max(), p[:, 0].max()) - x0) // cell) + 2
-    ny = int((max(ocy.max(), p[:, 1].max()) - y0) // cell) + 2
-    ci = ((ocx - x0) // cell).astype("int64")
-    cj = ((ocy - y0) // cell).astype("int64")
-    cid = ci * ny + cj
-    cell_items = np.argsort(cid, kind="stable").astype("int64")
-    cell_start = np.zeros(nx * ny + 1, dtype="int64")
-    np.cumsum(np.bincount(cid, minlength=nx * ny), out=cell_start[1:])
-    # blocks are binned by bbox centre: search radius + the largest half-diagonal
-    reach = radius_m + float(orad.max())
-    r = int(math.ceil(reach / cell)) + 1
-    di: np.ndarray
-    dj: np.ndarray
-    di, dj = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
-    di = di.ravel()
-    dj = dj.ravel()
-    gap = np.hypot(np.maximum(np.abs(di) - 1, 0), np.maximum(np.abs(dj) - 1, 0)) * cell
-    keep = gap <= reach
-    order_off = np.argsort(gap[keep], kind="stable")
-    off_i = di[keep][order_off].astype("int64")
-    off_j = dj[keep][order_off].astype("int64")
-    # visit points cell by cell for cache locality
-    pcid = ((p[:, 0] - x0) // cell).astype("int64") * ny + ((p[:, 1] - y0) // cell)
-    order = np.argsort(pcid, kind="stable").astype("int64")
+    g = _grid_index(p, obstacles, radius_m, cell_m)
     if samples:
         w = 2.0 * math.pi / int(n_sectors)
         phi = (np.arange(int(n_sectors) * samples) + 0.5) * (w / samples) - 0.5 * w
-        _sampled_kernel(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, order,
-                        obstacles.edges, obstacles.edge_start, obstacles.height_m, bbox,
-                        ocx, ocy, orad, cell_start, cell_items, float(x0), float(y0), cell,
-                        nx, ny, off_i, off_j, float(radius_m), int(n_sectors), samples,
-                        np.sin(phi), np.cos(phi), row_tan, row_sin, row_cos, table.sample_cdf,
-                        table.sample_weight, table.sector_cdf, CDF_STEP_DEG, out)
+        ssin, scos = np.sin(phi), np.cos(phi)
+        bsin = bcos = np.zeros(0)
+        scdf, swt, cdf = table.sample_cdf, table.sample_weight, table.sector_cdf
+    else:
+        bsin, bcos = _sector_boundaries(int(n_sectors))
+        ssin = scos = swt = np.zeros(0)
+        scdf = cdf = np.zeros((0, 2))
+    side = obstacles.edge_side
+    if side is None or side.shape != (len(obstacles.edges),):
+        side = np.zeros(len(obstacles.edges))
+    _horizon_walk(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, g.order,
+                  obstacles.edges, obstacles.edge_start, side, obstacles.height_m, obstacles.bbox,
+                  g.ocx, g.ocy, g.orad, g.cell_start, g.cell_items, g.x0, g.y0, g.cell,
+                  g.nx, g.ny, g.off_i, g.off_j, float(radius_m), int(n_sectors), samples,
+                  bsin, bcos, ssin, scos, row_tan, row_sin, row_cos, scdf, swt, cdf, CDF_STEP_DEG, out)
+    if samples:
         return out
-    bsin, bcos = _sector_boundaries(int(n_sectors))
-    _horizon_kernel(p[:, 0].copy(), p[:, 1].copy(), p[:, 2].copy(), own, order,
-                    obstacles.edges, obstacles.edge_start, obstacles.height_m, bbox,
-                    ocx, ocy, orad, cell_start, cell_items, float(x0), float(y0), cell,
-                    nx, ny, off_i, off_j, float(radius_m), int(n_sectors), bsin, bcos, out)
     np.arctan(out, out=out)
     np.degrees(out, out=out)
     return out
