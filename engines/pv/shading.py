@@ -291,9 +291,9 @@ def _edge_samples(t: np.ndarray, ax: float, ay: float, bx: float, by: float, dh:
     qx = ax + tc * ex
     qy = ay + tc * ey
     ds2 = qx * qx + qy * qy
-    if ds2 > r2:
-        return
-    ub_e = dh / math.sqrt(max(ds2, 1e-18))  # no sample can see this edge higher
+    if ds2 > r2 or ds2 < 1e-12:
+        return  # as the sector maximum: an edge within 1e-6 m of the point is the point's own wall
+    ub_e = dh / math.sqrt(ds2)  # no sample can see this edge higher
     m0 = int(math.ceil((az_a + half) / ws - 0.5))
     m1 = int(math.floor((az_a + delta + half) / ws - 0.5))
     for mm in range(m0, m1 + 1):
