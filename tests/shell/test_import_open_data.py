@@ -79,8 +79,13 @@ def test_google_open_buildings_csv_imports(twin_copy, tmp_path):
     })
     p = tmp_path / "open_buildings_v3_polygons_2p5d.csv"
     df.to_csv(p, index=False)
-    import_layer("huzhou", "buildings", p)
+    report = import_layer("huzhou", "buildings", p)
+    # confidence 0.7 is below the default 0.75 (data/buildings/open_datasets.toml): dropped, counted
+    assert (report.n_in, report.n_out) == (3, 2)
+    assert "1 Google building(s) below confidence 0.75" in report.summary()
+    assert report.rejected[0][0] == "gob-8PM3V3C9+4X"
     b = TwinStore("huzhou").read_layer("buildings").set_index("building_id")
+    assert "gob-8PM3V3C9+4X" not in b.index
     assert b.loc["gob-8PM3V3C9+2X", "height_m"] == 18.0
     assert b.loc["gob-8PM3V3C9+3X", "height_source"] == "estimated"
     assert b["source"].str.contains("Google Open Buildings 2.5D heights, CC BY-4.0").all()
