@@ -76,13 +76,19 @@ def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
     return gdf
 
 
-def _fill_admin_codes(store: TwinStore, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _fill_admin_codes(store: TwinStore, gdf: gpd.GeoDataFrame,
+                      tships: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Blank district/township codes from the township a row's representative point lies in.
+
+    ``tships``: the twin's township polygons when the caller already read them.
+    """
     if "district_adcode" not in gdf.columns:
         return gdf
     blank = gdf["district_adcode"].astype(str) == ""
     if not blank.any():
         return gdf
-    tships = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
+    if tships is None:
+        tships = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
     tships = tships.loc[tships["level"] == "township"]
     pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs)
     joined = gpd.sjoin(pts, tships.to_crs(gdf.crs), how="left", predicate="within")
@@ -256,16 +262,19 @@ def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
     path = Path(path)
     city = load_city(city_id)
     store = TwinStore(city.id, home)
-    store.require()
+    clock = _StageClock()
+    with store.hold():  # one read-only connection (spatial loaded once), closed before the long read
+        store.require()
+        bounds = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
+    bounds = bounds.to_crs(city.metric_crs)
+    boundary = bounds.loc[bounds["level"] == "city"].union_all()
     named = layers is not None
     wanted = tuple(dict.fromkeys(layers)) if named else OSM_LAYERS
-    clock = _StageClock()
+    clock.lap("read_twin_boundaries")
     extract = read_osm(path, wanted)
     clock.lap("read_pbf_and_map_tags")
     ts = extract.header["timestamp"] or "no replication timestamp in header"
     source = f"OpenStreetMap {path.name} ({ts}); {ATTRIBUTION}"
-    bounds = store.read_layer("boundaries", columns=["level"]).to_crs(city.metric_crs)
-    boundary = bounds.loc[bounds["level"] == "city"].union_all()
     out: dict[str, gpd.GeoDataFrame] = {}
     for name in wanted:
         st = extract.stats[name]
@@ -282,7 +291,7 @@ def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
         if rep.repaired:
             st.default("geometry (invalid, made valid)", len(rep.repaired))
         clock.lap("schema_gate")
-        out[name] = _fill_admin_codes(store, conformed)
+        out[name] = _fill_admin_codes(store, conformed, bounds)
         st.mapped = len(conformed)
         clock.lap("admin_codes")
     if not out:

@@ -58,6 +58,7 @@ def test_overture_geoparquet_imports_with_mapped_values_and_defaults(twin_copy, 
     assert b.loc["ovt-08b00001", "height_m"] == pytest.approx(12.0)  # 4 floors x 3.0 m
     assert b.loc["ovt-08b00002", "height_m"] == pytest.approx(10.0)  # the flagged default
     assert b["height_source"].tolist() == ["observed", "estimated", "estimated", "observed"]
+    assert b["height_defaulted"].tolist() == [False, False, True, False]  # only the 10 m default
     assert b["roof_type"].tolist() == ["flat", "hip", "unknown", "gable"]
     assert b["use_class"].tolist() == ["residential", "office", "industrial", "residential"]
     assert not b["is_synthetic"].any()
