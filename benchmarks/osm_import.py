@@ -1,15 +1,18 @@
 """Benchmark: `twin import osm` of a generated PBF with many buildings into Huzhou.
 
-Usage: ``python benchmarks/osm_import.py [--quick] [--home DIR] [--n N] [--pbf FILE]`` (full:
-500,000 buildings; --quick: 20,000; ``--pbf``: write the PBF there, or reuse it when it exists). Writes a PBF with pyosmium (12 m square buildings on a
-25 m grid around central Huzhou; a third with ``height``, a third with
-``building:levels``, a third with neither), then runs ``twin import osm --layers buildings``
-in a child process against a built Huzhou twin (``--home``, default $TWIN_HOME; when
-there is none, Huzhou is built at a small scale into a temporary folder, not timed).
-Prints one JSON line: buildings written and mapped, seconds to write the PBF and to
-import (wall), the import's CPU seconds (user + system of the child, which a loaded machine
-does not inflate as it does the wall time), its peak memory (the child's max RSS) and the
-1-minute load average before and after the import.
+Usage: ``python benchmarks/osm_import.py [--quick] [--home DIR] [--n N] [--pbf FILE]``
+(full: 500,000 buildings; --quick: 20,000; ``--pbf``: write the PBF there, or reuse it when
+it exists). Writes a PBF with pyosmium (12 m square buildings on a 25 m grid around central
+Huzhou; a third with ``height``, a third with ``building:levels``, a third with neither),
+then runs ``twin import osm --layers buildings`` in a child process against a built Huzhou
+twin (``--home``, default $TWIN_HOME; when there is none, Huzhou is built at a small scale
+into a temporary folder, not timed).
+
+Prints one JSON line: buildings written and mapped, seconds to write the PBF and to import
+(wall), the import's CPU seconds (user + system of the child, which a loaded machine does
+not inflate as it does the wall time), its peak memory (the child's max RSS), the 1-minute
+load average before and after the import, and the import's own wall and CPU seconds per
+stage (read the PBF and map tags, project and clip, schema gate, admin codes, write).
 
 Target (issue 16): 500,000 buildings in under 2 minutes and under 4 GB on 2 cores.
 """

@@ -339,7 +339,8 @@ def test_a_wind_map_covering_part_of_the_city_labels_each_site_and_the_share(twi
     assert meta["resource_raster_share"] == pytest.approx(n_map / n, abs=1e-4)
     assert meta["n_sites_raster_resource"] == n_map
     assert meta["resource"].startswith(f"wind_speed raster at {n_map:,} of {n:,} sites")
-    assert f"station screening estimate (EPW 10 m wind extrapolated) at the other {n - n_map:,}" in meta["resource"]
+    rest = f"station screening estimate (EPW 10 m wind extrapolated) at the other {n - n_map:,}"
+    assert rest in meta["resource"]
     assert any(note.startswith(f"the wind map covers {n_map:,} of {n:,} sites") for note in meta["notes"])
     # sites off the map never count for a target (their resource is a screening estimate)
     assert not sites.loc[~from_map, "is_viable"].any()
