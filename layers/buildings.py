@@ -66,7 +66,8 @@ def derive(gdf, report=None):
 
     A missing height is estimated from floors × :data:`STOREY_HEIGHT_M`, or set to
     :data:`DEFAULT_HEIGHT_M` when floors are unknown too; such rows get
-    ``height_source='estimated'`` and are listed in the report as repaired.
+    ``height_source='estimated'`` (the default ones also ``height_defaulted``) and are
+    listed in the report as repaired.
     """
     gdf["footprint_area_m2"] = np.asarray(gdf.geometry.area, dtype="float64")
     height = pd.to_numeric(gdf["height_m"], errors="coerce") if "height_m" in gdf else None
@@ -80,6 +81,8 @@ def derive(gdf, report=None):
         still = height.isna()
         height = height.fillna(DEFAULT_HEIGHT_M)
         gdf.loc[no_height, "height_source"] = "estimated"
+        if "height_defaulted" in gdf.columns:  # neither height nor floors: a default, flagged
+            gdf.loc[no_height & still, "height_defaulted"] = True
         if report is not None:
             for bid, by_floors in zip(gdf.loc[no_height, "building_id"], ~still[no_height], strict=True):
                 how = "floors x 3.0 m" if by_floors else f"default {DEFAULT_HEIGHT_M} m"

@@ -144,6 +144,8 @@ def _coerce(series: pd.Series, dtype: str, name: str, where: str) -> pd.Series:
         num = pd.to_numeric(series, errors="coerce")
         bad = series.notna() & (num.isna() | (num.fillna(0) % 1 != 0))
         out = num.fillna(0).astype("int64") if not bad.any() else num
+    elif dtype == "bool" and pd.api.types.is_bool_dtype(series) and not series.isna().any():
+        return series.astype(bool)  # already booleans: no per-row mapping (large imports)
     elif dtype == "bool":
         mapping = {True: True, False: False, "true": True, "false": False,
                    "1": True, "0": False, "yes": True, "no": False, "t": True, "f": False}

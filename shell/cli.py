@@ -139,9 +139,12 @@ def info(ctx, city, as_json):
               help="Text encoding of the file, e.g. GBK (a Shapefile without .cpg: UTF-8, else GB18030).")
 @click.option("--min-cover", "min_cover", type=click.FloatRange(0, 1), default=None,
               help="Least share of the city the file must cover (0-1; default data/import/gate.toml).")
+@click.option("--min-confidence", "min_confidence", type=click.FloatRange(0, 1), default=None,
+              help="Google Open Buildings: least confidence kept (0-1; default "
+                   "data/buildings/open_datasets.toml, 0.75); the rows below are dropped and counted.")
 @click.pass_context
 def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, scheme, osm_layers,
-            as_json, encoding, min_cover):
+            as_json, encoding, min_cover, min_confidence):
     """Import FILE as LAYER of a built twin (all or nothing; the previous layer stays on failure).
 
     LAYER is a vector layer (buildings, water, landcover, roads, charging_stations,
@@ -176,7 +179,7 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
         mapping[src.strip()] = dest.strip()
     report = import_layer(city, layer, file, home=ctx.obj["home"], crs=crs, gcj02=gcj02,
                           rename=mapping, gpkg_layer=gpkg_layer, height_m=height_m, scheme=scheme,
-                          encoding=encoding, min_cover=min_cover)
+                          encoding=encoding, min_cover=min_cover, min_confidence=min_confidence)
     click.echo(report.summary())
     for ident, reason in report.repaired[:20]:
         click.echo(f"  repaired {ident}: {reason}")

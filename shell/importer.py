@@ -9,6 +9,7 @@ previous layer stays whole.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,7 +41,8 @@ def _is_cityjson(path: Path) -> bool:
 
 
 def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
-          mapped: dict | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
+          mapped: dict | None = None, encoding: str | None = None,
+          min_confidence: float | None = None) -> gpd.GeoDataFrame:
     """Read ``path``; open building datasets are recognised and mapped (their name lands in ``mapped``)."""
     layout = None
     if layer == "buildings" and _is_cityjson(path):
@@ -48,11 +50,15 @@ def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
 
         gdf = read_cityjson(path, crs=crs)
     elif layer == "buildings" and (layout := detect_layout(path)) is not None:
-        gdf, dropped = read_open_buildings(path, layout)
+        gdf, dropped = read_open_buildings(path, layout, min_confidence=min_confidence)
     else:
         gdf = read_vector(path, crs=crs, layer=gpkg_layer, encoding=encoding)
         if layer == "buildings" and (layout := detect_layout(path, list(gdf.columns))) is not None:
-            gdf, dropped = read_open_buildings(path, layout, frame=gdf)
+            gdf, dropped = read_open_buildings(path, layout, frame=gdf, min_confidence=min_confidence)
+    if min_confidence is not None and layout is None:
+        msg = (f"{path}: --min-confidence applies to Google Open Buildings files (CSV with a "
+               "confidence column); this file is not one")
+        raise SchemaError(msg)
     if layout is not None and mapped is not None:
         mapped.update(layout=layout, licence=licence_of(layout), dropped=dropped)
         logger.info("%s recognised as %s", path, licence_of(layout))
@@ -70,13 +76,19 @@ def _read(layer: str, path: Path, crs, gpkg_layer, gcj02: bool,
     return gdf
 
 
-def _fill_admin_codes(store: TwinStore, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _fill_admin_codes(store: TwinStore, gdf: gpd.GeoDataFrame,
+                      tships: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Blank district/township codes from the township a row's representative point lies in.
+
+    ``tships``: the twin's township polygons when the caller already read them.
+    """
     if "district_adcode" not in gdf.columns:
         return gdf
     blank = gdf["district_adcode"].astype(str) == ""
     if not blank.any():
         return gdf
-    tships = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
+    if tships is None:
+        tships = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
     tships = tships.loc[tships["level"] == "township"]
     pts = gpd.GeoDataFrame(geometry=gdf.geometry.representative_point(), crs=gdf.crs)
     joined = gpd.sjoin(pts, tships.to_crs(gdf.crs), how="left", predicate="within")
@@ -102,6 +114,7 @@ def import_layer(
     scheme: str | None = None,
     encoding: str | None = None,
     min_cover: float | None = None,
+    min_confidence: float | None = None,
 ) -> ConformReport:
     """Import a file as a layer of a built twin, all or nothing.
 
@@ -132,6 +145,9 @@ def import_layer(
         Text encoding of the file (detected for a Shapefile without ``.cpg``).
     min_cover : float, optional
         Least share of the city the file must cover (default: ``data/import/gate.toml``).
+    min_confidence : float, optional
+        Google Open Buildings: least ``confidence`` kept (default ``[google] min_confidence``
+        in ``data/buildings/open_datasets.toml``); the rows below are dropped and counted.
 
     Returns
     -------
@@ -159,8 +175,12 @@ def import_layer(
         msg = f"--scheme applies to landcover and landcover_raster, not to {layer}"
         raise SchemaError(msg)
     mapped: dict = {}
-    gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped, encoding)
+    if min_confidence is not None and layer != "buildings":
+        msg = f"--min-confidence applies to Google Open Buildings imported as buildings, not to {layer}"
+        raise SchemaError(msg)
+    gdf = _read(layer, path, crs, gpkg_layer, gcj02, mapped, encoding, min_confidence)
     dropped = list(mapped.get("dropped", []))
+    low_conf = sum(1 for _i, why in dropped if why.startswith("Google confidence"))
     if (layer == "landcover" and scheme is None and "lc_class" not in gdf.columns
             and not (rename and "lc_class" in rename.values())
             and any(str(c).upper() == "DLBM" for c in gdf.columns)):
@@ -183,6 +203,12 @@ def import_layer(
                                 extent=extent, min_cover=min_cover)
     if gdf.attrs.get("encoding"):
         report.notes.append(f"text read as {gdf.attrs['encoding']} (no .cpg file)")
+    if mapped.get("layout") == "google":
+        from layers.io.open_buildings import mapping
+
+        thr = mapping()["google"]["min_confidence"] if min_confidence is None else min_confidence
+        report.notes.append(f"{low_conf} Google building(s) below confidence {thr:g} (or without one) "
+                            "dropped")
     report.n_in += len(dropped)
     report.rejected[:0] = dropped
     out = _fill_admin_codes(store, out)
@@ -236,20 +262,26 @@ def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
     path = Path(path)
     city = load_city(city_id)
     store = TwinStore(city.id, home)
-    store.require()
+    clock = _StageClock()
+    with store.hold():  # one read-only connection (spatial loaded once), closed before the long read
+        store.require()
+        bounds = store.read_layer("boundaries", columns=["adcode", "level", "parent_adcode"])
+    bounds = bounds.to_crs(city.metric_crs)
+    boundary = bounds.loc[bounds["level"] == "city"].union_all()
     named = layers is not None
     wanted = tuple(dict.fromkeys(layers)) if named else OSM_LAYERS
+    clock.lap("read_twin_boundaries")
     extract = read_osm(path, wanted)
+    clock.lap("read_pbf_and_map_tags")
     ts = extract.header["timestamp"] or "no replication timestamp in header"
     source = f"OpenStreetMap {path.name} ({ts}); {ATTRIBUTION}"
-    bounds = store.read_layer("boundaries", columns=["level"]).to_crs(city.metric_crs)
-    boundary = bounds.loc[bounds["level"] == "city"].union_all()
     out: dict[str, gpd.GeoDataFrame] = {}
     for name in wanted:
         st = extract.stats[name]
         gdf = extract.frames[name]
         if not gdf.empty:
             gdf = clip_to_boundary(gdf.to_crs(city.metric_crs), boundary, name, st)
+        clock.lap("project_and_clip")
         if gdf.empty:
             continue
         conformed, rep = conform_layer(gdf, name, file=path.name, crs=city.metric_crs,
@@ -258,8 +290,10 @@ def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
             st.drop(reason)
         if rep.repaired:
             st.default("geometry (invalid, made valid)", len(rep.repaired))
-        out[name] = _fill_admin_codes(store, conformed)
+        clock.lap("schema_gate")
+        out[name] = _fill_admin_codes(store, conformed, bounds)
         st.mapped = len(conformed)
+        clock.lap("admin_codes")
     if not out:
         read = sum(s.read for s in extract.stats.values())
         box = extract.header["bbox"] or "not given in the header"
@@ -281,8 +315,29 @@ def import_osm(city_id: str, path, *, layers=None, home=None) -> dict:
                                       "attribution": ATTRIBUTION, "file": path.name,
                                       "timestamp": extract.header["timestamp"]}
     store.commit(out, meta=meta)
-    logger.info("imported %s from %s", ", ".join(out), path)
+    clock.lap("write_catalog")
+    report["timings"] = clock.as_dict()
+    logger.info("imported %s from %s (%s)", ", ".join(out), path, report["timings"])
     return report
+
+
+class _StageClock:
+    """Wall and CPU seconds per import stage (CPU time is what a loaded machine does not inflate)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._t, self._c = time.perf_counter(), time.process_time()
+
+    def lap(self, stage: str) -> None:
+        t, c = time.perf_counter(), time.process_time()
+        self.wall[stage] = self.wall.get(stage, 0.0) + t - self._t
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + c - self._c
+        self._t, self._c = t, c
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        return {"wall_s": {k: round(v, 2) for k, v in self.wall.items()},
+                "cpu_s": {k: round(v, 2) for k, v in self.cpu.items()}}
 
 
 def format_osm_report(report: dict) -> str:

@@ -274,19 +274,28 @@ def check_buildings(buildings: gpd.GeoDataFrame, where: str,
 
 def building_heights(buildings: pd.DataFrame, default_height_m: float, storey_height_m: float
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (heights [m], defaulted flag): NaN heights from floors × storey or the default."""
+    """Return (heights [m], defaulted flag): NaN heights from floors × storey or the default.
+
+    A building is flagged when its height is filled here, or when the layer already
+    says its height is a default (``height_defaulted``, set by the OpenStreetMap and
+    open-dataset imports when neither a height nor a storey count was given).
+    """
     h = buildings["height_m"].to_numpy(dtype="float64", na_value=np.nan).copy()
-    defaulted = np.isnan(h)
-    if defaulted.any():
+    missing = np.isnan(h)
+    defaulted = missing.copy()
+    if "height_defaulted" in buildings.columns:
+        flagged = buildings["height_defaulted"].astype("boolean").fillna(False)
+        defaulted |= flagged.to_numpy(dtype=bool)
+    if missing.any():
         fill = np.full(len(h), float(default_height_m))
         if "floors" in buildings.columns:
             floors = pd.to_numeric(buildings["floors"], errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan)
             ok = np.isfinite(floors) & (floors > 0)
             fill[ok] = floors[ok] * storey_height_m
-        h[defaulted] = fill[defaulted]
+        h[missing] = fill[missing]
         logger.info("%d building(s) without height_m: heights defaulted (flagged "
-                    "height_defaulted)", int(defaulted.sum()))
+                    "height_defaulted)", int(missing.sum()))
     return h, defaulted
 
 

@@ -893,6 +893,21 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     return out
 
 
+def _resource_label(weibull: bool, speed_map: bool, n_map: int, n_sites: int) -> str:
+    """The wind resource in words, naming the share of sites the map covers when it is partial."""
+    station = "station screening estimate (EPW 10 m wind extrapolated)"
+    if not (weibull or speed_map):
+        return station
+    maps = ("Weibull A/k rasters" + (" and wind_speed raster" if speed_map else "")) if weibull \
+        else "wind_speed raster"
+    if n_sites and n_map == 0:
+        return f"{station}: the {maps} cover none of the {n_sites:,} sites"
+    if n_map < n_sites:
+        return (f"{maps} at {n_map:,} of {n_sites:,} sites ({n_map / n_sites:.0%}); "
+                f"{station} at the other {n_sites - n_map:,}")
+    return maps
+
+
 def _in_draft_zone(sites: pd.DataFrame) -> pd.Series:
     """Sites inside a draft-only candidate area (``candidate_area`` set)."""
     if "candidate_area" not in sites.columns:
@@ -1211,11 +1226,23 @@ def compute(inputs: WindInputs, params: WindParams, *,
     sites.insert(0, "site_id", [f"w{i:06d}" for i in range(len(sites))])
     any_synth = any(bool(df["is_synthetic"].any()) for df in (buildings, roads, water, landcover))
     sites["is_synthetic"] = any_synth | (sites["candidate_area"] != "")
-    est = ("station screening estimate" if raster_mean is None else "wind atlas raster")
+    from_map = sites["resource_source"].to_numpy(dtype=object) == "raster"
+    n_map, n_sites = int(from_map.sum()), len(sites)
+    map_share = n_map / n_sites if n_sites else 0.0
+    # Each site says where its wind came from: a map accepted with partial cover (--min-cover)
+    # leaves the sites outside it on the station screening estimate.
+    est = np.where(from_map, "wind atlas raster",
+                   "station screening estimate" if raster_mean is None
+                   else "station screening estimate (outside the wind map)")
     sites["source"] = (f"carbon-twin wind screen: {params.turbine_type} power curve (windpowerlib "
-                       f"OEDB), {est}, weather {inputs.weather_name}")
+                       f"OEDB), " + pd.Series(est, index=sites.index, dtype=object)
+                       + f", weather {inputs.weather_name}")
     if raster_mean is None:
         notes.append(NO_WIND_MAP.format(city=inputs.city_id))
+    elif n_map < n_sites:
+        notes.append(f"the wind map covers {n_map:,} of {n_sites:,} sites ({map_share:.0%}); the other "
+                     f"{n_sites - n_map:,} use the station screening estimate (resource_source = "
+                     "station_screening); import a map that covers the whole city")
     n_viable = int(sites["is_viable"].sum())
     notes.append(f"{n_viable:,} of {len(sites):,} sites viable (wind-map resource, >= "
                  f"{params.min_full_load_hours:,.0f} full-load hours, outside draft-only areas)")
@@ -1261,9 +1288,9 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "blending_height_m": params.blending_height_m, "params": to_dict(params),
         "station_mean_wind_10m_m_per_s": round(float(station["wind_speed"].mean()), 3),
         "mean_air_density_hub_kg_per_m3": round(float(np.mean(hub_rho)), 4),
-        "resource": ("Weibull A/k rasters" + (" and wind_speed raster" if inputs.wind_raster else "")
-                     if weibull is not None else "wind_speed raster" if raster_mean is not None
-                     else "station screening estimate (EPW 10 m wind extrapolated)"),
+        "resource": _resource_label(weibull is not None, inputs.wind_raster is not None, n_map, n_sites),
+        "resource_raster_share": round(map_share, 4),
+        "n_sites_raster_resource": n_map,
         "placement": params.placement, "min_project_turbines": params.min_project_turbines,
         "n_lattice_points_eligible_on_grid": n_grid,
         "n_placed_on_grid": n_grid,

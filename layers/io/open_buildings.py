@@ -238,14 +238,47 @@ def map_overture(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Re
     return _frame(gdf, cols), rejected
 
 
-def map_google(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Rejected]:
+def map_google(gdf: gpd.GeoDataFrame, file: str, min_confidence: float | None = None
+               ) -> tuple[gpd.GeoDataFrame, Rejected]:
     """Google Open Buildings (v3 polygons; 2.5D height columns where present) -> twin columns (pure).
 
+    Rows whose ``confidence`` is below ``min_confidence`` (default ``[google]
+    min_confidence`` of the dataset table) or missing are rejected with the reason.
     The first column of ``[google] height_columns`` present gives ``height_m``
     (observed, a 2.5D model estimate); without one every height is estimated.
     ``full_plus_code`` gives the id when present and unique.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The file's rows with Google's columns.
+    file : str
+        File name recorded in ``source``.
+    min_confidence : float, optional
+        Least confidence kept [0-1].
+
+    Raises
+    ------
+    SourceError
+        ``min_confidence`` outside [0, 1].
     """
     m = mapping()["google"]
+    thr = float(m["min_confidence"] if min_confidence is None else min_confidence)
+    if not 0.0 <= thr <= 1.0:
+        msg = f"min_confidence {thr:g} is not a share; give a value in 0-1 (Google's scores are 0.65-1.0)"
+        raise SourceError(msg)
+    rejected: Rejected = []
+    if "confidence" in gdf.columns:
+        conf = pd.to_numeric(gdf["confidence"], errors="coerce")
+        low = ~(conf >= thr)
+        if low.any():
+            ids = (gdf["full_plus_code"].astype(str) if "full_plus_code" in gdf.columns
+                   else pd.Series(gdf.index.astype(str), index=gdf.index))
+            rejected = [(f"gob-{i}", f"Google confidence {c:.3f} below {thr:g} (--min-confidence)"
+                         if np.isfinite(c) else "Google confidence missing")
+                        for i, c in zip(ids[low], conf[low].to_numpy(dtype="float64", na_value=np.nan),
+                                        strict=True)]
+            gdf = gdf.loc[~low]
     idx = gdf.index
     hcol = next((c for c in m["height_columns"] if c in gdf.columns), None)
     height = _positive(gdf[hcol] if hcol else np.nan, idx)
@@ -261,7 +294,7 @@ def map_google(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Reje
         codes = gdf["full_plus_code"].astype("string")
         if codes.notna().all() and codes.is_unique:
             cols["building_id"] = ("gob-" + codes).to_numpy(dtype=object)
-    return _frame(gdf, cols), []
+    return _frame(gdf, cols), rejected
 
 
 def map_microsoft(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, Rejected]:
@@ -285,9 +318,12 @@ LAYOUTS: dict[str, Callable[[gpd.GeoDataFrame, str], tuple[gpd.GeoDataFrame, Rej
 }
 
 
-def read_open_buildings(path: str | Path, layout: str,
-                        frame: gpd.GeoDataFrame | None = None) -> tuple[gpd.GeoDataFrame, Rejected]:
+def read_open_buildings(path: str | Path, layout: str, frame: gpd.GeoDataFrame | None = None,
+                        min_confidence: float | None = None) -> tuple[gpd.GeoDataFrame, Rejected]:
     """Read (unless ``frame`` is given) and map an open building file of ``layout``.
+
+    ``min_confidence`` (Google Open Buildings only) overrides the dataset table's
+    least confidence kept; for another layout it is an error.
 
     Returns
     -------
@@ -300,9 +336,15 @@ def read_open_buildings(path: str | Path, layout: str,
     if layout not in LAYOUTS:
         msg = f"unknown open building layout {layout!r}; known: {', '.join(LAYOUTS)}"
         raise SourceError(msg)
+    if frame is None and (not path.is_file() or path.stat().st_size == 0):
+        msg = f"{path}: no such file or the file is empty; check the path"
+        raise SourceError(msg)
+    if min_confidence is not None and layout != "google":
+        msg = (f"{path}: --min-confidence applies to Google Open Buildings files; this file is "
+               f"{mapping()[layout]['dataset']}")
+        raise SourceError(msg)
     if frame is None:
-        if not path.is_file() or path.stat().st_size == 0:
-            msg = f"{path}: no such file or the file is empty; check the path"
-            raise SourceError(msg)
         frame = _READERS[layout](path)
+    if layout == "google":
+        return map_google(frame, path.name, min_confidence)
     return LAYOUTS[layout](frame, path.name)

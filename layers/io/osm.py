@@ -58,6 +58,17 @@ __all__ = [
 #: Layers an OSM extract can fill, in import order.
 OSM_LAYERS = ("buildings", "roads", "charging_stations", "bus_stops", "green_space", "water", "landcover")
 
+#: OSM keys whose objects can feed each layer (libosmium drops every other object in C++).
+_LAYER_KEYS = {
+    "buildings": ("building",),
+    "roads": ("highway",),
+    "charging_stations": ("amenity",),
+    "bus_stops": ("highway", "public_transport"),
+    "green_space": ("leisure", "landuse"),
+    "water": ("natural", "water", "waterway", "landuse"),
+    "landcover": ("landuse", "natural"),
+}
+
 #: The tag mapping tables.
 TAGS_PATH = DATA_DIR / "osm" / "tags.toml"
 
@@ -232,9 +243,87 @@ class _Columns:
             cols[k].append(values[k])
 
     def frame(self) -> gpd.GeoDataFrame:
-        wkb = np.asarray(self.wkb, dtype=object)
+        # GEOS parses binary WKB several times faster than the hex pyosmium writes
+        wkb = np.asarray([bytes.fromhex(h) for h in self.wkb], dtype=object)
         geoms = shapely.from_wkb(wkb) if self.wkb else np.array([], dtype=object)
         return gpd.GeoDataFrame(self.cols, geometry=geoms, crs="EPSG:4326")
+
+
+class _BuildingRows:
+    """Raw tag values of ``building=*`` areas, mapped in one vectorised step (:func:`_buildings_frame`).
+
+    Only strings and the WKB are kept per area while streaming; heights, levels,
+    use and roof classes are parsed once per distinct tag value afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.wkb: list[bytes] = []
+        self.from_way: list[bool] = []
+        self.orig_id: list[int] = []
+        self.building: list[str] = []
+        self.height: list[str | None] = []
+        self.levels: list[str | None] = []
+        self.roof: list[str | None] = []
+        self.amenity: list[str | None] = []
+        self.name: list[str] = []
+
+    def add(self, obj: Any, t: Any, b: str, wkb: str) -> None:
+        self.wkb.append(bytes.fromhex(wkb))  # binary WKB: half the memory, parsed ~3x faster than hex
+        self.from_way.append(obj.from_way())
+        self.orig_id.append(obj.orig_id())
+        self.building.append(b)
+        self.height.append(t.get("height"))
+        self.levels.append(t.get("building:levels"))
+        self.roof.append(t.get("roof:shape"))
+        self.amenity.append(t.get("amenity"))
+        self.name.append(t.get("name") or t.get("name:zh") or "")
+
+
+def _parsed(values: list[str | None], parse: Any) -> np.ndarray:
+    """``parse`` applied once per distinct value; NaN where absent or unusable [float]."""
+    table = {v: parse(v) for v in set(values) if v is not None}
+    return np.array([math.nan if v is None or table[v] is None else table[v] for v in values],
+                    dtype="float64")
+
+
+def _buildings_frame(rows: _BuildingRows, st: LayerStats, tb: dict[str, Any], storey_m: float,
+                     default_h: float) -> gpd.GeoDataFrame:
+    """Map the raw building tags to the schema's columns (vectorised; counts defaults in ``st``).
+
+    Height from ``height`` (observed), else ``building:levels`` x ``storey_m`` (estimated),
+    else ``default_h`` (estimated and ``height_defaulted``); use from ``building=*`` (then
+    ``amenity`` for ``building=yes`` or unknown values); roof from ``roof:shape``.
+    """
+    n = len(rows.wkb)
+    height = _parsed(rows.height, parse_height_m)
+    levels = _parsed(rows.levels, parse_levels)
+    raw_h = np.array(rows.height, dtype=object)
+    unusable = (raw_h != None) & np.isnan(height)  # noqa: E711 (element-wise None test)
+    if unusable.any():
+        vals, counts = np.unique(raw_h[unusable].astype(str), return_counts=True)
+        for v, c in zip(vals, counts, strict=True):
+            st.default(f"height (unusable height={v!r} ignored)", int(c))
+    observed = ~np.isnan(height)
+    by_levels = ~observed & ~np.isnan(levels)
+    defaulted = ~observed & ~by_levels
+    st.default(tb["_by_levels"], int(by_levels.sum()))
+    st.default(tb["_by_default"], int(defaulted.sum()))
+    h = np.where(observed, height, np.where(by_levels, levels * storey_m, default_h))
+    floors = np.where(np.isnan(levels), np.maximum(1.0, np.round(h / storey_m)), levels)
+    uses, amen_uses = tb["use_class"], tb["amenity_use_class"]
+    fallback = tb["fallback_use_class"]
+    use = [uses.get(b) if b != "yes" and b in uses
+           else (amen_uses.get(a) if a is not None else None) or uses.get(b) or fallback
+           for b, a in zip(rows.building, rows.amenity, strict=True)]
+    roofs = tb["roof_type"]
+    roof = [roofs.get(r, "unknown") if r is not None else "unknown" for r in rows.roof]
+    ids = [f"osm-{'w' if w else 'r'}{i}" for w, i in zip(rows.from_way, rows.orig_id, strict=True)]
+    geoms = shapely.from_wkb(np.asarray(rows.wkb, dtype=object)) if n else np.array([], dtype=object)
+    cols = {"building_id": ids, "name": rows.name, "height_m": h, "floors": floors.astype("int64"),
+            "use_class": use, "roof_type": roof,
+            "height_source": np.where(observed, "observed", "estimated").astype(object),
+            "height_defaulted": defaulted}
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs="EPSG:4326")
 
 
 def _forest_class(tags: Any, lc: str, refine: dict[str, str]) -> str:
@@ -287,8 +376,6 @@ def read_osm(path: str | Path, layers: tuple[str, ...] | list[str] = OSM_LAYERS,
     platform = tags["bus_stops"]["platform_requires"]
 
     cols = {
-        "buildings": _Columns("building_id", "name", "height_m", "floors", "use_class", "roof_type",
-                              "height_source", "height_defaulted"),
         "roads": _Columns("road_id", "name", "road_class", "speed_kmh", "is_oneway", "road_layer",
                           "is_bridge", "is_tunnel"),
         "charging_stations": _Columns("station_id", "name", "is_public", "piles", "site_type"),
@@ -297,12 +384,20 @@ def read_osm(path: str | Path, layers: tuple[str, ...] | list[str] = OSM_LAYERS,
         "water": _Columns("water_id", "name", "water_type", "is_aquaculture"),
         "landcover": _Columns("landcover_id", "lc_class", "source_scheme", "source_class"),
     }
+    brows = _BuildingRows()
     wkb = osmium.geom.WKBFactory()
-    keys = ("building", "highway", "amenity", "leisure", "landuse", "natural", "waterway", "water",
-            "public_transport")
+    keys = tuple(dict.fromkeys(k for name in layers for k in _LAYER_KEYS[name]))
+    # Only the entity kinds a wanted layer uses reach Python: nodes for stations and stops,
+    # ways for roads, areas for the rest (libosmium filters the others in C++).
+    kinds = osmium.osm.AREA
+    if want & {"charging_stations", "bus_stops"}:
+        kinds |= osmium.osm.NODE
+    if "roads" in want:
+        kinds |= osmium.osm.WAY
     n_objects = 0
     try:
         proc = osmium.FileProcessor(str(path)).with_areas(osmium.filter.KeyFilter(*keys))
+        proc = proc.with_filter(osmium.filter.EntityFilter(kinds))
         proc = proc.with_filter(osmium.filter.KeyFilter(*keys))
         for obj in proc:
             n_objects += 1
@@ -313,17 +408,18 @@ def read_osm(path: str | Path, layers: tuple[str, ...] | list[str] = OSM_LAYERS,
                 if "roads" in want and "highway" in t and t.get("area") != "yes":
                     _road(obj, t, stats["roads"], cols["roads"], wkb, tr)
             elif obj.is_area():
-                _area(obj, t, want, stats, cols, wkb, tb, tg, tw, tl, storey_m, default_h,
-                      not_buildings, tc, private)
+                _area(obj, t, want, stats, cols, brows, wkb, tg, tw, tl, not_buildings, tc,
+                      private)
     except RuntimeError as exc:
         msg = (f"{path}: not a readable OpenStreetMap file ({exc}); give a .osm.pbf extract, e.g. "
                "from https://download.geofabrik.de/asia/china.html")
         raise SchemaError(msg) from None
     if n_objects == 0:
-        msg = (f"{path}: holds no OSM objects with building, highway, amenity, leisure, landuse, "
-               "natural or water tags; check that the extract is not empty")
+        msg = (f"{path}: holds no OSM objects with the tags of {', '.join(layers)} "
+               f"({', '.join(keys)}); check that the extract is not empty and has these layers")
         raise SchemaError(msg)
-    frames = {name: cols[name].frame() for name in layers}
+    frames = {name: (_buildings_frame(brows, stats[name], tb, storey_m, default_h)
+                     if name == "buildings" else cols[name].frame()) for name in layers}
     return OsmExtract(frames=frames, stats=stats, header=header)
 
 
@@ -395,8 +491,7 @@ def _road(obj, t, st: LayerStats, col: _Columns, wkb, tr) -> None:
             is_bridge=t.get("bridge", "no") != "no", is_tunnel=t.get("tunnel", "no") != "no")
 
 
-def _area(obj, t, want, stats, cols, wkb, tb, tg, tw, tl, storey_m, default_h, not_buildings,
-          tc, private) -> None:
+def _area(obj, t, want, stats, cols, brows, wkb, tg, tw, tl, not_buildings, tc, private) -> None:
     geom: str | None = None
 
     def g(st: LayerStats) -> str | None:
@@ -416,9 +511,8 @@ def _area(obj, t, want, stats, cols, wkb, tb, tg, tw, tl, storey_m, default_h, n
         if b in not_buildings:
             st.drop(f"building={b} (not a building)")
         elif (gb := g(st)) is not None:
-            _building(obj, t, b, st, cols["buildings"], gb, tb, storey_m, default_h)
-    amenity = t.get("amenity")
-    if "charging_stations" in want and amenity == "charging_station":
+            brows.add(obj, t, b, gb)
+    if "charging_stations" in want and t.get("amenity") == "charging_station":
         st = stats["charging_stations"]
         if (ga := g(st)) is not None:
             pt = shapely.to_wkb(shapely.point_on_surface(shapely.from_wkb(ga)), hex=True)
@@ -465,35 +559,6 @@ def _area(obj, t, want, stats, cols, wkb, tb, tg, tw, tl, storey_m, default_h, n
             if (gl := g(stats["landcover"])) is not None:
                 cols["landcover"].add(gl, landcover_id=_oid(obj), lc_class=lc, source_scheme="osm",
                                       source_class=src)
-
-
-def _building(obj, t, b: str, st: LayerStats, col: _Columns, geom: str, tb, storey_m: float,
-              default_h: float) -> None:
-    raw_h = t.get("height")
-    height = parse_height_m(raw_h) if raw_h is not None else None
-    raw_l = t.get("building:levels")
-    levels = parse_levels(raw_l) if raw_l is not None else None
-    if raw_h is not None and height is None:
-        st.default(f"height (unusable height={raw_h!r} ignored)")
-    defaulted = False
-    if height is not None:
-        source = "observed"
-    elif levels is not None:
-        height, source = levels * storey_m, "estimated"
-        st.default(tb["_by_levels"])
-    else:
-        height, source, defaulted = default_h, "estimated", True
-        st.default(tb["_by_default"])
-    floors = levels if levels is not None else max(1.0, round(height / storey_m))
-    use = tb["use_class"].get(b)
-    if use is None or b == "yes":
-        amenity = t.get("amenity")
-        use = (tb["amenity_use_class"].get(amenity) if amenity is not None else None) or use \
-            or tb["fallback_use_class"]
-    shape = t.get("roof:shape")
-    roof = tb["roof_type"].get(shape, "unknown") if shape is not None else "unknown"
-    col.add(geom, building_id=_oid(obj), name=_name(t), height_m=height, floors=int(floors),
-            use_class=use, roof_type=roof, height_source=source, height_defaulted=defaulted)
 
 
 def clip_to_boundary(gdf: gpd.GeoDataFrame, boundary: Any, layer: str, stats: LayerStats

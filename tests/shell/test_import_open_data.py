@@ -58,6 +58,7 @@ def test_overture_geoparquet_imports_with_mapped_values_and_defaults(twin_copy, 
     assert b.loc["ovt-08b00001", "height_m"] == pytest.approx(12.0)  # 4 floors x 3.0 m
     assert b.loc["ovt-08b00002", "height_m"] == pytest.approx(10.0)  # the flagged default
     assert b["height_source"].tolist() == ["observed", "estimated", "estimated", "observed"]
+    assert b["height_defaulted"].tolist() == [False, False, True, False]  # only the 10 m default
     assert b["roof_type"].tolist() == ["flat", "hip", "unknown", "gable"]
     assert b["use_class"].tolist() == ["residential", "office", "industrial", "residential"]
     assert not b["is_synthetic"].any()
@@ -79,8 +80,13 @@ def test_google_open_buildings_csv_imports(twin_copy, tmp_path):
     })
     p = tmp_path / "open_buildings_v3_polygons_2p5d.csv"
     df.to_csv(p, index=False)
-    import_layer("huzhou", "buildings", p)
+    report = import_layer("huzhou", "buildings", p)
+    # confidence 0.7 is below the default 0.75 (data/buildings/open_datasets.toml): dropped, counted
+    assert (report.n_in, report.n_out) == (3, 2)
+    assert "1 Google building(s) below confidence 0.75" in report.summary()
+    assert report.rejected[0][0] == "gob-8PM3V3C9+4X"
     b = TwinStore("huzhou").read_layer("buildings").set_index("building_id")
+    assert "gob-8PM3V3C9+4X" not in b.index
     assert b.loc["gob-8PM3V3C9+2X", "height_m"] == 18.0
     assert b.loc["gob-8PM3V3C9+3X", "height_source"] == "estimated"
     assert b["source"].str.contains("Google Open Buildings 2.5D heights, CC BY-4.0").all()

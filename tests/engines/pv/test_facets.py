@@ -264,3 +264,24 @@ def test_real_osm_sample_invariants():
     assert f["surface_azimuth"].between(0, 360, inclusive="left").all()
     minx, miny, maxx, maxy = b.total_bounds
     assert f["x_m"].between(minx, maxx).all() and f["y_m"].between(miny, maxy).all()
+
+
+def test_heights_the_layer_marks_as_defaulted_stay_flagged():
+    # an import stores its default height (10 m) with height_defaulted = True: PV keeps the flag
+    b = layer([box(0, 0, 30, 20), box(50, 0, 80, 20), box(100, 0, 130, 20)], ["flat"] * 3,
+              heights=[10.0, 10.0, np.nan], height_defaulted=[True, False, None])
+    f = roof_facets(b, latitude_deg=LAT)
+    assert list(f["height_m"]) == [10.0, 10.0, 10.0]
+    assert list(f["height_defaulted"]) == [True, False, True]
+
+
+def test_osm_defaulted_heights_are_flagged_in_the_facets(tmp_path):
+    from layers.io.osm import read_osm
+    from tests.layers.io.osm_fixture import write_huzhou_pbf
+
+    blds = read_osm(write_huzhou_pbf(tmp_path / "t.osm.pbf"), ["buildings"]).frames["buildings"]
+    f = roof_facets(blds.to_crs(4549), latitude_deg=LAT)
+    flag = f.groupby("building_id")["height_defaulted"].any()
+    # w3 has neither height nor building:levels (10 m default); w1 height=24, w2 6 levels
+    assert bool(flag["osm-w3"])
+    assert not flag["osm-w1"] and not flag["osm-w2"]

@@ -309,3 +309,47 @@ def test_only_viable_sites_of_a_wind_map_count_and_never_the_draft_zone_for_fina
     else:
         assert not viable.any() and (targets["potential_mw"] == 0).all()
         assert targets["note"].str.contains("no site reaches 1,300 full-load hours").all()
+
+
+def test_a_wind_map_covering_part_of_the_city_labels_each_site_and_the_share(twin_copy, tmp_path):
+    """A GWA-like map of western Hangzhou only (accepted with --min-cover 0): the sites east of it
+    fall back to the station estimate, and every output says so per site and as a share."""
+    from rasterio.transform import from_origin
+
+    from shell.cli import main
+    from shell.runners import run_engine
+
+    path = tmp_path / "gwa_west_100m.tif"  # 118.3-120.0 E, 28.85-30.6 N: the east (Qiantang) is outside
+    _raster(path, np.full((140, 136), 7.5, dtype="float32"), "EPSG:4326",
+            from_origin(118.3, 30.6, 0.0125, 0.0125), nodata=-9999.0)
+    assert main(["import", "wind_speed", str(path), "--city", "hangzhou", "--height", "100",
+                 "--min-cover", "0"]) == 0
+    res = run_engine("wind", "hangzhou", home=twin_copy, commit=False, params={"cell_m": 800.0})
+    sites, meta = res.results["wind_sites"], res.meta["wind_screen"]
+    from_map = (sites["resource_source"] == "raster").to_numpy()
+    assert from_map.any() and (~from_map).any()
+    lon = sites.to_crs(4326).geometry.x.to_numpy()
+    assert (lon[from_map] < 120.0).all() and (lon[~from_map] > 120.0 - 1e-6).all()
+    assert (sites["is_screening_estimate"].to_numpy() == ~from_map).all()
+    src = sites["source"]
+    assert src[~from_map].str.contains("station screening estimate (outside the wind map)", regex=False).all()
+    assert src[from_map].str.contains("wind atlas raster").all()
+    assert not src[from_map].str.contains("station").any()
+    n_map, n = int(from_map.sum()), len(sites)
+    assert meta["resource_raster_share"] == pytest.approx(n_map / n, abs=1e-4)
+    assert meta["n_sites_raster_resource"] == n_map
+    assert meta["resource"].startswith(f"wind_speed raster at {n_map:,} of {n:,} sites")
+    rest = f"station screening estimate (EPW 10 m wind extrapolated) at the other {n - n_map:,}"
+    assert rest in meta["resource"]
+    assert any(note.startswith(f"the wind map covers {n_map:,} of {n:,} sites") for note in meta["notes"])
+    # sites off the map never count for a target (their resource is a screening estimate)
+    assert not sites.loc[~from_map, "is_viable"].any()
+
+
+def test_resource_label_names_the_share_of_sites_on_the_map():
+    assert ws._resource_label(False, False, 0, 10).startswith("station screening estimate")
+    assert ws._resource_label(False, True, 10, 10) == "wind_speed raster"
+    assert ws._resource_label(True, True, 4, 4) == "Weibull A/k rasters and wind_speed raster"
+    part = ws._resource_label(True, False, 3, 4)
+    assert part.startswith("Weibull A/k rasters at 3 of 4 sites (75%)") and "at the other 1" in part
+    assert "cover none of the 5 sites" in ws._resource_label(False, True, 0, 5)

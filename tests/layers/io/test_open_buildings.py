@@ -18,6 +18,7 @@ from layers.io.open_buildings import (
     map_google,
     map_microsoft,
     map_overture,
+    mapping,
     read_open_buildings,
 )
 from twin.errors import SourceError
@@ -77,11 +78,33 @@ def test_google_mapping_uses_plus_codes_and_25d_heights():
     gdf = gpd.GeoDataFrame({"full_plus_code": ["8PM3XXX1+AA", "8PM3XXX2+BB"], "confidence": [0.8, 0.7],
                             "building_height": [12.0, 0.0]},
                            geometry=[_square(0), _square(1)], crs=4326)
-    out, _ = map_google(gdf, "t.csv")
+    out, _ = map_google(gdf, "t.csv", min_confidence=0.65)
     assert out["building_id"].tolist() == ["gob-8PM3XXX1+AA", "gob-8PM3XXX2+BB"]
     np.testing.assert_array_equal(out["height_m"].to_numpy(), [12.0, np.nan])  # 0 m is no height
     assert out["height_source"].tolist() == ["observed", "estimated"]
     assert "CC BY-4.0" in out["source"].iloc[0] and "2.5D" in out["source"].iloc[0]
+
+
+def test_google_rows_below_the_confidence_threshold_are_dropped_and_counted():
+    conf = [0.95, 0.75, 0.74, 0.66, np.nan]
+    gdf = gpd.GeoDataFrame({"full_plus_code": [f"8PM3XXX{i}+AA" for i in range(5)], "confidence": conf},
+                           geometry=[_square(i) for i in range(5)], crs=4326)
+    out, rejected = map_google(gdf, "t.csv")  # the dataset table's default, 0.75
+    assert mapping()["google"]["min_confidence"] == 0.75
+    assert out["building_id"].tolist() == ["gob-8PM3XXX0+AA", "gob-8PM3XXX1+AA"]
+    assert [i for i, _ in rejected] == ["gob-8PM3XXX2+AA", "gob-8PM3XXX3+AA", "gob-8PM3XXX4+AA"]
+    assert "0.740 below 0.75" in rejected[0][1] and rejected[2][1] == "Google confidence missing"
+    out, rejected = map_google(gdf, "t.csv", min_confidence=0.65)
+    assert len(out) == 4 and len(rejected) == 1
+    out, rejected = map_google(gdf, "t.csv", min_confidence=0.0)
+    assert len(out) == 4 and len(out) + len(rejected) == len(gdf)  # rows kept + dropped = rows read
+    with pytest.raises(SourceError, match="min_confidence"):
+        map_google(gdf, "t.csv", min_confidence=75)
+
+
+def test_min_confidence_is_refused_for_other_datasets(tmp_path):
+    with pytest.raises(SourceError, match="--min-confidence applies to Google"):
+        read_open_buildings(tmp_path / "x.parquet", "overture", frame=overture_frame(), min_confidence=0.7)
 
 
 def test_google_without_height_columns_estimates_all_and_duplicate_codes_give_no_ids():
