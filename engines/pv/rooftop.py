@@ -513,6 +513,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
                    "shading": params.shading, "params": to_dict(params),
                    "terrain_horizon": inputs.terrain_note or NO_DEM_NOTE,
+                   "terrain_used": inputs.terrain is not None,
                    "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building),
                    "weather_variability": weather_variability(facets, inputs, params)}}

@@ -196,6 +196,7 @@ class Schedule:
                                       "shading": pv_params.shading, "params": to_dict(pv_params),
                                       "weather_check": p.rooftop_inputs.weather_check,
                                       "terrain_horizon": p.rooftop_inputs.terrain_note,
+                                      "terrain_used": tiles.terrain is not None,
                                       "n_facets": out.stage_meta["pv"]["n_facets"],
                                       "n_buildings": out.stage_meta["pv"]["n_buildings"]}
         return out
