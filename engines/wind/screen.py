@@ -914,8 +914,11 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
                                       profile=params.profile)
         kk, cc = wind.fit_weibull(v_hub)
         mean_v[sel] = v_hub.mean()
-        by_elevation(sel, lambda at, rho, v_hub=v_hub: np.full(int(at.sum()), wind.turbine_energy_kwh(
-            params.turbine_type, v_hub, rho)))
+
+        def station_energy(at: np.ndarray, rho: np.ndarray, v_hub: np.ndarray = v_hub) -> np.ndarray:
+            return np.full(int(at.sum()), wind.turbine_energy_kwh(params.turbine_type, v_hub, rho))
+
+        by_elevation(sel, station_energy)
         k[sel], c[sel] = kk, cc
     source = np.full(n, "station_screening", dtype=object)
     if raster_mean_m_per_s is not None:
