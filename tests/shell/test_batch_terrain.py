@@ -93,7 +93,10 @@ def test_terrain_use_is_recorded(runs):
     assert "terrain not used" in flat.meta["pv"]["terrain_horizon"]
     assert "terrain horizons from the DEM" in single.meta["pv"]["terrain_horizon"]
     # the batch run says so too: in the catalog it commits and in its timings
-    assert TwinStore("huzhou", home).meta()["pv"]["terrain_horizon"] == single.meta["pv"]["terrain_horizon"]
+    batch_meta = TwinStore("huzhou", home).meta()["pv"]
+    assert batch_meta["terrain_horizon"] == single.meta["pv"]["terrain_horizon"]
+    assert batch_meta["terrain_used"] is single.meta["pv"]["terrain_used"] is True
+    assert flat.meta["pv"]["terrain_used"] is False
     manifest = json.loads((out / "current" / "manifest.json").read_text(encoding="utf-8"))
     assert "pv_terrain" in manifest["timings_s"]
 
