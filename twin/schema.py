@@ -90,6 +90,7 @@ UNITS: dict[str, str] = {
     "cny_per_kw_yr": "Chinese yuan per kilowatt (DC nameplate) and year",
     "t_co2_per_mwh": "tonne of CO2 per megawatt-hour",
     "t_co2_per_yr": "tonne of CO2 per year",
+    "kg_per_m3": "kilogram per cubic metre (air density)",
     "": "no unit (identifier, text, flag or category)",
 }
 
@@ -439,6 +440,12 @@ _FIELD_LIST = [
     _f("capacity_mw", "mw", "float64", "Rated (nameplate) wind capacity", minimum=0.0),
     _f("roughness_length_m", "m", "float64", "Surface roughness length at the site (from land cover)",
        minimum=0.0, maximum=5.0),
+    _f("site_elevation_m", "m", "float64",
+       "Ground elevation of the site above sea level (DEM; the weather station's without one)",
+       minimum=-500.0, maximum=9000.0),
+    _f("air_density_hub_kg_per_m3", "kg_per_m3", "float64",
+       "Mean air density at hub height over the year (station pressure and temperature carried to "
+       "the site's elevation plus the hub height)", minimum=0.5, maximum=1.6),
     _f("wind_speed_hub_m_per_s", "m_per_s", "float64",
        "Mean wind speed at hub height (raster, or station screening estimate)",
        minimum=0.0, maximum=50.0),

@@ -402,10 +402,17 @@ class RooftopInputs:
     other_weather: dict[str, pd.DataFrame | str] = field(default_factory=dict)
     terrain: tuple[np.ndarray, Affine] | None = None
     terrain_note: str = ""
+    dem_path: Path | None = None
 
 
-def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -> RooftopInputs:
+def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True,
+         read_dem: bool = True) -> RooftopInputs:
     """Read rooftop PV's inputs: buildings, weather, location, scenarios, targets, district names.
+
+    With shading on and a ``dem`` raster in the twin, ``dem_path`` names it and (with
+    ``read_dem``) ``terrain`` holds it reprojected to the city's metric CRS
+    (:func:`read_terrain`). A batch run passes ``read_dem=False`` and has each tile read
+    only the window it needs (:func:`shell.batch.tiles.read_terrain_window`).
 
     Raises
     ------
@@ -439,11 +446,13 @@ def load(source: TwinSource, params: RooftopParams, *, buildings: bool = True) -
     if not params.shading:
         note = "no horizon shading (--no-shading): terrain not used"
     elif dem is not None:
-        terrain = read_terrain(dem[0], city.metric_crs)
+        if read_dem:
+            terrain = read_terrain(dem[0], city.metric_crs)
         note = f"terrain horizons from the DEM {dem[0].name} (ray marching up to {TERRAIN_RADIUS_M:g} m)"
     return RooftopInputs(source.read_layer("buildings") if buildings else None, weather, path.name,
                          location, scenarios, city.targets_frame(), names, check.as_dict(),
-                         city.full_scale_buildings, other, terrain, note)
+                         city.full_scale_buildings, other, terrain, note,
+                         dem[0] if dem is not None else None)
 
 
 #: Note recorded in the PV metadata when the twin has no DEM.
@@ -504,6 +513,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
     meta = {"pv": {"scenario": params.scenario, "weather_file": inputs.weather_name,
                    "shading": params.shading, "params": to_dict(params),
                    "terrain_horizon": inputs.terrain_note or NO_DEM_NOTE,
+                   "terrain_used": inputs.terrain is not None,
                    "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building),
                    "weather_variability": weather_variability(facets, inputs, params)}}

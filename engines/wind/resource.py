@@ -73,6 +73,7 @@ __all__ = [
     "BLENDING_HEIGHT_M",
     "DEFAULT_HUB_HEIGHT_M",
     "DEFAULT_TURBINE",
+    "LAPSE_RATE_K_PER_M",
     "MAX_WIND_SPEED_M_PER_S",
     "ROUGHNESS_LENGTH_M",
     "STANDARD_AIR_DENSITY",
@@ -90,6 +91,7 @@ __all__ = [
     "prevailing_direction_deg",
     "read_station_wind",
     "roughness_length_m",
+    "station_elevation_m",
     "sample_wind_raster",
     "turbine_energy_kwh",
     "turbine_power_w",
@@ -108,6 +110,8 @@ DEFAULT_TURBINE = "GE120/2500"
 DEFAULT_HUB_HEIGHT_M = 110.0
 #: Air density of the power curves (IEC 61400-12-1 standard conditions) [kg/m³].
 STANDARD_AIR_DENSITY = 1.225
+#: Temperature lapse rate of the ISA troposphere [K/m] (windpowerlib.temperature.linear_gradient).
+LAPSE_RATE_K_PER_M = 0.0065
 #: Wind speeds above this are rejected as implausible hourly means [m/s].
 MAX_WIND_SPEED_M_PER_S = 50.0
 #: Default wake loss for small clusters at 5 D x 3 D spacing (fraction of gross energy) [9].
@@ -601,29 +605,93 @@ def read_station_wind(path: str | Path) -> pd.DataFrame:
 
 
 def air_density_hub(pressure_pa: npt.ArrayLike, temp_air_c: npt.ArrayLike, hub_height_m: float, *,
-                    pressure_height_m: float = 0.0, temperature_height_m: float = 2.0) -> np.ndarray:
-    """Air density at hub height [kg/m³], as windpowerlib's ModelChain computes it.
+                    pressure_height_m: float = 0.0, temperature_height_m: float = 2.0,
+                    site_elevation_m: npt.ArrayLike | None = None,
+                    station_elevation_m: float = 0.0) -> np.ndarray:
+    r"""Air density at hub height [kg/m³] from station pressure and temperature, and elevation.
 
-    Temperature is carried to hub height with the ISA lapse rate (-6.5 K/km,
-    ``windpowerlib.temperature.linear_gradient``) and density from the barometric
-    height formula (``windpowerlib.density.barometric``). The site is assumed at the
-    station's elevation (no terrain correction).
+    The hub stands ``hub_height_m + site_elevation_m - station_elevation_m`` above the
+    station's ground, so a site on a hill has thinner, colder air than the station. The
+    temperature is carried up with the ISA lapse rate (:data:`LAPSE_RATE_K_PER_M`,
+    ``windpowerlib.temperature.linear_gradient``) and the density follows windpowerlib's
+    barometric height formula (``windpowerlib.density.barometric``, the default of its
+    ModelChain): pressure falls 1/8 hPa per metre and
+
+    .. math:: \rho = \rho_0 \frac{p_{hub}}{p_0} \frac{T_0}{T_{hub}}
+
+    with :math:`\rho_0` = 1.225 kg/m³, :math:`T_0` = 288.15 K, :math:`p_0` = 1013.3 hPa.
+    Without ``site_elevation_m`` the site is at the station's elevation.
 
     Parameters
     ----------
     pressure_pa : array or Series
-        Station pressure [Pa] at ``pressure_height_m`` above ground.
+        Station pressure [Pa] at ``pressure_height_m`` above the station's ground (hours).
     temp_air_c : array or Series
-        Air temperature [°C] at ``temperature_height_m`` above ground.
+        Air temperature [°C] at ``temperature_height_m`` above the station's ground (hours).
     hub_height_m : float
-        Hub height [m].
-    """
-    from windpowerlib import density, temperature
+        Hub height above the site's ground [m].
+    pressure_height_m, temperature_height_m : float
+        Heights of the pressure and temperature readings above the station's ground [m].
+    site_elevation_m : float or array of shape (n,), optional
+        Ground elevation of the site(s) above sea level [m] (a DEM).
+    station_elevation_m : float
+        Elevation of the weather station above sea level [m] (the EPW header's).
 
-    t_hub = temperature.linear_gradient(np.asarray(temp_air_c, float) + 273.15,
-                                        temperature_height_m, hub_height_m)
-    return density.barometric(np.asarray(pressure_pa, float), pressure_height_m, hub_height_m,
-                              t_hub)
+    Returns
+    -------
+    ndarray
+        Shape of the hours, or ``(n, hours)`` for ``n`` site elevations [kg/m³].
+
+    Raises
+    ------
+    ConfigError
+        Elevations or the hub height that are not finite numbers.
+
+    References
+    ----------
+    .. [1] windpowerlib 0.2: ``density.barometric``, ``temperature.linear_gradient``.
+       https://windpowerlib.readthedocs.io
+    .. [2] ICAO (1993). Manual of the ICAO Standard Atmosphere, Doc 7488/3 (lapse rate
+       6.5 K/km, 288.15 K, 1.225 kg/m³ at sea level).
+    """
+    p = np.asarray(pressure_pa, dtype=float)
+    t = np.asarray(temp_air_c, dtype=float) + 273.15
+    rise: float | np.ndarray = float(hub_height_m)
+    if site_elevation_m is not None:
+        e = np.asarray(site_elevation_m, dtype=float)
+        if not np.isfinite(e).all() or not math.isfinite(float(station_elevation_m)):
+            msg = ("air_density_hub: site and station elevations must be finite numbers [m]; fill sites "
+                   "without DEM data with the station's elevation")
+            raise ConfigError(msg)
+        rise = float(hub_height_m) + e - float(station_elevation_m)
+        if e.ndim:
+            rise = rise[:, None]
+    if not np.isfinite(rise).all():
+        msg = f"air_density_hub: hub height {hub_height_m!r} is not a finite number [m]"
+        raise ConfigError(msg)
+    t_hub = t - LAPSE_RATE_K_PER_M * (rise - temperature_height_m)
+    p_hub_hpa = p / 100.0 - (rise - pressure_height_m) / 8.0
+    return p_hub_hpa * STANDARD_AIR_DENSITY * 288.15 * 100.0 / (101330.0 * t_hub)
+
+
+def station_elevation_m(station: pd.DataFrame) -> float:
+    """The weather station's elevation [m] from its EPW header (``attrs["altitude"]``).
+
+    Raises
+    ------
+    SourceError
+        The header gives no finite elevation.
+    """
+    alt = station.attrs.get("altitude")
+    try:
+        value = float(alt)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value) or not -500.0 <= value <= 9000.0:
+        msg = (f"{station.attrs.get('path', 'weather file')}: the EPW header gives no station elevation "
+               f"({alt!r}); write it in the LOCATION line (metres above sea level)")
+        raise SourceError(msg)
+    return value
 
 
 def roughness_length_m(lc_class: npt.ArrayLike) -> np.ndarray:

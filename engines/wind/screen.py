@@ -115,12 +115,15 @@ __all__ = [
     "eligibility_grid",
     "exclusion_polygons",
     "exclusion_sources",
+    "grid_dem_m",
     "grid_slope_pct",
     "load",
     "place_turbines",
     "place_turbines_greedy",
     "screen_points",
+    "site_elevation_m",
     "site_energy",
+    "slope_pct",
     "target_table",
     "viable_sites",
 ]
@@ -478,11 +481,10 @@ def eligibility_grid(districts: gpd.GeoDataFrame, sources: dict[str, gpd.GeoSeri
                            adcodes, masks)
 
 
-def grid_slope_pct(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> np.ndarray:
-    """Slope [% grade] of a DEM resampled (bilinear) onto the grid; NaN where no data.
+def grid_dem_m(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> np.ndarray:
+    """Ground elevation [m] of a DEM resampled (bilinear) onto the grid; NaN where no data.
 
-    A DEM in another CRS is reprojected to the grid's CRS; its nodata cells stay NaN
-    (those cells are not excluded for slope).
+    A DEM in another CRS is reprojected to the grid's (metric) CRS.
     """
     import rasterio
     from rasterio.warp import Resampling, reproject
@@ -497,8 +499,56 @@ def grid_slope_pct(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> n
         reproject(source=rasterio.band(src, 1), destination=dem, dst_transform=grid.transform,
                   dst_crs=grid.crs, dst_nodata=np.nan, src_nodata=src.nodata,
                   resampling=Resampling.bilinear)
-    gy, gx = np.gradient(dem, grid.cell_m)
-    return np.hypot(gx, gy) * 100.0
+    return dem
+
+
+def slope_pct(dem_m: np.ndarray, cell_m: float) -> np.ndarray:
+    """Slope [% grade] of an elevation grid with square cells of ``cell_m`` metres (central differences)."""
+    gy, gx = np.gradient(dem_m, cell_m)
+    return np.asarray(np.hypot(gx, gy) * 100.0)
+
+
+def grid_slope_pct(dem_path: os.PathLike[str] | str, grid: EligibilityGrid) -> np.ndarray:
+    """Slope [% grade] of a DEM resampled (bilinear) onto the grid; NaN where no data.
+
+    A DEM in another CRS is reprojected to the grid's CRS; its nodata cells stay NaN
+    (those cells are not excluded for slope).
+    """
+    return slope_pct(grid_dem_m(dem_path, grid), grid.cell_m)
+
+
+def site_elevation_m(x: npt.ArrayLike, y: npt.ArrayLike, grid: EligibilityGrid, dem_m: np.ndarray | None,
+                     station_elevation_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ground elevation [m] of sites from the grid's DEM, the station's where it has none.
+
+    Returns
+    -------
+    elevation_m : ndarray
+        Elevation above sea level [m].
+    from_dem : ndarray of bool
+        True where the DEM gave it.
+    """
+    n = np.asarray(x).size
+    out = np.full(n, float(station_elevation_m))
+    got = np.zeros(n, dtype=bool)
+    if dem_m is not None and n:
+        row, col, inside = grid.cell_of(x, y)
+        val = np.where(inside, dem_m[row, col], np.nan)
+        got = np.isfinite(val)
+        out[got] = val[got]
+    return out, got
+
+
+def air_density_terrain_note(station_elevation_m: float, has_dem: bool, n_from_dem: int, n_sites: int) -> str:
+    """What the air density at the hubs rests on, for the screen's notes and metadata."""
+    base = ("air density: the weather station's hourly pressure and temperature carried to each hub "
+            f"(barometric formula, -6.5 K/km) from the station's {station_elevation_m:g} m")
+    if not has_dem:
+        return base + "; no DEM: every site taken at the station's elevation (terrain not used)"
+    if n_from_dem < n_sites:
+        return (base + f"; site ground from the DEM for {n_from_dem:,} of {n_sites:,} sites, the "
+                "station's elevation for the rest (DEM nodata)")
+    return base + f"; site ground elevation from the DEM for all {n_sites:,} sites"
 
 
 def exclusion_polygons(grid: EligibilityGrid, setbacks_m: dict[str, float]) -> gpd.GeoDataFrame:
@@ -790,8 +840,15 @@ def candidate_areas(city_id: str, crs: str) -> gpd.GeoDataFrame:
 def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindParams, *,
                 raster_mean_m_per_s: np.ndarray | None = None,
                 raster_height_m: float | None = None,
-                raster_weibull: tuple[np.ndarray, np.ndarray, float] | None = None) -> gpd.GeoDataFrame:
+                raster_weibull: tuple[np.ndarray, np.ndarray, float] | None = None,
+                elevation_m: npt.ArrayLike | None = None) -> gpd.GeoDataFrame:
     """Hub-height wind, Weibull fit, gross and net energy and capacity factor per site.
+
+    The power curve is corrected for the air density at each site's hub
+    (:func:`engines.wind.resource.air_density_hub`): the station's hourly pressure and
+    temperature carried from the station's elevation (EPW header) to the site's ground
+    ``elevation_m`` plus the hub height. Without ``elevation_m`` every site is at the
+    station's elevation.
 
     Parameters
     ----------
@@ -812,6 +869,8 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
         are valid they override the mean-speed raster: A is carried to hub height
         by the log law like the mean, k is kept, and the energy integrates the power
         curve over Weibull(A, k) (:func:`engines.wind.resource.energy_for_weibull`).
+    elevation_m : array, optional
+        Ground elevation of each site above sea level [m] (a DEM); default: the station's.
 
     Returns
     -------
@@ -823,7 +882,26 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     out = sites.copy()
     n = len(out)
     z0 = wind.roughness_length_m(out["lc_class"] if "lc_class" in out.columns else [""] * n)
-    rho = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"], hub)
+    # a station frame without an EPW header (built in code) has no elevation: without site
+    # elevations only the difference counts (zero), so the density is the same; none is reported
+    known = elevation_m is not None or station.attrs.get("altitude") is not None
+    z_station = wind.station_elevation_m(station) if known else 0.0
+    elev = (np.full(n, z_station) if elevation_m is None
+            else np.asarray(elevation_m, dtype=float).reshape(n))
+    # density series at a few elevation nodes; each site's energy is interpolated between the
+    # two nodes around its elevation (exact where the sites have few distinct elevations)
+    nodes, lo, w = _elevation_nodes(elev)
+    rho_z = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"], hub,
+                                 site_elevation_m=nodes, station_elevation_m=z_station)
+
+    def by_elevation(mask: np.ndarray, energy: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
+        """``gross[mask]``: ``energy(sites, rho)`` at the nodes around each site, blended linearly."""
+        acc = np.zeros(n)
+        for j in np.unique(np.concatenate([lo[mask], lo[mask & (w > 0)] + 1])):
+            for at, wt in ((mask & (lo == j), 1.0 - w), (mask & (lo + 1 == j) & (w > 0), w)):
+                if at.any():
+                    acc[at] += wt[at] * np.asarray(energy(at, rho_z[j]), dtype=float)
+        gross[mask] = acc[mask]
     v10 = station["wind_speed"].to_numpy(float)
     mean_v = np.empty(n)
     gross = np.empty(n)
@@ -836,7 +914,11 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
                                       profile=params.profile)
         kk, cc = wind.fit_weibull(v_hub)
         mean_v[sel] = v_hub.mean()
-        gross[sel] = wind.turbine_energy_kwh(params.turbine_type, v_hub, rho)
+
+        def station_energy(at: np.ndarray, rho: np.ndarray, v_hub: np.ndarray = v_hub) -> np.ndarray:
+            return np.full(int(at.sum()), wind.turbine_energy_kwh(params.turbine_type, v_hub, rho))
+
+        by_elevation(sel, station_energy)
         k[sel], c[sel] = kk, cc
     source = np.full(n, "station_screening", dtype=object)
     if raster_mean_m_per_s is not None:
@@ -853,7 +935,8 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
                                         blending_height_m=params.blending_height_m,
                                         profile=params.profile)
             k_ref, c_ref = wind.fit_weibull(ref)
-            gross[ok] = wind.energy_for_mean_speeds(params.turbine_type, ref, r[ok], rho)
+            by_elevation(ok, lambda at, rho: wind.energy_for_mean_speeds(params.turbine_type, ref,
+                                                                         r[at], rho))
             mean_v[ok] = r[ok]
             k[ok] = k_ref
             c[ok] = c_ref * r[ok] / ref.mean()
@@ -867,8 +950,8 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
             from scipy.special import gammaln
 
             a_hub = a_r * np.log(hub / z0) / np.log(h_r / z0) if abs(h_r - hub) > 0.5 else a_r
-            gross[okw] = wind.energy_for_weibull(params.turbine_type, a_hub[okw], k_r[okw], hours,
-                                                 float(np.mean(rho)))
+            by_elevation(okw, lambda at, rho: wind.energy_for_weibull(params.turbine_type, a_hub[at],
+                                                                      k_r[at], hours, float(np.mean(rho))))
             k[okw], c[okw] = k_r[okw], a_hub[okw]
             mean_v[okw] = a_hub[okw] * np.exp(gammaln(1.0 + 1.0 / k_r[okw]))
             source[okw] = "raster"
@@ -880,6 +963,10 @@ def site_energy(sites: gpd.GeoDataFrame, station: pd.DataFrame, params: WindPara
     out["rotor_diameter_m"] = spec["rotor_diameter_m"]
     out["capacity_mw"] = cap_kw / 1000.0
     out["roughness_length_m"] = z0
+    out["site_elevation_m"] = elev if known else np.nan
+    rho_mean = rho_z.mean(axis=1)
+    out["air_density_hub_kg_per_m3"] = (1.0 - w) * rho_mean[lo] + w * rho_mean[np.minimum(lo + 1,
+                                                                                    len(nodes) - 1)]
     out["wind_speed_hub_m_per_s"] = mean_v
     out["weibull_k"] = k
     out["weibull_c_m_per_s"] = c
@@ -906,6 +993,32 @@ def _resource_label(weibull: bool, speed_map: bool, n_map: int, n_sites: int) ->
         return (f"{maps} at {n_map:,} of {n_sites:,} sites ({n_map / n_sites:.0%}); "
                 f"{station} at the other {n_sites - n_map:,}")
     return maps
+
+
+#: Site elevations [m] handled exactly when there are at most this many distinct ones.
+ELEVATION_NODES_EXACT = 64
+#: Spacing of the elevation nodes otherwise [m]: air density changes about 0.01 % per metre,
+#: so energy interpolated linearly between nodes 10 m apart is within 1e-6 of the exact one.
+ELEVATION_NODE_STEP_M = 10.0
+
+
+def _elevation_nodes(elev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elevation nodes, and for each site the node below it and its weight on the node above."""
+    u = np.unique(elev)
+    if len(u) <= ELEVATION_NODES_EXACT:
+        nodes = u if len(u) else np.zeros(1)
+    else:
+        k = int(np.ceil((u[-1] - u[0]) / ELEVATION_NODE_STEP_M)) + 1
+        nodes = np.linspace(u[0], u[-1], max(k, 2))
+    if len(nodes) == 1:
+        return nodes, np.zeros(len(elev), dtype=np.int64), np.zeros(len(elev))
+    lo = np.clip(np.searchsorted(nodes, elev, side="right") - 1, 0, len(nodes) - 2)
+    w = (elev - nodes[lo]) / (nodes[lo + 1] - nodes[lo])
+    exact = w >= 1.0  # a site on the top node
+    lo[exact] += 1
+    w[exact] = 0.0
+    lo = np.minimum(lo, len(nodes) - 1)
+    return nodes, lo, w
 
 
 def _in_draft_zone(sites: pd.DataFrame) -> pd.Series:
@@ -1140,13 +1253,13 @@ def compute(inputs: WindInputs, params: WindParams, *,
     notes = []
     setbacks = params.effective_setbacks()
     grid = eligibility_grid(districts, sources, setbacks, cell_m=params.cell_m)
+    dem_m = None
     if inputs.dem_path is not None:
-        slope = grid_slope_pct(inputs.dem_path, grid)
+        dem_m = grid_dem_m(inputs.dem_path, grid)
+        slope = slope_pct(dem_m, grid.cell_m)
         grid.masks["slope"] = np.nan_to_num(slope, nan=0.0) > params.max_slope_pct
     else:
         notes.append("no DEM in the twin: slope not screened (import one with `twin import dem`)")
-    notes.append("air density: the weather station's pressure and temperature carried to hub height; "
-                 "site elevation (from a DEM) is not applied")
     share = (len(buildings) / inputs.city_buildings_estimate if inputs.city_buildings_estimate
              else float("nan"))
     if share < 0.5:
@@ -1219,8 +1332,12 @@ def compute(inputs: WindInputs, params: WindParams, *,
     elif inputs.wind_raster is not None:
         notes.append("no Weibull A/k rasters: the station's Weibull shape k is scaled to the wind map's mean "
                      "(import `wind_weibull_a` and `wind_weibull_k` with --height for the atlas's own k)")
+    z_station = wind.station_elevation_m(station)
+    elevation, from_dem = site_elevation_m(sites.geometry.x, sites.geometry.y, grid, dem_m, z_station)
     sites = site_energy(sites, station, params, raster_mean_m_per_s=raster_mean,
-                        raster_height_m=raster_height, raster_weibull=weibull)
+                        raster_height_m=raster_height, raster_weibull=weibull, elevation_m=elevation)
+    terrain = air_density_terrain_note(z_station, dem_m is not None, int(from_dem.sum()), len(sites))
+    notes.append(terrain)
     if weibull is not None and raster_mean is None:
         raster_mean = weibull[0]
     sites.insert(0, "site_id", [f"w{i:06d}" for i in range(len(sites))])
@@ -1275,8 +1392,9 @@ def compute(inputs: WindInputs, params: WindParams, *,
                        f"areas holding >= {params.min_project_turbines} turbines")
     lap("totals")
 
-    hub_rho = wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"],
-                                   params.hub_height_m)
+    hub_rho = (sites["air_density_hub_kg_per_m3"].to_numpy(float) if len(sites) else
+               wind.air_density_hub(station["atmospheric_pressure"], station["temp_air"],
+                                    params.hub_height_m))
     meta = {
         "turbine_type": params.turbine_type, "hub_height_m": params.hub_height_m,
         "rotor_diameter_m": spec["rotor_diameter_m"], "rated_power_kw": spec["nominal_power_kw"],
@@ -1298,6 +1416,9 @@ def compute(inputs: WindInputs, params: WindParams, *,
         "n_removed_small_areas": int(n_small),
         "n_project_areas": len(areas),
         "slope_screened": slope is not None,
+        "air_density_terrain": terrain,
+        "station_elevation_m": z_station,
+        "n_sites_elevation_from_dem": int(from_dem.sum()),
         "building_coverage_share": round(share, 4) if math.isfinite(share) else None,
         "notes": notes, "timings_s": timings,
     }

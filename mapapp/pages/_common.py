@@ -18,7 +18,8 @@ from mapapp import mapstyle as ms
 from mapapp.i18n import category, columns, t
 
 __all__ = ["INPUT_LAYERS", "SCOPE_COLUMNS", "Ctx", "base_layers", "city_map", "layer_shares",
-           "name_col", "need", "scope_text", "share_text", "show_scope", "show_table"]
+           "name_col", "need", "scope_text", "share_text", "show_scope", "show_table", "show_terrain",
+           "terrain_text"]
 
 #: Columns (of :mod:`twin.schema`) that say what an aggregate rests on; read when a table has them.
 SCOPE_COLUMNS = ("synthetic_share", "n_buildings", "city_buildings_estimate", "coverage_share",
@@ -223,6 +224,45 @@ def layer_shares(ctx: Ctx, names: Sequence[str]) -> dict[str, float]:
         elif n in ras.index and not pd.isna(ras.at[n, "is_synthetic"]):
             out[n] = float(bool(ras.at[n, "is_synthetic"]))
     return out
+
+
+def terrain_text(meta: Mapping, engine: str, lang: str) -> str:
+    """Whether an engine's figures used the twin's DEM, from its run metadata (``""``: unknown).
+
+    ``engine`` is ``pv`` (terrain horizons, ``meta["pv"]``), ``wind`` (slope exclusion and
+    air density at the sites' elevation, ``meta["wind_screen"]``) or ``ground`` (slope
+    exclusion of ground PV, ``meta["pv_sites"]``).
+    """
+    if engine not in ("pv", "wind", "ground"):
+        return ""
+    what = t(f"terrain.{engine}", lang)
+    if engine == "pv":
+        m = meta.get("pv") or {}
+        note = str(m.get("terrain_horizon", ""))
+        if not note:
+            return ""
+        if m.get("shading") is False:
+            return t("terrain.no_shading", lang)
+        used = bool(m.get("terrain_used", "terrain horizons from the DEM" in note))
+    elif engine == "wind":
+        m = meta.get("wind_screen") or {}
+        if "slope_screened" not in m:
+            return ""
+        used = bool(m["slope_screened"]) or int(m.get("n_sites_elevation_from_dem", 0) or 0) > 0
+    elif engine == "ground":
+        m = meta.get("pv_sites") or {}
+        if "slope_from_dem" not in m:
+            return ""
+        used = bool(m["slope_from_dem"])
+    return t("terrain.used" if used else "terrain.not_used", lang, what=what)
+
+
+def show_terrain(ctx: Ctx, engine: str) -> str:
+    """Caption :func:`terrain_text` for ``engine``; return the text (``""``: nothing shown)."""
+    text = terrain_text(data.meta(*ctx.key), engine, ctx.lang)
+    if text:
+        st.caption(text)
+    return text
 
 
 def show_scope(ctx: Ctx, frame: pd.DataFrame | Mapping | None = None, *, engine: str | None = None,

@@ -16,7 +16,16 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, city_map, name_col, need, show_scope, show_table
+from mapapp.pages._common import (
+    Ctx,
+    base_layers,
+    city_map,
+    name_col,
+    need,
+    show_scope,
+    show_table,
+    show_terrain,
+)
 
 __all__ = ["filter_buildings", "render", "select_building"]
 
@@ -153,6 +162,7 @@ def _city_scope(ctx: Ctx, scenario: str) -> None:
         city = data.table(*ctx.key, "pv_city")
         show_scope(ctx, city.loc[city["scenario"] == scenario] if "scenario" in city else city,
                    engine="pv")
+    show_terrain(ctx, "pv")
 
 
 def _weighted_share(rows: pd.DataFrame, weight: str) -> float:
@@ -287,6 +297,8 @@ def _other_sites(ctx: Ctx, name: str) -> None:
 def _sites_scope(ctx: Ctx, name: str, table: pd.DataFrame, cap: str | None) -> None:
     """The synthetic share of water or ground sites: ``pv_sites_city``'s, else of the listed sites."""
     kind = name.split("_")[0]
+    if kind == "ground":
+        show_terrain(ctx, "ground")
     if "pv_sites_city" in data.tables(*ctx.key):
         city = data.table(*ctx.key, "pv_sites_city")
         if {"kind", "site_category", "synthetic_share"} <= set(city.columns):

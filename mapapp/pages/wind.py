@@ -15,7 +15,7 @@ import streamlit as st
 from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, name_col, need, show_scope, show_table
+from mapapp.pages._common import Ctx, base_layers, name_col, need, show_scope, show_table, show_terrain
 
 __all__ = ["render"]
 
@@ -116,6 +116,7 @@ def render(ctx: Ctx) -> None:
     show_table(dist.drop(columns=drop).rename(columns={nc: "district"}).round(2), lang,
                key="wind_districts")
     show_scope(ctx, engine="wind")
+    show_terrain(ctx, "wind")
     st.subheader(t("wind.targets", lang))
     if "wind_targets" in have:
         tg = data.table(*ctx.key, "wind_targets")

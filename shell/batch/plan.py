@@ -23,7 +23,7 @@ import pandas as pd
 
 from engines.registry import ENGINES, STAGES, engines_for_stages
 from shell.batch.tasks import tile_cache_complete
-from shell.batch.tiles import HALO_MARGIN_M, Tile, tile_inputs, write_tile_inputs
+from shell.batch.tiles import HALO_MARGIN_M, Tile, tile_inputs, write_terrain, write_tile_inputs
 from twin import __version__
 from twin.config import DATA_DIR, load_city
 from twin.errors import ConfigError
@@ -36,6 +36,7 @@ __all__ = [
     "engine_params",
     "input_hashes",
     "make_plan",
+    "plan_terrain",
     "plan_tiles",
     "run_key",
     "versions",
@@ -89,7 +90,9 @@ class TilePlan:
     """The PV tiles of a run: the tiles, their input files and caches, and which still run.
 
     ``todo`` holds ``(tile, input files)`` for each tile whose cache is not whole;
-    ``keys`` the buildings' id and administrative codes (for the PV tables).
+    ``keys`` the buildings' id and administrative codes (for the PV tables); ``terrain``
+    the DEM reprojected to the metric CRS, written once for the tiles to read windows of
+    (None without a DEM or without shading).
     """
 
     tiles: list[Tile] = field(default_factory=list)
@@ -99,6 +102,7 @@ class TilePlan:
     cache: Path | None = None
     crs: object = None
     keys: pd.DataFrame | None = None
+    terrain: Path | None = None
     t_start: float = 0.0
 
     def cache_path(self, tile: Tile) -> Path:
@@ -154,7 +158,7 @@ def make_plan(city_id: str, *, home=None, stages: list[str] | None = None, input
 
     city = load_city(city_id)
     store = TwinStore(city.id, home)
-    rooftop = (load_rooftop(StoreSource(store, city), params["pv"], buildings=False)
+    rooftop = (load_rooftop(StoreSource(store, city), params["pv"], buildings=False, read_dem=False)
                if "pv" in stages else None)
     out = Path(out) if out is not None else store.root / "batch"
     out.mkdir(parents=True, exist_ok=True)
@@ -208,6 +212,7 @@ def plan_tiles(plan: BatchPlan) -> TilePlan:
                                                            "township_code", "is_synthetic")
                                                if c in buildings.columns]]))
     del buildings
+    tp.terrain = plan_terrain(plan)
     for k, tile in enumerate(tiles):
         tp.bytes_per_tile.append(int(sizes[neighbours[k]].sum()))
         if tile_cache_complete(tp.cache_path(tile)):
@@ -216,6 +221,30 @@ def plan_tiles(plan: BatchPlan) -> TilePlan:
             tp.todo.append((tile, [str(inputs_dir / f"{tiles[i].tile_id}.parquet") for i in neighbours[k]]))
     plan.timings["pv_tile_inputs"] = round(time.perf_counter() - t0, 3)
     return tp
+
+
+def plan_terrain(plan: BatchPlan) -> Path | None:
+    """Write the twin's DEM once, reprojected to the metric CRS as ``twin pv`` reads it.
+
+    The grid is the one :func:`engines.pv.rooftop.read_terrain` makes of the whole DEM,
+    so a tile's window (:func:`shell.batch.tiles.read_terrain_window`) holds the very
+    cells a single run samples. None when the run has no DEM or no horizon shading.
+    """
+    from engines.pv.rooftop import read_terrain
+
+    inp = plan.rooftop_inputs
+    dem_path = getattr(inp, "dem_path", None)
+    if dem_path is None or not plan.params["pv"].shading:
+        return None
+    t0 = time.perf_counter()
+    path = plan.work / "terrain.tif"
+    if not path.exists():
+        crs = plan.city.metric_crs
+        dem, transform = read_terrain(dem_path, crs)
+        write_terrain(dem, transform, crs, path)
+        del dem
+    plan.timings["pv_terrain"] = round(time.perf_counter() - t0, 3)
+    return path
 
 
 def engine_params(given: dict | None) -> dict:

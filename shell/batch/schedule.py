@@ -133,7 +133,8 @@ class Schedule:
             # Shared inputs go out as the result of a task holding them (not scattered): if a
             # worker dies, the scheduler can recompute them from the task itself.
             inp = p.rooftop_inputs
-            shared = self.client.submit(tasks.shared, inp.weather, inp.location, inp.scenarios,
+            terrain = str(tiles.terrain) if tiles.terrain is not None else None
+            shared = self.client.submit(tasks.shared, inp.weather, inp.location, inp.scenarios, terrain,
                                         key=f"pv-shared-{p.run_key}", pure=False)
         total = len(tiles.tiles) + len(p.whole_city)
         done = tiles.resumed
@@ -194,6 +195,8 @@ class Schedule:
                                       "weather_file": p.rooftop_inputs.weather_name,
                                       "shading": pv_params.shading, "params": to_dict(pv_params),
                                       "weather_check": p.rooftop_inputs.weather_check,
+                                      "terrain_horizon": p.rooftop_inputs.terrain_note,
+                                      "terrain_used": tiles.terrain is not None,
                                       "n_facets": out.stage_meta["pv"]["n_facets"],
                                       "n_buildings": out.stage_meta["pv"]["n_buildings"]}
         return out

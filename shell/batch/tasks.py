@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from layers.io.parquet import merge_sorted, write_parquet, write_partitioned
-from shell.batch.tiles import Tile, read_tile_inputs
+from shell.batch.tiles import Tile, read_terrain_window, read_tile_inputs
 
 __all__ = [
     "layer_cache_file",
@@ -37,28 +37,36 @@ def pv_tile_task(tile: Tile, files: list[str], crs, shared: tuple, params, threa
     Reads the tile's buildings and its halo from ``files`` (see
     :func:`shell.batch.tiles.read_tile_inputs`) and writes its rows of the
     ``pv_buildings`` and ``pv_facets`` layers (and the raw per-building rows) to the
-    resume cache ``cache`` itself, so only a few numbers cross the wire.
+    resume cache ``cache`` itself, so only a few numbers cross the wire. ``shared`` is
+    ``(weather, location, scenarios, terrain)``: ``terrain`` is the driver's DEM file
+    in the metric CRS (:func:`shell.batch.tiles.write_terrain`) or None; the tile reads
+    the window its core buildings' terrain rays reach (their bounds plus
+    :data:`engines.pv.rooftop.TERRAIN_RADIUS_M`), so its horizons equal ``twin pv``'s.
 
     Returns
     -------
     tuple
         ``(tile id, facets, buildings)``: the tile and its row counts.
     """
-    from engines.pv.rooftop import rooftop_potential
+    from engines.pv.rooftop import TERRAIN_RADIUS_M, rooftop_potential
 
     _limit_threads(threads)
-    weather, location, scenarios = shared
+    weather, location, scenarios, terrain_file = shared
     buildings = read_tile_inputs(tile, files, crs)
     weather = weather.copy(deep=True)  # arrives on a read-only buffer; engines may write in place
     core = buildings.loc[buildings["_core"]].drop(columns="_core")
     obstacles = buildings.drop(columns="_core")
+    terrain = None
+    if terrain_file is not None and params.shading and len(core):
+        terrain = read_terrain_window(terrain_file, tuple(core.total_bounds), TERRAIN_RADIUS_M)
     facets, per_building = rooftop_potential(core, weather, location, scenarios, radius_m=params.radius_m,
                                              shading=params.shading, obstacles=obstacles,
                                              model=params.options(), economics=params.economics,
                                              facet_params=params.layout.facet_options(),
                                              samples_per_sector=params.layout.samples_per_sector,
                                              row_shading=params.layout.row_shading,
-                                             temperature_by_roof=params.layout.temperature_by_roof())
+                                             temperature_by_roof=params.layout.temperature_by_roof(),
+                                             terrain=terrain)
     write_tile_cache(Path(cache), facets, per_building, core, params.scenario, scenarios)
     return tile.tile_id, len(facets), len(per_building)
 

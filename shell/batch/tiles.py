@@ -5,6 +5,11 @@ squares aligned to multiples of the tile size in the metric CRS, so tile ids are
 a tile's halo reaches ``halo_m`` beyond it (the shading radius plus :data:`HALO_MARGIN_M`).
 The driver writes each tile's own buildings to a small Parquet file once; a tile task
 reads its file and its neighbours', keeping the buildings that meet its halo.
+
+With a DEM, the driver writes it once reprojected to the metric CRS on the very grid a
+single run uses (:func:`write_terrain`, :func:`engines.pv.rooftop.read_terrain`); a tile
+reads only the window its buildings' terrain rays can reach (:func:`read_terrain_window`),
+so its terrain horizons equal the single run's.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ __all__ = [
     "HALO_MARGIN_M",
     "Tile",
     "assign_tiles",
+    "read_terrain_window",
     "read_tile_inputs",
     "tile_grid",
     "tile_inputs",
     "tile_rows",
+    "write_terrain",
     "write_tile_inputs",
 ]
 
@@ -178,3 +185,58 @@ def read_tile_inputs(tile: Tile, files: list[str], crs, geometry: str = "geometr
     frame["_core"] = core[keep]
     frame = frame.sort_values("_row", kind="stable").drop(columns="_row")
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+
+
+def write_terrain(dem: np.ndarray, transform, crs, path: Path) -> Path:
+    """Write a DEM already reprojected to the metric CRS as a tiled GeoTIFF (float64, lossless).
+
+    Written once by the driver (kept when already there: a resumed run); tiles read
+    windows of it with :func:`read_terrain_window`. NaN marks no data.
+    """
+    import rasterio
+
+    from twin.fsutil import atomic_path
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block = 256 if min(dem.shape) >= 256 else None
+        opts = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
+        with atomic_path(path) as tmp, rasterio.open(
+                tmp, "w", driver="GTiff", height=dem.shape[0], width=dem.shape[1], count=1,
+                dtype="float64", crs=crs, transform=transform, nodata=np.nan, compress="deflate",
+                **opts) as dst:
+            dst.write(np.asarray(dem, dtype="float64"), 1)
+    return path
+
+
+def read_terrain_window(path: str | Path, bounds: tuple[float, float, float, float], margin_m: float):
+    """The cells of the driver's terrain file (:func:`write_terrain`) a tile's rays can reach.
+
+    The window covers ``bounds`` (the tile's buildings) grown by ``margin_m`` (the terrain
+    rays' length) and one more cell on each side, cut to the raster; cells are exactly
+    those of the whole file, so horizons equal a whole-city run's.
+
+    Returns
+    -------
+    (ndarray, affine.Affine) or None
+        Elevations [m] (NaN = no data) and the window's transform; None when the window
+        misses the raster.
+    """
+    import math
+
+    import rasterio
+    from rasterio.windows import Window, from_bounds
+
+    with rasterio.open(path) as src:
+        x0, y0, x1, y1 = bounds
+        win = from_bounds(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m,
+                          transform=src.transform)
+        c0, r0 = math.floor(win.col_off) - 1, math.floor(win.row_off) - 1
+        c1 = math.ceil(win.col_off + win.width) + 1
+        r1 = math.ceil(win.row_off + win.height) + 1
+        c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, src.width), min(r1, src.height)
+        if c1 <= c0 or r1 <= r0:
+            return None
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        arr = src.read(1, window=window).astype("float64", copy=False)
+        return arr, src.window_transform(window)
