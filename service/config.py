@@ -19,8 +19,8 @@ from typing import Any
 import pyproj
 import yaml
 
+import mapapp.i18n as i18n
 from engines.registry import ENGINES
-from mapapp import i18n
 from service.provider import CRS84, DEFAULT_TIMEOUT_S, STORAGE_CRS, SUPPORTED_CRS
 from twin.errors import CatalogError, ConfigError
 from twin.schema import FIELDS, LAYERS, UNITS
@@ -106,7 +106,7 @@ def _result_titles() -> dict[str, tuple[str, str]]:
 
 def _field(name: str, dtype: str) -> dict[str, Any]:
     spec = FIELDS.get(name)
-    kind = _JSON_TYPES.get(spec.dtype if spec else "", None) or _pandas_type(dtype)
+    kind = _JSON_TYPES.get(spec.dtype if spec else "") or _pandas_type(dtype)
     out: dict[str, Any] = {"type": kind}
     if spec is not None:
         out["title"] = i18n.column(name, "en")

@@ -126,7 +126,7 @@ class PredicateEvaluator(Evaluator):
         self.geometry = set(geometry)
 
     @handle(ast.Attribute)
-    def attribute(self, node: ast.Attribute) -> Col:
+    def _attribute(self, node: ast.Attribute) -> Col:
         name = node.name
         if name in self.geometry:
             return Col(GEOM)
@@ -137,15 +137,15 @@ class PredicateEvaluator(Evaluator):
         return Col(name)
 
     @handle(ast.And, ast.Or)
-    def combination(self, node: ast.Combination, lhs: Any, rhs: Any) -> Pred:
+    def _combination(self, node: ast.Combination, lhs: Any, rhs: Any) -> Pred:
         return Pred("and" if isinstance(node, ast.And) else "or", (self._cond(lhs), self._cond(rhs)))
 
     @handle(ast.Not)
-    def not_(self, node: ast.Not, sub: Any) -> Pred:
+    def _not_(self, node: ast.Not, sub: Any) -> Pred:
         return Pred("not", (self._cond(sub),))
 
     @handle(*_CMP)
-    def comparison(self, node: ast.Comparison, lhs: Any, rhs: Any) -> Pred:
+    def _comparison(self, node: ast.Comparison, lhs: Any, rhs: Any) -> Pred:
         op = _CMP[type(node)]
         if isinstance(lhs, _CaseI) or isinstance(rhs, _CaseI):
             if op not in ("=", "<>"):
@@ -156,12 +156,12 @@ class PredicateEvaluator(Evaluator):
         return Pred(op, (self._scalar(lhs), self._scalar(rhs)))
 
     @handle(ast.Between)
-    def between(self, node: ast.Between, lhs: Any, low: Any, high: Any) -> Pred:
+    def _between(self, node: ast.Between, lhs: Any, low: Any, high: Any) -> Pred:
         pred = Pred("between", (self._scalar(lhs), self._scalar(low), self._scalar(high)))
         return Pred("not", (pred,)) if node.not_ else pred
 
     @handle(ast.Like)
-    def like(self, node: ast.Like, lhs: Any) -> Pred:
+    def _like(self, node: ast.Like, lhs: Any) -> Pred:
         pattern = node.pattern
         if not isinstance(pattern, str):
             msg = "a LIKE pattern must be a text literal"
@@ -174,17 +174,17 @@ class PredicateEvaluator(Evaluator):
         return Pred("not", (pred,)) if node.not_ else pred
 
     @handle(ast.In)
-    def in_(self, node: ast.In, lhs: Any, *options: Any) -> Pred:
+    def _in_(self, node: ast.In, lhs: Any, *options: Any) -> Pred:
         pred = Pred("in", (self._scalar(lhs), *(self._scalar(o) for o in options)))
         return Pred("not", (pred,)) if node.not_ else pred
 
     @handle(ast.IsNull)
-    def is_null(self, node: ast.IsNull, lhs: Any) -> Pred:
+    def _is_null(self, node: ast.IsNull, lhs: Any) -> Pred:
         pred = Pred("is_null", (self._scalar(lhs),))
         return Pred("not", (pred,)) if node.not_ else pred
 
     @handle(*_SPATIAL)
-    def spatial(self, node: ast.SpatialComparisonPredicate, lhs: Any, rhs: Any) -> Pred:
+    def _spatial(self, node: ast.SpatialComparisonPredicate, lhs: Any, rhs: Any) -> Pred:
         for side in (lhs, rhs):
             if not isinstance(side, Col | Geom):
                 msg = "a spatial predicate compares the geometry with a geometry literal"
@@ -192,14 +192,14 @@ class PredicateEvaluator(Evaluator):
         return Pred(_SPATIAL[type(node)], (lhs, rhs))
 
     @handle(ast.Function)
-    def function(self, node: ast.Function, *args: Any) -> _CaseI:
+    def _function(self, node: ast.Function, *args: Any) -> _CaseI:
         if node.name.lower() in ("casei", "lower") and len(args) == 1 and isinstance(args[0], Col):
             return _CaseI(args[0])
         msg = f"function {node.name}() is not supported in filters here (CASEI(property) is)"
         raise FilterError(msg)
 
     @handle(values.Geometry)
-    def geometry_literal(self, node: values.Geometry) -> Geom:
+    def _geometry_literal(self, node: values.Geometry) -> Geom:
         try:
             geom = shapely.geometry.shape(node.geometry)
         except Exception as exc:
@@ -208,14 +208,15 @@ class PredicateEvaluator(Evaluator):
         return Geom(shapely.to_wkb(geom))
 
     @handle(values.Envelope)
-    def envelope(self, node: values.Envelope) -> Geom:
+    def _envelope(self, node: values.Envelope) -> Geom:
         return Geom(shapely.to_wkb(shapely.box(node.x1, node.y1, node.x2, node.y2)))
 
     @handle(str, int, float, bool, dt.date, dt.datetime)
-    def literal(self, node: Any) -> Any:
+    def _literal(self, node: Any) -> Any:
         return node
 
     def adopt(self, node: Any, *sub_args: Any) -> Any:
+        """Any node without a handler: not supported (a 400)."""
         msg = f"the filter uses {type(node).__name__}, which is not supported here"
         raise FilterError(msg)
 
@@ -244,7 +245,7 @@ def _escape_like(value: Any) -> Any:
 
 
 def _sql_like_pattern(pattern: str, wildcard: str, single: str, escape: str | None) -> str:
-    """A LIKE pattern with pygeofilter's wildcard characters rewritten to SQL's (escape ``\\``)."""
+    r"""A LIKE pattern with pygeofilter's wildcard characters rewritten to SQL's (escape ``\\``)."""
     out = []
     chars = iter(pattern)
     for ch in chars:

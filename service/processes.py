@@ -173,7 +173,8 @@ def pv_screen(store: TwinStore, *, polygon: Any = None, building_ids: Sequence[s
         "buildings": records,
         "totals": totals,
         "unknown_ids": sorted(set(ids) - set(df["building_id"])),
-        "synthetic_share": float(cap[syn].sum() / cap.sum()) if cap.sum() > 0 else float(syn.mean() if len(syn) else 0),
+        "synthetic_share": (float(cap[syn].sum() / cap.sum()) if cap.sum() > 0
+                            else float(syn.mean() if len(syn) else 0.0)),
         "units": _units(cols),
     }
 
@@ -246,7 +247,8 @@ def coverage_what_if(store: TwinStore, sites: Any) -> dict[str, Any]:
     from engines.coverage.params import CoverageParams
 
     if not store.has_layer("coverage_demand"):
-        msg = f"the twin of {store.city_id!r} has no coverage results; run `twin coverage --city {store.city_id}`"
+        msg = (f"the twin of {store.city_id!r} has no coverage results; "
+               f"run `twin coverage --city {store.city_id}`")
         raise InputError(msg)
     cand = _sites(sites)
     demand = store.read_layer("coverage_demand")
@@ -262,7 +264,8 @@ def coverage_what_if(store: TwinStore, sites: Any) -> dict[str, Any]:
     before_t = demand["drive_time_s"].to_numpy(float)
     after_t = np.fmin(before_t, new["drive_time_s"].to_numpy(float))
     thr = demand["drive_threshold_min"].to_numpy(float) * 60.0
-    weight = demand["residents"].to_numpy(float) if "residents" in demand else np.ones(len(demand))
+    weight = (demand["residents_count"].to_numpy(float) if "residents_count" in demand
+              else np.ones(len(demand)))
     urban = demand["is_urban"].to_numpy(bool)
 
     def shares(t: np.ndarray) -> dict[str, float | None]:
@@ -276,7 +279,8 @@ def coverage_what_if(store: TwinStore, sites: Any) -> dict[str, Any]:
     before, after = shares(before_t), shares(after_t)
     newly = (after_t <= thr) & ~(before_t <= thr)
     per_site = pd.Series(new["nearest_station_id"].to_numpy()[newly]).value_counts()
-    syn = demand["is_synthetic"].astype(bool).to_numpy() if "is_synthetic" in demand else np.zeros(len(demand), bool)
+    syn = (demand["is_synthetic"].astype(bool).to_numpy() if "is_synthetic" in demand
+           else np.zeros(len(demand), bool))
     return {
         "city": store.city_id,
         "n_sites": len(cand),
@@ -332,7 +336,8 @@ COVERAGE_METADATA = _metadata(
      "zh": "新增候选充电站后城市 5 分钟、农村 30 分钟充电覆盖率的变化。"},
     {"city": _CITY_INPUT,
      "sites": {"title": "Candidate sites", "description": "[[lon, lat], ...] or GeoJSON points (CRS84)",
-               "schema": {"oneOf": [{"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+               "schema": {"oneOf": [{"type": "array",
+                                     "items": {"type": "array", "items": {"type": "number"}}},
                                     {"type": "object"}]},
                "minOccurs": 1, "maxOccurs": 1}},
     {"result": {"title": "Coverage change", "description": "before/after shares and change [%]",
@@ -351,7 +356,8 @@ class _TwinProcessor(BaseProcessor):
 
     def _run(self, data: dict, fn: Any) -> tuple[str, dict]:
         if not isinstance(data, dict):
-            raise InputError("the inputs must be a JSON object")
+            msg = "the inputs must be a JSON object"
+            raise InputError(msg)
         try:
             return "application/json", fn(store_for(self.home, _city(data, self.cities)), data)
         except InputError:
@@ -387,5 +393,6 @@ class CoverageWhatIfProcessor(_TwinProcessor):
         if unknown:
             raise InputError(f"unknown inputs {sorted(unknown)}; coverage-what-if takes city, sites")
         if isinstance(data, dict) and "sites" not in data:
-            raise InputError("input 'sites' is required: [[lon, lat], ...] or GeoJSON points (CRS84)")
+            msg = "input 'sites' is required: [[lon, lat], ...] or GeoJSON points (CRS84)"
+            raise InputError(msg)
         return self._run(data, lambda store, d: coverage_what_if(store, d["sites"]))

@@ -68,7 +68,7 @@ def _bad(msg: str) -> ProviderInvalidQueryError:
 
 
 def store_for(home: str | os.PathLike, city: str) -> TwinStore:
-    """This process's read-only store of ``city``, reopened when the catalog file changes."""
+    """The read-only store of ``city``, reopened when the catalog file changes."""
     home = str(Path(home).resolve())
     path = TwinStore(city, home).catalog_path
     try:
@@ -248,13 +248,15 @@ class TwinProvider(BaseProvider):
               crs_transform_spec: Any = None, **kwargs: Any) -> dict:
         """One page of features, with ``numberMatched`` and ``numberReturned``."""
         if q is not None:
-            raise _bad("free-text search (q) is not offered; use filter= (CQL2 text)")
+            msg = "free-text search (q) is not offered; use filter= (CQL2 text)"
+            raise _bad(msg)
         where = self._where(list(properties or []))
         pred = self._pred(filterq)
         box = None
         if bbox:
             if len(bbox) != 4:
-                raise _bad("bbox must have 4 numbers (minx, miny, maxx, maxy); 3-D boxes are not offered")
+                msg = "bbox must have 4 numbers (minx, miny, maxx, maxy); 3-D boxes are not offered"
+                raise _bad(msg)
             n1, e1, n2, e2 = (float(v) for v in bbox)  # pygeoapi: storage CRS, northing first
             box = [min(e1, e2), min(n1, n2), max(e1, e2), max(n1, n2)]
         store = self._store()

@@ -141,13 +141,13 @@ PRED_OPS: dict[str, tuple[int, str]] = {
 
 @dataclass(frozen=True)
 class Pred:
-    """A boolean filter expression: an operator of :data:`PRED_OPS` over arguments.
+    r"""A boolean filter expression: an operator of :data:`PRED_OPS` over arguments.
 
     Arguments are :class:`Pred` (for ``and``/``or``/``not``), :class:`Col`, :class:`Geom`
     or plain values (str, number, bool, date), which are bound as ``?`` parameters. A
     query language (CQL2 in :mod:`service.cql`) is translated to this tree; only
     :class:`TwinStore` turns it into SQL, checking every column against the catalog.
-    ``like``/``ilike`` patterns use ``%``, ``_`` and the escape character ``\\``.
+    ``like``/``ilike`` patterns use ``%``, ``_`` and the escape character ``\``.
     """
 
     op: str
