@@ -18,6 +18,7 @@ Run it with gunicorn (``twin serve`` does): ``gunicorn 'service.app:create_app()
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import os
@@ -43,6 +44,53 @@ def api_keys(home: str | os.PathLike | None) -> list[str]:
         raw = load_settings(home).get("api_keys", [])
         keys += [str(k) for k in ([raw] if isinstance(raw, str) else raw) if str(k)]
     return keys
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(src: str, dst: str) -> Any:
+    """The transform between two CRS URIs as pygeoapi makes it (authority axis order), kept."""
+    import pyproj
+    from pygeoapi.util import get_crs_from_uri
+
+    return pyproj.Transformer.from_crs(get_crs_from_uri(src), get_crs_from_uri(dst))
+
+
+def transform_bbox(bbox: list, from_crs: str, to_crs: str) -> list:
+    """:func:`pygeoapi.util.transform_bbox` (corners transformed) with a kept transformer."""
+    fn = _transformer(from_crs, to_crs).transform
+    n = len(bbox) // 2
+    return list(fn(*bbox[:n]) + fn(*bbox[n:]))
+
+
+def modify_filter(original: Callable, tree: Any, *, filter_crs_uri: str,
+                  storage_crs_uri: str | None = None, geometry_column_name: str | None = None) -> Any:
+    """:func:`pygeoapi.util.modify_pygeofilter`, its geometry transform done with kept transformers."""
+    import copy
+
+    import numpy as np
+    import shapely
+    from pygeofilter import values
+
+    tree = copy.deepcopy(tree)
+    if storage_crs_uri:
+        def walk(node: Any) -> None:
+            try:
+                subs = node.get_sub_nodes()
+            except AttributeError:
+                return
+            for sub in subs if isinstance(subs, list) else [subs]:
+                if isinstance(sub, values.Geometry):
+                    src = sub.geometry.get("crs", {}).get("properties", {}).get("name") or filter_crs_uri
+                    fn = _transformer(src, storage_crs_uri).transform
+                    geom = shapely.transform(shapely.geometry.shape(sub.geometry),
+                                             lambda xy, fn=fn: np.column_stack(fn(xy[:, 0], xy[:, 1])))
+                    sub.geometry = dict(shapely.geometry.mapping(geom))
+                else:
+                    walk(sub)
+
+        walk(tree)
+    return original(tree, filter_crs_uri=filter_crs_uri, storage_crs_uri=None,
+                    geometry_column_name=geometry_column_name)
 
 
 def _json(start_response: StartResponse, status: str, body: dict) -> list[bytes]:
@@ -150,6 +198,10 @@ def create_app(config_path: str | os.PathLike | None = None,
     # pygeoapi 0.21 reads `filter` as ECQL; OGC API - Features Part 3 and this service say CQL2
     # text (a superset for what is used here: S_INTERSECTS, CASEI, BBOX(...)).
     itemtypes.parse_ecql_text = parse_cql2_text
+    # pygeoapi builds a new pyproj transformer for every bbox and filter geometry, which for
+    # these CGCS2000 frames takes seconds; the same transforms with transformers kept per process
+    itemtypes.transform_bbox = transform_bbox
+    itemtypes.modify_pygeofilter = functools.partial(modify_filter, itemtypes.modify_pygeofilter)
     config = flask_app.CONFIG
     home = next((r["processor"]["home"] for r in config["resources"].values() if r.get("type") == "process"),
                 None)

@@ -10,6 +10,7 @@ where :mod:`service.app` (and so ``twin serve``) reads them.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -128,6 +129,13 @@ def _pandas_type(dtype: str) -> str:
     return "string"
 
 
+@functools.cache
+def _to_crs84() -> pyproj.Transformer:
+    # building a transformer between CGCS2000 frames takes seconds (PROJ weighs many
+    # candidate operations): one per process
+    return pyproj.Transformer.from_crs("EPSG:4549", "OGC:CRS84", always_xy=True)
+
+
 def _extent(store: TwinStore, layer: str) -> list[float]:
     """The layer's bounding box in CRS84, from its GeoParquet metadata (densified edges)."""
     import pyarrow.parquet as pq
@@ -138,13 +146,19 @@ def _extent(store: TwinStore, layer: str) -> list[float]:
     box = col.get("bbox")
     if not box or len(box) != 4:
         return [-180.0, -90.0, 180.0, 90.0]
-    tr = pyproj.Transformer.from_crs("EPSG:4549", "OGC:CRS84", always_xy=True)
+    tr = _to_crs84()
     return [round(v, 6) for v in tr.transform_bounds(*box, densify_pts=21)]
 
 
 def _collections(home: Path, city: str, *, timeout_s: float,
                  extra: Mapping[str, Sequence[dict]] | None) -> dict[str, dict]:
-    store = TwinStore(city, home)
+    with TwinStore(city, home) as store:  # one read-only connection for all the reads
+        return _collections_of(store, city, timeout_s=timeout_s, extra=extra)
+
+
+def _collections_of(store: TwinStore, city: str, *, timeout_s: float,
+                    extra: Mapping[str, Sequence[dict]] | None) -> dict[str, dict]:
+    home = store.home
     registry = store.layers()
     results = _result_titles()
     city_label = _label(city) or {"en": city.capitalize(), "zh": city}

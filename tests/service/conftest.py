@@ -46,7 +46,7 @@ def server(service_home):
                              "--city", CITY, "--port", str(port), "--workers", "2", "--threads", "2"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600  # a loaded machine starts gunicorn slowly
     while True:
         try:
             with urllib.request.urlopen(url + "/health", timeout=30) as r:

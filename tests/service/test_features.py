@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.service.conftest import CITY
 from twin.store import Between
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the session builds and serves a twin
 
 BUILDINGS = f"{CITY}-buildings"
 STATIONS = f"{CITY}-charging_stations"

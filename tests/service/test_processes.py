@@ -11,7 +11,7 @@ import shapely
 
 from tests.service.conftest import CITY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the session builds and serves a twin
 
 TO_LONLAT = pyproj.Transformer.from_crs("EPSG:4549", "OGC:CRS84", always_xy=True)
 
