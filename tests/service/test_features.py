@@ -91,15 +91,38 @@ def test_owslib_follows_next_links_to_numbermatched(server, store):
     assert set(seen) == set(store.select("charging_stations", ["station_id"])["station_id"])
 
 
+def _offline(node, parent=None):
+    """The document with each reference to schemas.opengis.net replaced by a stand-in of its kind.
+
+    pygeoapi's document refers to the OGC's published YAML (responses, parameters, schemas);
+    this machine cannot fetch them, so what is validated is everything pygeoapi generated for
+    this twin, with the OGC's parts taken as given.
+    """
+    if isinstance(node, list):
+        return [_offline(v, parent) for v in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("http"):
+        name = ref.rsplit("/", 1)[-1].replace(".yaml", "")
+        if parent == "parameters":
+            where = "path" if name == "featureId" else "query"
+            return {"name": name, "in": where, "required": where == "path", "schema": {}, "description": ref}
+        if parent in ("schema", "items"):
+            return {"description": ref}
+        return {"description": ref}  # a response
+    return {k: _offline(v, k) for k, v in node.items()}
+
+
 def test_the_openapi_document_validates(server):
+    import requests
     from openapi_spec_validator import validate
     from owslib.ogcapi.features import Features
 
-    import requests
-
     doc = requests.get(server + "/openapi?f=json", timeout=60).json()
-    validate(doc)
+    validate(_offline(doc))
     assert f"/collections/{BUILDINGS}/items" in doc["paths"]
+    assert "/processes/pv-screen/execution" in doc["paths"]
     assert Features(server).conformance()["conformsTo"]
 
 
