@@ -93,7 +93,8 @@ BAD_INPUTS = [
     ("polygon not geojson", "pv-screen", {"inputs": {"polygon": {"type": "Blob"}}}),
     ("polygon in metres", "pv-screen", {"inputs": {"polygon": {
         "type": "Polygon", "coordinates": [[[4e5, 3e6], [5e5, 3e6], [5e5, 3.1e6], [4e5, 3e6]]]}}}),
-    ("a point, not a polygon", "pv-screen", {"inputs": {"polygon": {"type": "Point", "coordinates": [120, 30]}}}),
+    ("a point, not a polygon", "pv-screen",
+     {"inputs": {"polygon": {"type": "Point", "coordinates": [120, 30]}}}),
     ("unknown input", "pv-screen", {"inputs": {"buildings": ["a"]}}),
     ("unknown city", "pv-screen", {"inputs": {"city": "atlantis", "building_ids": ["a"]}}),
     ("no sites", "coverage-what-if", {"inputs": {}}),
