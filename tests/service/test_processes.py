@@ -24,7 +24,7 @@ def test_owslib_runs_pv_screen_on_listed_buildings(server, store):
     pv = store.select("pv_buildings", ["building_id", "pv_capacity_kwp", "pv_yield_kwh_per_yr",
                                        "co2_avoided_t_co2_per_yr"], order_by=["building_id"], limit=5)
     ids = list(pv["building_id"])
-    out = api.execute("pv-screen", {"inputs": {"building_ids": [*ids, "no-such-building"]}})
+    out = api.execute("pv-screen", {"building_ids": [*ids, "no-such-building"]})  # OWSLib adds "inputs"
     assert [b["building_id"] for b in out["buildings"]] == ids
     assert out["unknown_ids"] == ["no-such-building"]
     t = out["totals"]
