@@ -231,8 +231,9 @@ class PredicateEvaluator(Evaluator):
     def _scalar(self, value: Any) -> Any:
         if isinstance(value, _CaseI):
             return value.col
-        if isinstance(value, Pred | Geom):
-            msg = "a comparison needs a property or a value on each side"
+        if isinstance(value, Pred | Geom) or value == Col(GEOM):
+            msg = ("a comparison needs a property or a value on each side "
+                   "(compare geometries with S_INTERSECTS and the other spatial predicates)")
             raise FilterError(msg)
         return value
 
