@@ -27,7 +27,7 @@ from twin.errors import CatalogError, ConfigError
 from twin.schema import FIELDS, LAYERS, UNITS
 from twin.store import GEOM, TwinStore
 
-__all__ = ["DEFAULT_LIMITS", "SERVICE_DIR", "ServiceSettings", "build_config", "built_cities",
+__all__ = ["DEFAULT_LIMITS", "SERVICE_DIR", "build_config", "built_cities",
            "collection_id", "load_settings", "write_config"]
 
 #: Folder of the twin home holding the generated configuration (not a city id: those start
@@ -40,12 +40,10 @@ _JSON_TYPES = {"float64": "number", "int64": "integer", "bool": "boolean", "stri
                "category": "string"}
 
 
-class ServiceSettings(dict):
-    """``$TWIN_HOME/service.toml`` (all optional): ``url``, ``api_keys``, ``timeout_s``, ``max_items``."""
-
-
 def load_settings(home: str | os.PathLike) -> dict[str, Any]:
-    """The service settings of a twin home (``service.toml``; empty when there is none).
+    """The service settings of a twin home: ``$TWIN_HOME/service.toml`` (empty when there is none).
+
+    Keys (all optional): ``url`` (public URL), ``api_keys`` (list), ``timeout_s``, ``max_items``.
 
     Raises
     ------
