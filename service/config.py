@@ -22,6 +22,7 @@ import yaml
 
 import mapapp.i18n as i18n
 from engines.registry import ENGINES
+from service.processes import unit_of
 from service.provider import CRS84, DEFAULT_TIMEOUT_S, STORAGE_CRS, SUPPORTED_CRS
 from twin.errors import CatalogError, ConfigError
 from twin.schema import FIELDS, LAYERS, UNITS
@@ -107,13 +108,15 @@ def _field(name: str, dtype: str) -> dict[str, Any]:
     spec = FIELDS.get(name)
     kind = _JSON_TYPES.get(spec.dtype if spec else "") or _pandas_type(dtype)
     out: dict[str, Any] = {"type": kind}
+    out["title"] = i18n.column(name, "en")
     if spec is not None:
-        out["title"] = i18n.column(name, "en")
         out["description"] = spec.description
-        if spec.unit:
-            out["x-ogc-unit"] = UNITS[spec.unit]
         if spec.allowed:
             out["enum"] = list(spec.allowed)
+    unit = unit_of(name)
+    if unit:
+        out["x-ogc-unit"] = unit
+        out.setdefault("description", UNITS[unit])
     return out
 
 

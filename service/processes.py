@@ -35,7 +35,7 @@ from twin.schema import FIELDS, UNITS
 from twin.store import Col, Geom, Pred, TwinStore
 
 __all__ = ["MAX_BUILDINGS", "MAX_SITES", "CoverageWhatIfProcessor", "PVScreenProcessor",
-           "coverage_what_if", "pv_screen"]
+           "coverage_what_if", "pv_screen", "unit_of"]
 
 #: Most buildings one pv-screen request may return.
 MAX_BUILDINGS = 20_000
@@ -58,12 +58,20 @@ class InputError(ProcessorExecuteError):
         super().__init__(msg, user_msg=msg)
 
 
+def unit_of(column: str) -> str:
+    """The unit key of a column: declared in :data:`twin.schema.FIELDS`, else its name's suffix."""
+    f = FIELDS.get(column)
+    if f is not None:
+        return f.unit
+    return max((u for u in UNITS if u and column.endswith("_" + u)), key=len, default="")
+
+
 def _units(columns: Sequence[str]) -> dict[str, dict[str, str]]:
     out = {}
     for c in columns:
-        f = FIELDS.get(c)
-        if f is not None:
-            out[c] = {"unit": UNITS[f.unit] if f.unit else "", "description": f.description}
+        f, unit = FIELDS.get(c), unit_of(c)
+        out[c] = {"unit": unit, "unit_name": UNITS.get(unit, ""),
+                  "description": f.description if f is not None else ""}
     return out
 
 

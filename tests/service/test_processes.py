@@ -36,7 +36,8 @@ def test_owslib_runs_pv_screen_on_listed_buildings(server, store):
     assert t["specific_yield_kwh_per_kwp"] == pytest.approx(t["pv_yield_kwh_per_yr"] / t["pv_capacity_kwp"])
     lcoe = [b["lcoe_cny_per_kwh"] for b in out["buildings"]]
     assert min(lcoe) <= t["lcoe_cny_per_kwh"] <= max(lcoe)  # an energy-weighted mean
-    assert out["units"]["pv_capacity_kwp"]["unit"] == "kWp"
+    assert out["units"]["pv_capacity_kwp"]["unit"] == "kwp"  # a key of twin.schema.UNITS
+    assert out["units"]["lcoe_cny_per_kwh"]["description"]
 
 
 def test_pv_screen_by_polygon_equals_the_sum_of_its_buildings(client, store):
