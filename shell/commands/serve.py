@@ -67,7 +67,8 @@ def command(ctx, cities, host, port, workers, threads, url, timeout_s, max_items
     env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas), "TWIN_HOME": str(home)}
     served = sorted({p["data"]["city"] for r in config["resources"].values() for p in r.get("providers", [])
                      if isinstance(p.get("data"), dict)})
-    click.echo(f"{n} collections of {', '.join(served)} at {config['server']['url']} (config {cfg})", err=True)
+    url = config["server"]["url"]
+    click.echo(f"{n} collections of {', '.join(served)} at {url} (config {cfg})", err=True)
     if dry_run:
         click.echo(f"PYGEOAPI_CONFIG={shlex.quote(str(cfg))} PYGEOAPI_OPENAPI={shlex.quote(str(oas))} "
                    + shlex.join(argv))
