@@ -256,6 +256,15 @@ def _register_engine_commands() -> None:
 _register_engine_commands()
 
 
+def _register_serve() -> None:
+    from shell.commands import serve
+
+    cli.add_command(serve.command)
+
+
+_register_serve()
+
+
 def main(argv=None) -> int:
     """Entry point of the ``twin`` console script."""
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 
-PACKAGES = ("twin", "layers", "engines", "synth", "shell", "mapapp")
+PACKAGES = ("twin", "layers", "engines", "synth", "shell", "mapapp", "service")
 
 #: package -> the project packages it may import (DESIGN.md, "The rooms").
 ALLOWED = {
@@ -18,9 +18,12 @@ ALLOWED = {
     "layers": {"twin", "layers"},
     "engines": {"twin", "layers", "engines"},
     "synth": {"twin", "layers", "synth"},
-    "shell": {"twin", "layers", "engines", "synth", "shell"},
+    "shell": {"twin", "layers", "engines", "synth", "shell", "service"},
     "mapapp": {"twin", "layers", "engines", "mapapp"},
+    "service": {"twin", "layers", "engines", "service", "mapapp"},
 }
+#: package -> the only modules of ``mapapp`` it may import (the service takes the app's labels).
+MAPAPP_ONLY = {"service": ("mapapp.i18n",)}
 #: package -> the only modules of ``layers`` it may import (the app encodes its downloads there).
 LAYERS_ONLY = {"mapapp": ("layers.io.export",)}
 
@@ -99,6 +102,17 @@ def test_the_app_uses_layers_only_for_its_exports():
             continue
         bad += [f"{path.relative_to(REPO)}:{line} imports {mod}" for mod, _, line in _imports(path, name)
                 if mod.split(".")[0] == "layers" and mod not in allowed]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_service_uses_the_app_only_for_its_labels():
+    bad = []
+    for name, path in SOURCES.items():
+        allowed = MAPAPP_ONLY.get(name.split(".")[0])
+        if allowed is None:
+            continue
+        bad += [f"{path.relative_to(REPO)}:{line} imports {mod}" for mod, _, line in _imports(path, name)
+                if mod.split(".")[0] == "mapapp" and mod not in allowed]
     assert not bad, "\n".join(bad)
 
 

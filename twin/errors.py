@@ -16,6 +16,7 @@ __all__ = [
     "CatalogLockedError",
     "ConfigError",
     "DataWarning",
+    "QueryTimeoutError",
     "SchemaError",
     "SourceError",
     "TwinError",
@@ -92,6 +93,10 @@ class CatalogLockedError(CatalogError):
 
     #: True when this process itself holds the catalog open in another mode (waiting cannot help).
     in_process: bool = False
+
+
+class QueryTimeoutError(CatalogError):
+    """A catalog query ran past its time limit and was stopped (narrow it and ask again)."""
 
 
 class CRSWarning(UserWarning):

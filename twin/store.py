@@ -49,13 +49,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from twin.errors import CatalogError, CatalogLockedError, SchemaError, listing
+from twin.errors import CatalogError, CatalogLockedError, QueryTimeoutError, SchemaError, listing
 from twin.schema import LAYERS
 
 __all__ = [
     "AGGREGATES",
     "RASTER_KINDS",
     "Between",
+    "Col",
+    "Geom",
+    "Pred",
     "TwinStore",
     "connect_spatial",
     "default_home",
@@ -105,6 +108,50 @@ class Between:
 
 Where = Mapping[str, Any]
 """A filter: column -> value (``=``), list/tuple/set (``IN``), :class:`Between` (range) or None (IS NULL)."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of the table queried, in a :class:`Pred` (checked against the catalog, then quoted)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Geom:
+    """A geometry value in a :class:`Pred`: WKB in the layer's CRS, bound as a parameter."""
+
+    wkb: bytes
+
+
+#: Operators a :class:`Pred` may use: name -> (number of arguments (-1: any), SQL template).
+PRED_OPS: dict[str, tuple[int, str]] = {
+    "and": (-1, " AND "), "or": (-1, " OR "), "not": (1, "NOT ({})"),
+    "=": (2, "{} = {}"), "<>": (2, "{} <> {}"), "<": (2, "{} < {}"), "<=": (2, "{} <= {}"),
+    ">": (2, "{} > {}"), ">=": (2, "{} >= {}"),
+    "between": (3, "{} BETWEEN {} AND {}"),
+    "like": (2, "{} LIKE {} ESCAPE '\\'"), "ilike": (2, "{} ILIKE {} ESCAPE '\\'"),
+    "in": (-1, "{} IN ({})"), "is_null": (1, "{} IS NULL"),
+    "intersects": (2, "ST_Intersects({}, {})"), "disjoint": (2, "ST_Disjoint({}, {})"),
+    "contains": (2, "ST_Contains({}, {})"), "within": (2, "ST_Within({}, {})"),
+    "touches": (2, "ST_Touches({}, {})"), "crosses": (2, "ST_Crosses({}, {})"),
+    "overlaps": (2, "ST_Overlaps({}, {})"), "equals": (2, "ST_Equals({}, {})"),
+}
+
+
+@dataclass(frozen=True)
+class Pred:
+    r"""A boolean filter expression: an operator of :data:`PRED_OPS` over arguments.
+
+    Arguments are :class:`Pred` (for ``and``/``or``/``not``), :class:`Col`, :class:`Geom`
+    or plain values (str, number, bool, date), which are bound as ``?`` parameters. A
+    query language (CQL2 in :mod:`service.cql`) is translated to this tree; only
+    :class:`TwinStore` turns it into SQL, checking every column against the catalog.
+    ``like``/``ilike`` patterns use ``%``, ``_`` and the escape character ``\``.
+    """
+
+    op: str
+    args: tuple[Any, ...] = ()
 
 
 #: Seconds a writer waits for another writer, and a connection for a busy catalog, by default
@@ -809,7 +856,7 @@ class TwinStore:
         return _quote(column)
 
     def _where(self, table: str, have: tuple[str, ...], where: Where | None,
-               bbox: Sequence[float] | None = None) -> tuple[str, list[Any]]:
+               bbox: Sequence[float] | None = None, pred: Pred | None = None) -> tuple[str, list[Any]]:
         """`` WHERE ...`` and its parameters: every value bound, every column checked."""
         parts: list[str] = []
         params: list[Any] = []
@@ -846,7 +893,56 @@ class TwinStore:
                 raise CatalogError(msg)
             parts.append(f"ST_Intersects({GEOM}, ST_MakeEnvelope(?, ?, ?, ?))")
             params += box
+        if pred is not None:
+            parts.append(self._pred(table, have, pred, params))
         return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+    def _pred(self, table: str, have: tuple[str, ...], pred: Any, params: list[Any]) -> str:
+        """SQL of a :class:`Pred` argument, its values appended to ``params`` (in order)."""
+        if isinstance(pred, Col):
+            return self._column(table, have, pred.name, geometry=True)
+        if isinstance(pred, Geom):
+            params.append(bytes(pred.wkb))
+            return "ST_GeomFromWKB(?)"
+        if not isinstance(pred, Pred):
+            if isinstance(pred, str | int | float | bool | np.generic | _dt.date):
+                params.append(_param(pred))
+                return "?"
+            msg = f"filter on table {table!r}: {type(pred).__name__} is not a value, Col, Geom or Pred"
+            raise CatalogError(msg)
+        spec = PRED_OPS.get(pred.op)
+        if spec is None:
+            msg = f"filter on table {table!r}: unknown operator {pred.op!r}; use one of {', '.join(PRED_OPS)}"
+            raise CatalogError(msg)
+        arity, template = spec
+        if (arity >= 0 and len(pred.args) != arity) or len(pred.args) < (2 if pred.op == "in" else 1):
+            msg = f"filter on table {table!r}: operator {pred.op!r} got {len(pred.args)} arguments"
+            raise CatalogError(msg)
+        if pred.op in ("and", "or"):
+            return "(" + template.join(self._pred(table, have, a, params) for a in pred.args) + ")"
+        if pred.op == "in":
+            head = self._pred(table, have, pred.args[0], params)
+            rest = ", ".join(self._pred(table, have, a, params) for a in pred.args[1:])
+            return "(" + template.format(head, rest) + ")"
+        return "(" + template.format(*(self._pred(table, have, a, params) for a in pred.args)) + ")"
+
+    @contextmanager
+    def _time_limit(self, cur: duckdb.DuckDBPyConnection, timeout_s: float | None, what: str
+                    ) -> Iterator[None]:
+        """Interrupt the statement running on ``cur`` after ``timeout_s`` [s] (None: no limit)."""
+        if timeout_s is None:
+            yield
+            return
+        timer = threading.Timer(float(timeout_s), cur.interrupt)
+        timer.start()
+        try:
+            yield
+        except duckdb.InterruptException as exc:
+            msg = (f"{what} of the twin of {self.city_id!r} ran longer than {timeout_s:g} s and was "
+                   "stopped; narrow it (a bbox, a filter, a smaller page)")
+            raise QueryTimeoutError(msg) from exc
+        finally:
+            timer.cancel()
 
     def _order_limit(self, table: str, have: tuple[str, ...], order_by: Sequence[str],
                      limit: int | None, offset: int | None) -> tuple[str, list[Any]]:
@@ -923,17 +1019,23 @@ class TwinStore:
         return df if cols else df.iloc[:, :0]
 
     def count(self, name: str, *, where: Where | None = None,
-              bbox: Sequence[float] | None = None) -> int:
-        """How many rows of table ``name`` match ``where`` (and intersect ``bbox``); see :meth:`select`."""
+              bbox: Sequence[float] | None = None, pred: Pred | None = None,
+              timeout_s: float | None = None) -> int:
+        """How many rows of table ``name`` match ``where`` (and intersect ``bbox``); see :meth:`select`.
+
+        ``pred`` and ``timeout_s`` are as for :meth:`select_wkb`.
+        """
         with self._cursor(f"the row count of {name!r}") as cur:
             have = self._table(cur, name)
-            cond, params = self._where(name, have, where, bbox)
-            return _count(cur, f"SELECT count(*) FROM {_quote(name)}{cond}", params)
+            cond, params = self._where(name, have, where, bbox, pred)
+            with self._time_limit(cur, timeout_s, f"counting rows of {name!r}"):
+                return _count(cur, f"SELECT count(*) FROM {_quote(name)}{cond}", params)
 
     def select_wkb(self, name: str, columns: Sequence[str] = (), *, where: Where | None = None,
                    bbox: Sequence[float] | None = None, simplify_m: float = 0.0,
                    order_by: Sequence[str] = (), limit: int | None = None,
-                   offset: int | None = None) -> pd.DataFrame:
+                   offset: int | None = None, pred: Pred | None = None,
+                   timeout_s: float | None = None) -> pd.DataFrame:
         """Rows of a layer or result with their geometry as WKB, in the layer's CRS.
 
         Parameters
@@ -948,6 +1050,10 @@ class TwinStore:
             Only rows whose geometry intersects ``(minx, miny, maxx, maxy)`` (layer CRS).
         simplify_m : float
             Simplify each geometry, preserving topology, with this tolerance [m] (0: none).
+        pred : Pred, optional
+            A further filter expression (a tree of :class:`Pred`), all values bound.
+        timeout_s : float, optional
+            Stop the query after this long [s] with :class:`~twin.errors.QueryTimeoutError`.
 
         Returns
         -------
@@ -970,10 +1076,11 @@ class TwinStore:
             if simplify_m > 0:
                 geom = f"ST_SimplifyPreserveTopology({geom}, ?)"
                 geo_params.append(float(simplify_m))
-            cond, params = self._where(name, have, where, bbox)
+            cond, params = self._where(name, have, where, bbox, pred)
             tail, more = self._order_limit(name, have, order_by, limit, offset)
-            df = cur.execute(f"SELECT {sel}ST_AsWKB({geom}) AS wkb FROM {_quote(name)}{cond}{tail}",
-                             geo_params + params + more).df()
+            with self._time_limit(cur, timeout_s, f"reading rows of {name!r}"):
+                df = cur.execute(f"SELECT {sel}ST_AsWKB({geom}) AS wkb FROM {_quote(name)}{cond}{tail}",
+                                 geo_params + params + more).df()
         df["wkb"] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                                else bytes(v) for v in df["wkb"]], index=df.index, dtype=object)
         return df
