@@ -192,7 +192,9 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
 @_city_option(required=True)
 @click.option("--format", "fmt", type=click.Choice(["cityjson", "gpkg", "parquet", "geojson", "pmtiles"]),
               default=None, help="File format (buildings: required; tiles: pmtiles).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (required for buildings; tiles: default "
+                   "$TWIN_HOME/<city>/tiles/<city>.pmtiles, where `twin serve` finds it).")
 @click.option("--district", default=None, help="Only this district (adcode; buildings).")
 @click.option("--layers", "tile_layers", default=None,
               help="tiles: comma-separated layers [default: every one the twin holds of buildings, "
@@ -223,6 +225,9 @@ def export(ctx, layer, city, fmt, out, district, tile_layers, min_zoom, max_zoom
                               max_zoom=max_zoom)
         click.echo(report.summary())
         return
+    if out is None:
+        msg = "pass the output file"
+        raise click.BadParameter(msg, param_hint="--out")
     if fmt is None or fmt == "pmtiles":
         msg = "choose cityjson, gpkg, parquet or geojson for a layer"
         raise click.BadParameter(msg,

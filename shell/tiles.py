@@ -26,6 +26,7 @@ from layers.io.tiles import (
     MERCATOR_HALF_M,
     MIN_ZOOM,
     TileLayer,
+    archive_path,
     attribution,
     check_target,
     plan_pyramid,
@@ -96,7 +97,7 @@ def _choose(store: TwinStore, names: list[str] | None) -> list[TileLayer]:
     return [t for t in DEFAULT_LAYERS.values() if t.name in have]
 
 
-def export_tiles(city_id: str, out: str | os.PathLike, *, home: str | os.PathLike | None = None,
+def export_tiles(city_id: str, out: str | os.PathLike | None = None, *, home: str | os.PathLike | None = None,
                  layers: list[str] | None = None, min_zoom: int = MIN_ZOOM,
                  max_zoom: int = MAX_ZOOM) -> TilesReport:
     """Write the twin's layers as Mapbox Vector Tiles in one PMTiles archive.
@@ -105,8 +106,9 @@ def export_tiles(city_id: str, out: str | os.PathLike, *, home: str | os.PathLik
     ----------
     city_id : str
         City of a built twin.
-    out : path-like
-        Target ``.pmtiles`` file (written atomically; checked before any tile is cut).
+    out : path-like, optional
+        Target ``.pmtiles`` file (written atomically; checked before any tile is cut);
+        default ``<home>/<city>/tiles/<city>.pmtiles``, where ``twin serve`` finds it.
     home : path-like, optional
         Folder of twins (default ``$TWIN_HOME``).
     layers : list of str, optional
@@ -130,8 +132,8 @@ def export_tiles(city_id: str, out: str | os.PathLike, *, home: str | os.PathLik
         No built twin, or the catalog cannot be read.
     """
     start = time.monotonic()
-    path = check_target(out)
     store = TwinStore(load_city(city_id).id, home)
+    path = check_target(archive_path(store.home, store.city_id) if out is None else out)
     store.require()
     registry = store.layers().set_index("name")
     chosen = _choose(store, layers)

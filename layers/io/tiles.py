@@ -38,8 +38,10 @@ __all__ = [
     "MAX_TILE_BYTES",
     "MAX_ZOOM",
     "MIN_ZOOM",
+    "TILES_DIR",
     "TileLayer",
     "ZoomPlan",
+    "archive_path",
     "attribution",
     "check_target",
     "lonlat_to_tile",
@@ -61,6 +63,8 @@ MAX_ZOOM = 16
 MAX_TILE_BYTES = 500_000
 #: Half the width of the Web Mercator square [m] (pi x 6378137).
 MERCATOR_HALF_M = math.pi * 6378137.0
+#: Folder of a city's twin that holds its tile archives (``twin serve`` looks there).
+TILES_DIR = "tiles"
 #: Screen pixels of a tile side (what ``TileLayer.min_px`` counts in).
 TILE_PX = 256
 
@@ -142,6 +146,11 @@ class ZoomPlan:
 
     zoom: int
     min_size_m: Mapping[str, float] = field(default_factory=dict)
+
+
+def archive_path(home: str | os.PathLike, city: str) -> Path:
+    """Where ``twin export tiles`` writes a city's archive without ``--out``: ``<home>/<city>/tiles/``."""
+    return Path(home) / city / TILES_DIR / f"{city}.pmtiles"
 
 
 def tile_span_m(zoom: int) -> float:
