@@ -69,7 +69,7 @@ def test_no_layers_is_an_error():
 def test_thinning_gets_stricter_every_step():
     steps = thinning_steps(0.0, 13)
     sizes, thins = zip(*steps, strict=True)
-    assert all(b > a for a, b in zip(sizes, sizes[1:], strict=False))
+    assert len(set(sizes)) == 1  # thinning by id keeps a tile of similar buildings from emptying
     assert list(thins) == [2 ** (i + 1) for i in range(len(steps))]
     assert sizes[0] >= tile_span_m(13) / 256
 
