@@ -1251,6 +1251,8 @@ class TileSource:
         keys = None
         if only is not None:
             keys = [int(x) * 16_777_216 + int(y) for x, y in only]
+            # rows off the asked tiles' envelope are skipped before they are cut
+            cond += ["_x1 >= $ox0", "_x0 <= $ox1", "_y1 >= $oy0", "_y0 <= $oy1"]
         h = MERCATOR_HALF_M
         sql = (
             f"WITH f AS (SELECT * FROM {self._stage} WHERE {' AND '.join(cond)}), "
@@ -1272,8 +1274,12 @@ class TileSource:
         )
         named: dict[str, Any] = {"span": span, "n": 2 ** int(zoom), "z": int(zoom), "extent": int(extent),
                                  "buffer": int(buffer), "layer": str(layer)}
-        if keys is not None:
+        if keys is not None and only is not None:
             named["only"] = keys
+            xs = [int(x) for x, _ in only] or [0]
+            ys = [int(y) for _, y in only] or [0]
+            named.update(ox0=min(xs) * span - MERCATOR_HALF_M, ox1=(max(xs) + 1) * span - MERCATOR_HALF_M,
+                         oy0=MERCATOR_HALF_M - (max(ys) + 1) * span, oy1=MERCATOR_HALF_M - min(ys) * span)
         named["min_size"] = float(min_size_m)
         if thin > 1:
             named["thin"] = int(thin)
