@@ -178,12 +178,12 @@ def export_tiles(city_id: str, out: str | os.PathLike | None = None, *, home: st
                                                 extent=EXTENT, buffer=BUFFER)
                     over = [k for k, b in got.items() if sizes.get(k, 0) + len(b) > MAX_TILE_BYTES]
                     if over and plan.zoom < max_zoom:
+                        report.thinned += [f"{plan.zoom}/{x}/{y} {t.name}" for x, y in over]
                         for step_size, thin in thinning_steps(size, plan.zoom):
                             again = sources[t.name].tiles(plan.zoom, layer=t.name, min_size_m=step_size,
                                                           thin=thin, only=over, extent=EXTENT, buffer=BUFFER)
                             for k in over:
                                 got[k] = again.get(k, b"")
-                                report.thinned.append(f"{plan.zoom}/{k[0]}/{k[1]} {t.name}")
                             over = [k for k in over if sizes.get(k, 0) + len(got[k]) > MAX_TILE_BYTES]
                             if not over:
                                 break
