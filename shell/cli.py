@@ -191,15 +191,50 @@ def import_(ctx, layer, file, city, crs, gcj02, rename, gpkg_layer, height_m, sc
 
 
 @cli.command()
-@click.argument("layer", type=click.Choice(["buildings"]))
+@click.argument("layer", type=click.Choice(["buildings", "tiles"]))
 @_city_option(required=True)
-@click.option("--format", "fmt", type=click.Choice(["cityjson", "gpkg", "parquet", "geojson"]),
-              required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--district", default=None, help="Only this district (adcode).")
+@click.option("--format", "fmt", type=click.Choice(["cityjson", "gpkg", "parquet", "geojson", "pmtiles"]),
+              default=None, help="File format (buildings: required; tiles: pmtiles).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (required for buildings; tiles: default "
+                   "$TWIN_HOME/<city>/tiles/<city>.pmtiles, where `twin serve` finds it).")
+@click.option("--district", default=None, help="Only this district (adcode; buildings).")
+@click.option("--layers", "tile_layers", default=None,
+              help="tiles: comma-separated layers [default: every one the twin holds of buildings, "
+                   "roads, charging_stations, bus_stops, green_space, water, water_pv_sites, "
+                   "ground_pv_sites, wind_sites].")
+@click.option("--min-zoom", type=click.IntRange(0, 20), default=8, show_default=True,
+              help="tiles: first zoom of the archive.")
+@click.option("--max-zoom", type=click.IntRange(0, 20), default=16, show_default=True,
+              help="tiles: last zoom, with every feature (clients overzoom beyond it).")
 @click.pass_context
-def export(ctx, layer, city, fmt, out, district):
-    """Export a layer of a built twin (buildings: CityJSON 2.0, GeoPackage, GeoParquet, GeoJSON)."""
+def export(ctx, layer, city, fmt, out, district, tile_layers, min_zoom, max_zoom):
+    """Export a layer of a built twin, or its vector tiles.
+
+    Buildings: CityJSON 2.0, GeoPackage, GeoParquet, GeoJSON. Tiles
+    (`twin export tiles --city C --out FILE.pmtiles`: every building with its
+    PV figures and the other layers, PMTiles, Web Mercator).
+    """
+    if layer == "tiles":
+        if fmt not in (None, "pmtiles"):
+            raise click.BadParameter(f"tiles are written as pmtiles, not {fmt}", param_hint="--format")
+        if district is not None:
+            msg = "tiles cover the whole city"
+            raise click.BadParameter(msg, param_hint="--district")
+        from shell.tiles import export_tiles
+
+        names = [n.strip() for n in tile_layers.split(",") if n.strip()] if tile_layers else None
+        report = export_tiles(city, out, home=ctx.obj["home"], layers=names, min_zoom=min_zoom,
+                              max_zoom=max_zoom)
+        click.echo(report.summary())
+        return
+    if out is None:
+        msg = "pass the output file"
+        raise click.BadParameter(msg, param_hint="--out")
+    if fmt is None or fmt == "pmtiles":
+        msg = "choose cityjson, gpkg, parquet or geojson for a layer"
+        raise click.BadParameter(msg,
+                                 param_hint="--format")
     from shell.importer import export_layer
 
     n = export_layer(city, layer, out, fmt=fmt, home=ctx.obj["home"], district=district)

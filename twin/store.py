@@ -1222,3 +1222,176 @@ class TwinStore:
         if not parts:
             return self.read_layer(name, columns=columns)
         return pd.concat(parts, ignore_index=True)
+
+    # -- vector tiles ---------------------------------------------------------------------
+    @contextmanager
+    def tile_source(self, name: str, columns: Sequence[str], *, id_column: str,
+                    join: tuple[str, Sequence[str]] | None = None) -> Iterator[TileSource]:
+        """A layer staged once in Web Mercator, to cut into Mapbox Vector Tiles zoom by zoom.
+
+        The rows of ``name`` (with ``join``'s columns, joined on ``id_column``) are
+        reprojected from the layer's CRS (its ``_layers`` row) to EPSG:3857 into a
+        temporary table of a read-only connection, with each geometry's bounding box and
+        its size (the larger side of its box in the layer's metric CRS [m]); then
+        :meth:`TileSource.tiles` encodes the tiles of a zoom with DuckDB's ``ST_AsMVTGeom``
+        and ``ST_AsMVT``.
+
+        Parameters
+        ----------
+        name : str
+            A layer or result table with a ``geom`` column and a ``_layers`` row.
+        columns : sequence of str
+            Attribute columns of ``name`` written on every feature.
+        id_column : str
+            The layer's id column (also the join key and the thinning key).
+        join : (str, sequence of str), optional
+            Another table and the columns of it to add (a left join on ``id_column``:
+            rows of ``name`` without a match get no such attributes).
+
+        Yields
+        ------
+        TileSource
+            The staged layer (valid inside the ``with`` block).
+
+        Raises
+        ------
+        CatalogError
+            An unknown table or column, a layer without a CRS, or DuckDB failed.
+        """
+        with self._cursor(f"the tiles of {name!r}") as cur:
+            cur.execute("SET enable_progress_bar = false")
+            have = self._table(cur, name)
+            geom = self._column(name, have, GEOM, geometry=True)
+            key = self._column(name, have, id_column)
+            sel = [f"b.{self._column(name, have, c)}" for c in columns]
+            from_ = f"{_quote(name)} AS b"
+            if join is not None:
+                other, more = join
+                jhave = self._table(cur, other)
+                self._column(other, jhave, id_column)
+                sel += [f"j.{self._column(other, jhave, c)}" for c in more if c not in columns]
+                from_ += f" LEFT JOIN {_quote(other)} AS j ON j.{key} = b.{key}"
+            row = cur.execute("SELECT crs FROM _layers WHERE name = ?", [name]).fetchone()
+            if row is None or not row[0]:
+                msg = (f"layer {name!r} of the twin of {self.city_id!r} has no CRS in the registry "
+                       "_layers; rebuild it with the command that writes it")
+                raise CatalogError(msg)
+            stage = f"_tiles_{uuid.uuid4().hex[:12]}"
+            cur.execute(
+                f"CREATE TEMP TABLE {stage} AS SELECT *, ST_XMin(_g) AS _x0, ST_XMax(_g) AS _x1, "
+                f"ST_YMin(_g) AS _y0, ST_YMax(_g) AS _y1 FROM (SELECT b.{key} AS _key, "
+                f"greatest(ST_XMax(b.{geom}) - ST_XMin(b.{geom}), ST_YMax(b.{geom}) - ST_YMin(b.{geom})) "
+                f"AS _size_m, {', '.join([*sel, ''])}"
+                f"ST_Transform(b.{geom}, ?, 'EPSG:3857', always_xy := true) AS _g FROM {from_} "
+                f"WHERE b.{geom} IS NOT NULL AND NOT ST_IsEmpty(b.{geom}))", [row[0]])
+            names = [*columns, *(c for c in (join[1] if join else ()) if c not in columns)]
+            try:
+                yield TileSource(self, cur, stage, tuple(names), name)
+            finally:
+                cur.execute(f"DROP TABLE IF EXISTS {stage}")
+
+
+#: Half the width of the Web Mercator (EPSG:3857) square [m].
+MERCATOR_HALF_M = 20037508.342789244
+
+
+class TileSource:
+    """A layer staged in Web Mercator by :meth:`TwinStore.tile_source` (use it inside that block)."""
+
+    def __init__(self, store: TwinStore, cur: duckdb.DuckDBPyConnection, stage: str,
+                 columns: tuple[str, ...], name: str):
+        self._store = store
+        self._cur = cur
+        self._stage = stage
+        #: The attribute columns each feature carries.
+        self.columns = columns
+        self.name = name
+
+    def count(self) -> int:
+        """Rows staged (rows with a geometry)."""
+        return _count(self._cur, f"SELECT count(*) FROM {self._stage}")
+
+    def extent(self) -> tuple[float, float, float, float] | None:
+        """``(minx, miny, maxx, maxy)`` of the staged rows in EPSG:3857 [m]; None when none."""
+        row = self._cur.execute(
+            f"SELECT min(_x0), min(_y0), max(_x1), max(_y1) FROM {self._stage}").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return float(row[0]), float(row[1]), float(row[2]), float(row[3])
+
+    def tiles(self, zoom: int, *, layer: str, min_size_m: float = 0.0, thin: int = 1,
+              only: Sequence[tuple[int, int]] | None = None, extent: int = 4096,
+              buffer: int = 64) -> dict[tuple[int, int], bytes]:
+        """The Mapbox Vector Tiles of one zoom: ``(x, y) -> one encoded MVT layer``.
+
+        A feature goes into every tile its bounding box touches; ``ST_AsMVTGeom`` clips it
+        to the tile plus ``buffer`` (in tile units) and snaps it to the ``extent`` grid;
+        features that vanish there (smaller than a grid cell) are left out of that tile.
+
+        Parameters
+        ----------
+        zoom : int
+            Zoom level (0-24), XYZ tile scheme (y down from the north).
+        layer : str
+            MVT layer name.
+        min_size_m : float
+            Leave out features whose box's larger side is below this [m] (0: none).
+        thin : int
+            Keep only features whose id hashes to 0 modulo ``thin`` (1: all).
+        only : sequence of (x, y), optional
+            Only these tiles (default: every tile that holds a feature).
+        extent, buffer : int
+            MVT grid size and clip buffer, in tile units.
+
+        Returns
+        -------
+        dict
+            ``(x, y) -> bytes`` (uncompressed), only tiles with features.
+        """
+        if isinstance(zoom, bool) or not 0 <= int(zoom) <= 24:
+            msg = f"zoom {zoom!r} must be a whole number from 0 to 24"
+            raise CatalogError(msg)
+        span = 2 * MERCATOR_HALF_M / 2 ** int(zoom)
+        props = ", ".join(f"{_quote(c)}: {_quote(c)}" for c in self.columns)
+        props = props + ", " if props else ""
+        cond = ["_size_m >= $min_size"] + (["hash(_key) % $thin = 0"] if thin > 1 else [])
+        keys = None
+        if only is not None:
+            keys = [int(x) * 16_777_216 + int(y) for x, y in only]
+            # rows off the asked tiles' envelope are skipped before they are cut
+            cond += ["_x1 >= $ox0", "_x0 <= $ox1", "_y1 >= $oy0", "_y0 <= $oy1"]
+        h = MERCATOR_HALF_M
+        sql = (
+            f"WITH f AS (SELECT * FROM {self._stage} WHERE {' AND '.join(cond)}), "
+            f"kx AS (SELECT * EXCLUDE (_x0, _x1), unnest(generate_series("
+            f"CAST(floor((_x0 + {h}) / $span) AS INTEGER), "
+            f"CAST(floor((_x1 + {h}) / $span) AS INTEGER))) AS _tx "
+            "FROM f), "
+            f"k AS (SELECT * EXCLUDE (_y0, _y1), unnest(generate_series("
+            f"CAST(floor(({h} - _y1) / $span) AS INTEGER), "
+            f"CAST(floor(({h} - _y0) / $span) AS INTEGER))) AS _ty "
+            "FROM kx), "
+            "kk AS (SELECT * FROM k WHERE _tx >= 0 AND _ty >= 0 AND _tx < $n AND _ty < $n"
+            + (" AND list_contains($only, CAST(_tx AS BIGINT) * 16777216 + _ty)" if keys is not None else "")
+            + "), "
+            f"m AS (SELECT _tx, _ty, {{{props}'_geom': ST_AsMVTGeom(_g, ST_Extent(ST_TileEnvelope("
+            "$z, CAST(_tx AS INTEGER), CAST(_ty AS INTEGER))), $extent, $buffer, true)} AS r FROM kk) "
+            "SELECT _tx, _ty, ST_AsMVT(r, $layer, $extent, '_geom') FROM m "
+            "WHERE r._geom IS NOT NULL AND NOT ST_IsEmpty(r._geom) GROUP BY _tx, _ty"
+        )
+        named: dict[str, Any] = {"span": span, "n": 2 ** int(zoom), "z": int(zoom), "extent": int(extent),
+                                 "buffer": int(buffer), "layer": str(layer)}
+        if keys is not None and only is not None:
+            named["only"] = keys
+            xs = [int(x) for x, _ in only] or [0]
+            ys = [int(y) for _, y in only] or [0]
+            named.update(ox0=min(xs) * span - MERCATOR_HALF_M, ox1=(max(xs) + 1) * span - MERCATOR_HALF_M,
+                         oy0=MERCATOR_HALF_M - (max(ys) + 1) * span, oy1=MERCATOR_HALF_M - min(ys) * span)
+        named["min_size"] = float(min_size_m)
+        if thin > 1:
+            named["thin"] = int(thin)
+        try:
+            rows = self._cur.execute(sql, named).fetchall()
+        except duckdb.Error as exc:
+            raise self._store._read_error(f"the z{zoom} tiles of {self.name!r}", exc) from exc
+        return {(int(x), int(y)): bytes(b) for x, y, b in rows if b}
