@@ -24,6 +24,7 @@ import mapapp.i18n as i18n
 from engines.registry import ENGINES
 from service.processes import unit_of
 from service.provider import CRS84, DEFAULT_TIMEOUT_S, STORAGE_CRS, SUPPORTED_CRS
+from service.tiles import tile_providers
 from twin.errors import CatalogError, ConfigError
 from twin.schema import FIELDS, LAYERS, UNITS
 from twin.store import GEOM, TwinStore
@@ -229,8 +230,9 @@ def build_config(home: str | os.PathLike, cities: Sequence[str] = (), *, url: st
     max_items : int, optional
         Largest page (``limit``); more is a 400.
     extra_providers : mapping, optional
-        Collection id -> further pygeoapi provider definitions (e.g. vector tiles from
-        ``service.tiles.tile_providers``), appended to that collection's providers.
+        Collection id -> further pygeoapi provider definitions, appended to that
+        collection's providers. The vector tiles of each city's archives
+        (``service.tiles.tile_providers``, written by ``twin export tiles``) are always added.
 
     Returns
     -------
@@ -245,9 +247,13 @@ def build_config(home: str | os.PathLike, cities: Sequence[str] = (), *, url: st
     if max_items or settings.get("max_items"):
         limits["max_items"] = int(max_items or settings["max_items"])
     served = built_cities(home, cities)
+    extra: dict[str, list[dict]] = {k: list(v) for k, v in (extra_providers or {}).items()}
+    for city in served:  # vector tiles exported with `twin export tiles` (OGC API - Tiles)
+        for cid, provider in tile_providers(home, city).items():
+            extra.setdefault(cid, []).append(provider)
     resources: dict[str, dict] = {}
     for city in served:
-        resources.update(_collections(home, city, timeout_s=timeout_s, extra=extra_providers))
+        resources.update(_collections(home, city, timeout_s=timeout_s, extra=extra))
     for pid, cls in (("pv-screen", "PVScreenProcessor"), ("coverage-what-if", "CoverageWhatIfProcessor")):
         resources[pid] = {"type": "process",
                           "processor": {"name": f"service.processes.{cls}", "home": str(home),

@@ -58,9 +58,8 @@ def command(ctx, cities, host, port, workers, threads, url, timeout_s, max_items
     from twin.store import default_home
 
     home = Path(ctx.obj["home"]) if ctx.obj and ctx.obj.get("home") else default_home()
-    extra: dict = {}  # vector tiles: extra.update(service.tiles.tile_providers(home, city)) per city
     config = build_config(home, cities, url=url, host=host, port=port, timeout_s=timeout_s,
-                          max_items=max_items, extra_providers=extra)
+                          max_items=max_items)  # with each city's vector tiles (twin export tiles)
     cfg, oas = write_config(home, config)
     n = sum(1 for r in config["resources"].values() if r["type"] == "collection")
     argv = gunicorn_argv(host, port, workers, threads, 120)

@@ -31,8 +31,12 @@ def service_home(twin_home, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("service-home")
     shutil.copytree(twin_home / CITY, home / CITY)
+    from shell.tiles import export_tiles
+
     for name in ("pv", "coverage"):
         run_engine(name, CITY, home=home)
+    # vector tiles of the buildings (with their PV figures), served as OGC API - Tiles
+    export_tiles(CITY, home=home, layers=["buildings"], min_zoom=14, max_zoom=15)
     return home
 
 

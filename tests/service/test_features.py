@@ -91,6 +91,10 @@ def test_owslib_follows_next_links_to_numbermatched(server, store):
     assert set(seen) == set(store.select("charging_stations", ["station_id"])["station_id"])
 
 
+#: OGC parameters that stand in a path template (Features, Tiles).
+_PATH_PARAMETERS = {"featureId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"}
+
+
 def _offline(node, parent=None):
     """The document with each reference to schemas.opengis.net replaced by a stand-in of its kind.
 
@@ -106,7 +110,7 @@ def _offline(node, parent=None):
     if isinstance(ref, str) and ref.startswith("http"):
         name = ref.rsplit("/", 1)[-1].replace(".yaml", "")
         if parent == "parameters":
-            where = "path" if name == "featureId" else "query"
+            where = "path" if name in _PATH_PARAMETERS else "query"
             return {"name": name, "in": where, "required": where == "path", "schema": {}, "description": ref}
         if parent in ("schema", "items"):
             return {"description": ref}
@@ -240,3 +244,31 @@ def test_pages_concatenate_to_the_whole_set(client, store, limit, start, sort):
     assert len(ids) == len(set(ids)) == max(0, n - start)
     if start == 0:
         assert set(ids) == set(store.select("charging_stations", ["station_id"])["station_id"])
+
+
+def test_the_server_serves_the_exported_vector_tiles(server, store):
+    """`twin export tiles` archives are served as OGC API - Tiles; a tile over a building holds it."""
+    import math
+    import urllib.error
+    import urllib.request
+
+    import mapbox_vector_tile
+
+    with urllib.request.urlopen(f"{server}/collections/{CITY}-buildings/tiles?f=json", timeout=60) as r:
+        sets = json.load(r)
+    assert any("WebMercatorQuad" in json.dumps(t) for t in sets["tilesets"])
+    b = store.read_layer("buildings").to_crs(4326).iloc[0]
+    lon, lat = b.geometry.representative_point().coords[0]
+    z = 15
+    x = int((lon + 180.0) / 360.0 * 2**z)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * 2**z)
+    url = f"{server}/collections/{CITY}-buildings/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        assert r.status == 200
+        tile = mapbox_vector_tile.decode(r.read())
+    found = {f["properties"]["building_id"] for layer in tile.values() for f in layer["features"]}
+    assert str(b["building_id"]) in found
+    with pytest.raises(urllib.error.HTTPError) as e:  # a tile of the open sea: none
+        urllib.request.urlopen(f"{server}/collections/{CITY}-buildings/tiles/WebMercatorQuad/15/0/0?f=mvt",
+                               timeout=60)
+    assert e.value.code == 404
