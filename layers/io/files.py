@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -348,8 +349,11 @@ def read_raster_window(path: str | os.PathLike, bounds=None, *, bounds_crs=None,
                 from rasterio.warp import transform_bounds
 
                 bounds = transform_bounds(parse_crs(bounds_crs), src.crs, *bounds)
-            window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-            window = window.round_offsets().round_lengths().intersection(
+            w = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+            # outward to whole cells: every cell the bounds touch (rounding could drop an edge cell)
+            c0, r0 = math.floor(w.col_off + 1e-9), math.floor(w.row_off + 1e-9)
+            c1, r1 = math.ceil(w.col_off + w.width - 1e-9), math.ceil(w.row_off + w.height - 1e-9)
+            window = rasterio.windows.Window(c0, r0, max(c1 - c0, 0), max(r1 - r0, 0)).intersection(
                 rasterio.windows.Window(0, 0, src.width, src.height)
             )
         arr = src.read(band, window=window, masked=True)

@@ -130,6 +130,10 @@ def test_raster_read_by_window(tmp_path):
     assert transform.c == 500020 and transform.f == 3399980
     full, _, _ = read_raster_window(p)
     assert full.mask[0, 0] and full.count() == 99  # nodata masked
+    # bounds cutting cells: every cell they touch, the edge cells included (rounding dropped them)
+    part, transform, _ = read_raster_window(p, (500024, 3399936, 500046, 3399976))
+    assert part.shape == (5, 3) and part[0, 0] == arr[2, 2] and part[-1, -1] == arr[6, 4]
+    assert transform.c == 500020 and transform.f == 3399980
 
 
 def test_modis_clip_window_in_geographic_bounds():
