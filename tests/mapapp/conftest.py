@@ -36,7 +36,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def engine_home(twin_home, tmp_path_factory):
-    """Both small twins with every engine run once and validated (session-wide, read-only)."""
+    """Both small twins with every engine run once and validated (session-wide, read-only).
+
+    Its files lose their write bits, and at the end of the session every file is compared
+    with what the build left (size and modification time): a test that wrote to the shared
+    twin fails the session's last test instead of silently changing what the others read
+    (the write bits alone do not stop root).
+    """
     from engines.registry import ENGINES
     from shell.runners import run_engine, validate_city
 
@@ -47,12 +53,21 @@ def engine_home(twin_home, tmp_path_factory):
             run_engine(name, city, home=home, params=ENGINE_PARAMS.get((city, name)))
         validate_city(city, home=home)
     _read_only(home)
-    return home
+    built = _files(home)
+    yield home
+    changed = sorted(set(built.items()) ^ set(_files(home).items()))
+    if changed:
+        pytest.fail(f"a test wrote to the shared read-only twin {home} (use engine_copy): "
+                    f"{sorted({str(p) for p, _ in changed})}", pytrace=False)
+
+
+def _files(home) -> dict:
+    """Every file under ``home`` -> (size, modification time [ns])."""
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.rglob("*") if p.is_file()}
 
 
 def _read_only(home) -> None:
-    """Take the write bits off every file under ``home``: a test that writes to the shared twin
-    fails at once instead of changing what the other tests read (DuckDB opens it read-only)."""
+    """Take the write bits off every file under ``home`` (DuckDB opens it read-only)."""
     for path in home.rglob("*"):
         if path.is_file():
             path.chmod(path.stat().st_mode & ~0o222)
