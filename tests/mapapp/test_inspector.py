@@ -187,8 +187,8 @@ def test_a_click_on_the_map_opens_that_buildings_sheet(engine_env):
     redrawn = json.loads(_deck(at, "in_map").proto.json)
     top = next(la for la in redrawn["layers"] if la["id"] == "top")["data"]
     assert [r["id"] for r in top if r["c"][0] == 255] == [picked]  # the clicked one is now red
-    facets = next(la for la in json.loads(_deck(at, "in_facet_map").proto.json)["layers"]
-                  if la["id"] == "facets")["data"]
+    decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
+    facets = next(la for d in decks for la in d["layers"] if la["id"] == "facets")["data"]
     n = len(TwinStore("huzhou", engine_env).select("pv_facets", where={"building_id": picked}))
     assert len(facets) == n  # the sheet's facet map is the clicked building's
 
@@ -208,7 +208,8 @@ def test_a_click_on_the_pv_map_opens_the_building_in_the_inspector(engine_env):
     _ok(at)
     deck = json.loads(_deck(at, "pv_map").proto.json)
     chosen = next(la for la in deck["layers"] if la["id"] == "chosen")["data"]
-    assert [r["id"] for r in chosen] == [picked]  # highlighted on the map
+    assert [r["p"] for r in chosen] == [r["p"] for r in shown if r["id"] == picked]  # in red
+    assert all(r["c"][:3] == [255, 40, 40] for r in chosen)
     at.button(key="pv_open_inspector").click().run()
     _ok(at)
     assert at.sidebar.radio(key="page").value == "inspector"
