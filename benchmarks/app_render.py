@@ -8,10 +8,23 @@ drives the system Chromium with Playwright:
 * ``first_render_cold_s``: first load of the PV siting page after the server started
   (Streamlit and catalog caches cold) until the city map (the SVG district choropleth)
   and the ranked table are on the page and the script has finished;
-* ``first_render_s``: the same in a new browser tab with the server warm (median of runs);
+* ``overview_cold_s``, ``inspector_cold_s``: the first load of the overview (with its
+  progress over time) and of the inspector after that (their own reads and charts not
+  cached yet); not part of the medians;
+* ``first_render_s``: the PV page in a new browser tab with the server warm (median of
+  runs, 5 by default);
 * ``first_render_max_s``: the slowest of those runs;
 * ``overview_render_s``: the overview (the landing page: progress chart, targets table, city
   map) in a new browser tab with the server warm (median);
+* ``trajectory_s``: the same load until the overview's progress over time (installed by
+  year from the ledger, the path to the targets: its heading and charts) is drawn and the
+  script has finished (median);
+* ``inspector_render_s``: the building inspector in a new tab (it opens on the district's
+  best building) until its key figures, its charts and its two deck.gl maps are drawn and
+  the script has finished (median);
+* ``inspector_click_s``: choosing another building of the top list until its sheet is shown;
+* ``report_s``: the printable HTML report of the five preselected buildings, from the click
+  on its download button until the browser has the file (median);
 * ``district_s``: choosing a district until its buildings are drawn on the 3D deck.gl map
   (the buildings are read and sent to the browser, and the browser loads deck.gl);
 * ``filter_change_s``: moving the minimum-specific-yield slider (in the filters' popover,
@@ -100,15 +113,71 @@ def open_pv(page, url: str) -> float:
     return time.perf_counter() - t0
 
 
-def open_overview(page, url: str) -> float:
-    """Load the overview (the landing page); seconds until its chart, tables and map are shown."""
+def open_overview_trajectory(page, url: str) -> tuple[float, float]:
+    """The overview load: seconds to its first render (see :func:`open_overview`) and to its
+    progress over time (the trajectory heading and every chart drawn, the run finished)."""
+    from mapapp.i18n import t
+
     time.sleep(SETTLE_S)
     t0 = time.perf_counter()
     page.goto(f"{url}/?page=overview&city=huzhou")
     page.wait_for_selector(CITY_MAP, timeout=90_000)
     page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=90_000)
+    first = time.perf_counter() - t0
+    page.get_by_role("heading", name=t("traj.title", "en")).first.wait_for(timeout=90_000)
+    wait_idle(page)
+    page.wait_for_function(  # every chart drawn (vega-embed adds its canvas or svg)
+        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+        ".every((c) => c.querySelector('canvas, svg'))", timeout=90_000)
+    return first, time.perf_counter() - t0
+
+
+def open_inspector(page, url: str) -> float:
+    """Load the inspector; seconds until the sheet (figures, charts, both maps) is drawn."""
+    time.sleep(SETTLE_S)
+    t0 = time.perf_counter()
+    page.goto(f"{url}/?page=inspector&city=huzhou")
+    page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, '
+                           '[data-testid="stVegaLiteChart"] svg', timeout=90_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{DECK}').length >= 2", timeout=90_000)
     wait_idle(page)
     return time.perf_counter() - t0
+
+
+def inspector_pick(page) -> float:
+    """Choose the second building of the inspector's top list; seconds until its sheet shows."""
+    from mapapp.i18n import t
+
+    field = page.get_by_role("textbox", name=t("in.pick", "en"), exact=True)
+    before = field.input_value()
+    t0 = time.perf_counter()
+    page.locator('[data-testid="stSelectbox"]').filter(
+        has_text=re.compile(t("in.top", "en", n=r"\d+"))).first.click()
+    page.get_by_role("option").nth(1).click()
+    page.wait_for_function(
+        "([label, v]) => { const e = [...document.querySelectorAll('input')].find("
+        "(i) => i.getAttribute('aria-label') === label); return e && e.value && e.value !== v; }",
+        arg=[t("in.pick", "en"), before], timeout=60_000)
+    wait_idle(page)
+    return time.perf_counter() - t0
+
+
+def download_report(page) -> float:
+    """Click the inspector's report download; seconds until the browser has the HTML file."""
+    button = page.get_by_role("button", name=re.compile(r"^Download the report"))
+    button.scroll_into_view_if_needed()
+    t0 = time.perf_counter()
+    with page.expect_download(timeout=90_000) as info:
+        button.click()
+    path = info.value.path()
+    elapsed = time.perf_counter() - t0
+    text = Path(path).read_text("utf-8")
+    if text.count("<section") < 1:
+        msg = "the downloaded report has no building section"
+        raise RuntimeError(msg)
+    return elapsed
 
 
 def choose_district(page) -> float:
@@ -177,7 +246,7 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="one repetition; a small twin if none")
     p.add_argument("--home", type=Path, default=os.environ.get("TWIN_HOME"),
                    help="TWIN_HOME with a built Huzhou twin with rooftop PV")
-    p.add_argument("--repeat", type=int, default=None, help="warm repetitions (default 3; 1 quick)")
+    p.add_argument("--repeat", type=int, default=None, help="warm repetitions (default 5; 1 quick)")
     a = p.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(json.dumps({"error": f"{CHROMIUM} missing: apt-get install chromium"}))
@@ -188,7 +257,7 @@ def main(argv=None) -> dict:
 
     home, how = ensure_twin(Path(a.home) if a.home else None, a.quick)
     n_buildings = len(TwinStore("huzhou", home).read_layer("pv_buildings", columns=["building_id"]))
-    repeat = a.repeat or (1 if a.quick else 3)
+    repeat = a.repeat or (1 if a.quick else 5)
     port = free_port()
     server = start_server(home, port)
     url = f"http://127.0.0.1:{port}"
@@ -200,10 +269,27 @@ def main(argv=None) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             out["first_render_cold_s"] = round(open_pv(page, url), 3)
             page.close()
-            warm, district, filt, overview = [], [], [], []
+            # the first load of the other pages after the server started (their catalog
+            # reads and charts not cached yet): reported, not in the medians
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            out["overview_cold_s"] = round(open_overview_trajectory(page, url)[1], 3)
+            page.close()
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            out["inspector_cold_s"] = round(open_inspector(page, url), 3)
+            page.close()
+            warm, district, filt, overview, traj = [], [], [], [], []
+            inspector, pick, report = [], [], []
             for _ in range(repeat):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                overview.append(open_overview(page, url))
+                first, whole = open_overview_trajectory(page, url)
+                overview.append(first)
+                traj.append(whole)
+                page.close()
+                page = browser.new_page(viewport={"width": 1400, "height": 1000},
+                                        accept_downloads=True)
+                inspector.append(open_inspector(page, url))
+                pick.append(inspector_pick(page))
+                report.append(download_report(page))
                 page.close()
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 warm.append(open_pv(page, url))
@@ -216,6 +302,11 @@ def main(argv=None) -> dict:
         out.update(first_render_s=round(statistics.median(warm), 3),
                    first_render_max_s=round(max(warm), 3),
                    overview_render_s=round(statistics.median(overview), 3),
+                   trajectory_s=round(statistics.median(traj), 3),
+                   inspector_render_s=round(statistics.median(inspector), 3),
+                   inspector_render_max_s=round(max(inspector), 3),
+                   inspector_click_s=round(statistics.median(pick), 3),
+                   report_s=round(statistics.median(report), 3),
                    district_s=round(statistics.median(district), 3),
                    filter_change_s=round(statistics.median(filt), 3),
                    filter_change_max_s=round(max(filt), 3),

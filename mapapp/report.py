@@ -278,7 +278,12 @@ _CSS = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin
         "section{page-break-inside:avoid;border-top:1px solid #999;padding-top:1em;margin-top:1em}"
         "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;"
         "text-align:left}td.n{text-align:right}.flag{color:#b00020}.charts svg{margin-right:1em}"
-        "@media print{body{margin:1cm}}")
+        "@page{size:A4;margin:1.5cm}"
+        # print: the summary on the first page, then one page per building or site; no map
+        # tiles or images to fetch (the charts are inline SVG)
+        "@media print{body{margin:0;font-size:11pt}section{break-before:page;"
+        "page-break-before:always;border-top:none;margin-top:0}h2{break-after:avoid}"
+        "table,.charts svg{break-inside:avoid;page-break-inside:avoid}}")
 
 
 def _table(pairs: list[tuple[str, str]], lang: str) -> str:

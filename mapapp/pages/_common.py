@@ -6,8 +6,9 @@ share and the buildings it covers of the city's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,9 +18,9 @@ from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp.i18n import category, columns, t
 
-__all__ = ["INPUT_LAYERS", "SCOPE_COLUMNS", "Ctx", "base_layers", "city_map", "layer_shares",
+__all__ = ["INPUT_LAYERS", "SCOPE_COLUMNS", "Ctx", "base_layers", "chart", "city_map", "layer_shares",
            "name_col", "need", "scope_text", "share_text", "show_scope", "show_table", "show_terrain",
-           "terrain_text"]
+           "terrain_text", "vega_spec"]
 
 #: Columns (of :mod:`twin.schema`) that say what an aggregate rests on; read when a table has them.
 SCOPE_COLUMNS = ("synthetic_share", "n_buildings", "city_buildings_estimate", "coverage_share",
@@ -52,6 +53,28 @@ class Ctx:
     def key(self) -> tuple:
         """``(home, city, version)``: the first arguments of every :mod:`mapapp.data` call."""
         return (self.home, self.city, self.version)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def vega_spec(_build: Callable[..., Any], name: str, *args: Any) -> dict:
+    """The Vega-Lite spec of the Altair chart ``_build(*args)``, cached across reruns and sessions.
+
+    Building an Altair chart and converting it (``to_dict`` validates every part against
+    the Vega-Lite JSON schema) costs about as much as the rest of a page: the overview's
+    target panels took 70 % of its script time. The spec is what ``st.altair_chart``
+    sends (Streamlit's own conversion, its data as Arrow bytes under content-hash names),
+    keyed by ``name`` (the builder's qualified name: a function itself is not hashable) and
+    the arguments (frames hashed by content).
+    """
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    return _convert_altair_to_vega_lite_spec(_build(*args))
+
+
+def chart(build: Callable[..., Any], *args: Any, width: str | None = "stretch") -> None:
+    """Show the Altair chart ``build(*args)`` like ``st.altair_chart``, from :func:`vega_spec`."""
+    spec = vega_spec(build, f"{build.__module__}.{build.__qualname__}", *args)
+    st.vega_lite_chart(spec=spec, width=width)
 
 
 def name_col(lang: str) -> str:

@@ -20,7 +20,7 @@ import streamlit as st
 
 from mapapp import data
 from mapapp.i18n import t, unit
-from mapapp.pages._common import Ctx, name_col, show_table
+from mapapp.pages._common import Ctx, chart, name_col, show_table
 from twin.schema import LEDGERS
 from twin.trajectory import ledger_settings, trajectory
 
@@ -184,7 +184,7 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
             cols[1].metric(t("traj.vs_path", lang, year=int(last["year"])), "-",
                            help=t("traj.origin.none", lang, year=base_year))
         cols[2].metric(t("traj.remaining", lang), _potential(pf, metric, lang, unit_label))
-        st.altair_chart(_chart(traj, city_wide, lang, unit_label), width="stretch")
+        chart(_chart, traj, city_wide, lang, unit_label)
         table = traj.rename(columns={"installed": "traj_installed", "added": "traj_added",
                                      "path": "traj_path", "ahead": "traj_ahead",
                                      "ahead_pct": "traj_ahead_pct"})

@@ -26,7 +26,7 @@ from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp import report as rp
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, name_col, need, show_scope, show_table
+from mapapp.pages._common import Ctx, base_layers, chart, name_col, need, show_scope, show_table
 
 __all__ = ["TOP_N", "horizon_frame", "monthly_frame", "render", "sheet_kinds"]
 
@@ -302,12 +302,12 @@ def _building(ctx: Ctx) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.subheader(t("in.monthly", lang))
-        st.altair_chart(_monthly_chart(monthly_frame(r), lang), width="stretch")
+        chart(_monthly_chart, monthly_frame(r), lang)
     with c2:
         st.subheader(t("in.losses", lang))
         losses = rp.loss_frame(r)
         if len(losses):
-            st.altair_chart(_loss_chart(losses, lang), width="stretch")
+            chart(_loss_chart, losses, lang)
             if not rp.cascade_closes(r):
                 st.warning(t("in.cascade_gap", lang, gap=rp.fmt(rp.cascade_gap(r))))
     st.subheader(t("in.horizon", lang))
@@ -317,7 +317,7 @@ def _building(ctx: Ctx) -> None:
         ids = list(facets["facet_id"])
         fid = st.selectbox(t("in.facet", lang), ids, key="in_facet") if len(ids) > 1 else ids[0]
         f = facets.loc[facets["facet_id"] == fid].iloc[0]
-        st.altair_chart(_polar(horizon_frame(f), lang))
+        chart(_polar, horizon_frame(f), lang, width=None)
     st.subheader(t("in.facets", lang))
     fv = facets[[c for c in _FACET_COLS if c in facets.columns]].copy()
     if "roof_type" in fv:

@@ -28,6 +28,7 @@ from mapapp.pages._common import (
     INPUT_LAYERS,
     SCOPE_COLUMNS,
     Ctx,
+    chart,
     city_map,
     layer_shares,
     name_col,
@@ -352,7 +353,7 @@ def render(ctx: Ctx) -> None:
         st.info(t("ov.no_targets", lang, year=ctx.year))
     else:
         _pv_cards(ctx, pf)
-        st.altair_chart(_chart(pf, lang), width="content")  # panels of a fixed width, aligned
+        chart(_chart, pf, lang, width="content")  # panels of a fixed width, aligned
         _scope_notes(ctx, pf)
         for cmd in sorted({c for c in pf["command"] if c}):
             st.info(t("app.not_computed", lang, cmd=cmd))

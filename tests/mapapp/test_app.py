@@ -1,9 +1,9 @@
 """The map app on a built twin, a half-built one and a missing one (streamlit AppTest, no browser).
 
-The module twin is a copy of the session fixture's twins with rooftop PV computed for
-Huzhou and small wind, sinks and coverage results written in the engines' current
-column layout, so every page renders real catalog rows; Hangzhou has no engine
-results, so its engine pages must say which command computes them.
+The twin is the session's shared ``engine_home`` (tests/mapapp/conftest.py): both small
+cities with every engine's real results, validated, so every page renders what the engines
+actually write; the twin without engine results (``twin_home``) shows that each engine page
+says which command computes it.
 """
 
 from __future__ import annotations
@@ -28,30 +28,6 @@ from twin.store import TwinStore
 APP = str(REPO / "app.py")
 
 
-@pytest.fixture(scope="module")
-def app_home(twin_home, tmp_path_factory):
-    from engines.registry import ENGINES
-    from shell.runners import run_engine
-
-    home = tmp_path_factory.mktemp("app-home")
-    for city in ("huzhou", "hangzhou"):
-        shutil.copytree(twin_home / city, home / city)
-    # the real engines, so every page is tested on what they actually write
-    for name in ENGINES:
-        run_engine(name, "huzhou", home=home)
-    run_engine("sinks", "hangzhou", home=home)  # Hangzhou's seeds give the 2020 sink baselines
-    from shell.runners import validate_city
-
-    validate_city("huzhou", home=home)
-    return home
-
-
-@pytest.fixture
-def app_env(app_home, monkeypatch):
-    monkeypatch.setenv("TWIN_HOME", str(app_home))
-    return app_home
-
-
 def _app(page: str = "overview", city: str = "huzhou", **params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["page"] = page
@@ -74,7 +50,7 @@ def _ok(at: AppTest) -> None:
 
 
 @pytest.mark.parametrize("page,label", [(p, label) for p, label, _ in PAGES])
-def test_every_page_runs_with_its_widgets(app_env, page, label):
+def test_every_page_runs_with_its_widgets(engine_env, page, label):
     at = _app(page)
     _ok(at)
     assert at.title[0].value == t("app.title", "en")
@@ -87,7 +63,7 @@ def test_every_page_runs_with_its_widgets(app_env, page, label):
     assert not [i.value for i in at.info if "Not computed yet" in i.value] or page == "overview"
 
 
-def test_overview_tracks_targets_with_sources(app_env):
+def test_overview_tracks_targets_with_sources(engine_env):
     at = _app("overview")
     _ok(at)
     targets = at.dataframe[0].value
@@ -101,7 +77,7 @@ def test_overview_tracks_targets_with_sources(app_env):
     assert "PV-Z2" in set(at.dataframe[0].value["Target id"])
 
 
-def test_pv_filter_changes_table_and_map(app_env):
+def test_pv_filter_changes_table_and_map(engine_env):
     at = _app("pv")
     _ok(at)
     at.selectbox(key="pv_district").set_value("330502").run()
@@ -123,11 +99,11 @@ def test_pv_filter_changes_table_and_map(app_env):
     assert table["Capacity [kWp]"].is_monotonic_decreasing
 
 
-def test_pv_city_map_shows_every_district_with_totals_and_legend(app_env):
+def test_pv_city_map_shows_every_district_with_totals_and_legend(engine_env):
     at = _app("pv")
     _ok(at)
     m = _city_map(at)
-    store = TwinStore("huzhou", app_env)
+    store = TwinStore("huzhou", engine_env)
     districts = store.read_layer("boundaries").query("level == 'district'")
     keys = set(re.findall(r'data-key="(\d+)"', m["svg"]))
     assert keys == set(districts["adcode"])
@@ -145,7 +121,7 @@ def test_pv_city_map_shows_every_district_with_totals_and_legend(app_env):
     assert len(table) == len(keys)
 
 
-def test_pv_filters_button_counts_the_active_filters(app_env):
+def test_pv_filters_button_counts_the_active_filters(engine_env):
     at = _app("pv")
     assert "Filters (0 active)" in str([e.proto for e in at.get("popover")])
     at.slider(key="pv_min_sy").set_value(100.0).run()
@@ -155,7 +131,7 @@ def test_pv_filters_button_counts_the_active_filters(app_env):
     assert "Filters (2 active)" in str([e.proto for e in at.get("popover")])
 
 
-def test_pv_empty_selection_is_handled(app_env):
+def test_pv_empty_selection_is_handled(engine_env):
     at = _app("pv")
     top = at.slider(key="pv_min_kwp").max
     at.slider(key="pv_min_kwp").set_value(top).run()
@@ -165,7 +141,7 @@ def test_pv_empty_selection_is_handled(app_env):
     assert any(t("app.no_selection", "en") == i.value for i in at.info)
 
 
-def test_language_switch_changes_labels(app_env):
+def test_language_switch_changes_labels(engine_env):
     at = _app("pv")
     at.sidebar.radio(key="lang").set_value("zh").run()
     _ok(at)
@@ -175,12 +151,12 @@ def test_language_switch_changes_labels(app_env):
     assert "装机容量 [kWp]" in at.dataframe[-1].value.columns
 
 
-def test_inspector_shows_a_building_and_refuses_unknown_ids(app_env):
+def test_inspector_shows_a_building_and_refuses_unknown_ids(engine_env):
     at = _app("inspector")
     _ok(at)
     assert not any(t("in.none", "en") in i.value for i in at.info)  # opens on the best building
     assert at.text_input(key="in_building").value
-    bid = TwinStore("huzhou", app_env).connect().execute(
+    bid = TwinStore("huzhou", engine_env).connect().execute(
         "SELECT building_id FROM pv_buildings ORDER BY pv_capacity_kwp DESC LIMIT 1").fetchone()[0]
     at.text_input(key="in_building").input(bid).run()
     _ok(at)
@@ -191,7 +167,7 @@ def test_inspector_shows_a_building_and_refuses_unknown_ids(app_env):
     assert "is not in this twin" in at.warning[0].value
 
 
-def test_engine_pages_say_which_command_computes_them(app_env):
+def test_engine_pages_say_which_command_computes_them(twin_env):
     for page, cmd in (("wind", "twin sites --city hangzhou --only wind"),
                       ("sinks", "twin sinks --city hangzhou"),
                       ("charging", "twin coverage --city hangzhou"),
@@ -247,14 +223,14 @@ def test_a_twin_being_written_reads_as_busy(twin_home, tmp_path, monkeypatch):
         proc.wait()
 
 
-def test_export_formats(app_env):
+def test_export_formats(engine_env, tmp_path):
     from mapapp import data as app_data
 
-    home, v = str(app_env), app_data.catalog_version(str(app_env), "huzhou")
-    ids = list(TwinStore("huzhou", app_env).read_layer("pv_buildings")["building_id"].iloc[:5])
+    home, v = str(engine_env), app_data.catalog_version(str(engine_env), "huzhou")
+    ids = list(TwinStore("huzhou", engine_env).read_layer("pv_buildings")["building_id"].iloc[:5])
     csv = app_data.export_bytes(home, "huzhou", v, ids, "csv").decode()
     assert len(csv.strip().splitlines()) == 6 and "POLYGON" in csv
-    gpkg = tmp = app_env / "x.gpkg"
+    gpkg = tmp = tmp_path / "x.gpkg"
     tmp.write_bytes(app_data.export_bytes(home, "huzhou", v, ids, "gpkg"))
     g = gpd.read_file(gpkg)
     assert len(g) == 5 and g.crs.to_epsg() == 4549 and g["is_synthetic"].all()
@@ -363,7 +339,7 @@ def test_column_labels_are_unique_in_every_language(lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_overview_says_whether_the_twin_matches_the_city(app_env, lang):
+def test_overview_says_whether_the_twin_matches_the_city(engine_env, lang):
     at = _app("overview", lang=lang)
     _ok(at)
     frames = [d.value for d in at.dataframe]
@@ -377,17 +353,6 @@ def test_overview_says_whether_the_twin_matches_the_city(app_env, lang):
 
 
 # -- honest totals: a demo sample is never added to a reported baseline --------------------------
-@pytest.fixture(scope="module")
-def hangzhou_pv_home(twin_home, tmp_path_factory):
-    """Hangzhou (reported 2020 PV baseline 1,340 MW) with rooftop PV on the small demo only."""
-    from shell.runners import run_engine
-
-    home = tmp_path_factory.mktemp("hangzhou-pv")
-    shutil.copytree(twin_home / "hangzhou", home / "hangzhou")
-    run_engine("pv", "hangzhou", home=home)
-    return home
-
-
 def _chart_data(at: AppTest) -> pd.DataFrame:
     """The overview's progress bars (series and share of target per target id)."""
     import pyarrow as pa
@@ -398,12 +363,11 @@ def _chart_data(at: AppTest) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_overview_never_adds_a_demo_sample_to_the_reported_baseline(hangzhou_pv_home, monkeypatch,
-                                                                   lang):
-    monkeypatch.setenv("TWIN_HOME", str(hangzhou_pv_home))
+def test_overview_never_adds_a_demo_sample_to_the_reported_baseline(engine_env, lang):
+    """Hangzhou (reported 2020 PV baseline 1,340 MW) with rooftop PV on the small demo only."""
     at = _app("overview", city="hangzhou", lang=lang)
     _ok(at)
-    scope = TwinStore("hangzhou", hangzhou_pv_home).table("pv_city").iloc[0]
+    scope = TwinStore("hangzhou", engine_env).table("pv_city").iloc[0]
     assert not scope["is_citywide"] and scope["n_buildings"] < 10_000
     targets = at.dataframe[0].value.set_index(column("target_id", lang))
     row = targets.loc["PV-H1"]
@@ -430,7 +394,7 @@ _SCOPED_PAGES = ("overview", "pv", "sinks", "charging")
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("page", _SCOPED_PAGES)
-def test_every_page_states_the_synthetic_share_of_its_aggregates(app_env, page, lang):
+def test_every_page_states_the_synthetic_share_of_its_aggregates(engine_env, page, lang):
     at = _app(page, lang=lang)
     _ok(at)
     prefix = t("scope.synthetic", lang, share="").rstrip("：: ")
@@ -439,18 +403,18 @@ def test_every_page_states_the_synthetic_share_of_its_aggregates(app_env, page, 
     assert scoped, [c.value for c in at.caption]
     assert all(re.search(r"\d %", c) for c in scoped)
     if page in ("overview", "pv"):  # the rooftop totals rest on the small demo of Huzhou
-        n = TwinStore("huzhou", app_env).table("pv_city")["n_buildings"].iloc[0]
+        n = TwinStore("huzhou", engine_env).table("pv_city")["n_buildings"].iloc[0]
         demo = t("scope.demo", lang, n=int(n), total=700_000, pct="X")
         assert any(demo.split("X")[0] in c for c in scoped), scoped
 
 
 @pytest.mark.parametrize("kind", ["water", "ground"])
-def test_pv_sites_state_their_synthetic_share(app_env, kind):
+def test_pv_sites_state_their_synthetic_share(engine_env, kind):
     at = _app("pv")
     at.session_state["pv_kind"] = kind
     at.run()
     _ok(at)
-    share = TwinStore("huzhou", app_env).table("pv_sites_city").query(
+    share = TwinStore("huzhou", engine_env).table("pv_sites_city").query(
         "kind == @kind and site_category == 'all'")["synthetic_share"]
     if share.empty:
         pytest.skip(f"no {kind} sites in the small twin")
@@ -529,7 +493,7 @@ def test_share_text_spans_the_shares_given(shares):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_sinks_page_sets_the_reported_baselines_beside_the_twin(app_env, lang):
+def test_sinks_page_sets_the_reported_baselines_beside_the_twin(engine_env, lang):
     at = _app("sinks", city="hangzhou", lang=lang)
     _ok(at)
     assert t("sink.baselines", lang) in [s.value for s in at.subheader]
@@ -539,7 +503,7 @@ def test_sinks_page_sets_the_reported_baselines_beside_the_twin(app_env, lang):
     assert tables, "a baseline table"
     b = tables[0].set_index(label["indicator"])
     assert "forest_carbon_stock_t_c" in b.index
-    ind = TwinStore("hangzhou", app_env).table("sink_indicators")
+    ind = TwinStore("hangzhou", engine_env).table("sink_indicators")
     city = ind.loc[(ind["level"] == "city") & ind["baseline_ratio"].notna()]
     for r in city.itertuples():  # the ratio is the twin over the city's own figure
         assert r.baseline_ratio == pytest.approx(r.value / r.baseline_value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,21 +32,15 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def server(twin_home, tmp_path_factory):
-    from shell.runners import run_engine
-
-    home = tmp_path_factory.mktemp("browser-home")
-    shutil.copytree(twin_home / "huzhou", home / "huzhou")
-    from engines.registry import ENGINES
-
-    for name in ENGINES:  # every page has rows to draw
-        params = {"pv": {"shading": False}, "wind": {"cell_m": 400.0}}.get(name)
-        run_engine(name, "huzhou", home=home, params=params)
+def server(engine_home, tmp_path_factory):
+    """``streamlit run app.py`` on the shared twin (every engine's results, tests/mapapp/conftest.py)."""
+    home = engine_home
+    logs = tmp_path_factory.mktemp("browser-log")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**__import__("os").environ, "TWIN_HOME": str(home), "PYTHONPATH": str(REPO)}
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed below
+    log = open(logs / "streamlit.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless",
          "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -63,7 +56,7 @@ def server(twin_home, tmp_path_factory):
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
                     pytest.fail("streamlit did not start: "
-                                + (home / "streamlit.log").read_text(errors="replace")[-2000:])
+                                + (logs / "streamlit.log").read_text(errors="replace")[-2000:])
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -201,3 +194,99 @@ def test_every_page_draws_in_both_languages(server, tmp_path, lang):
             page.close()
         browser.close()
     print("screenshots:", *shots, sep="\n  ")
+
+
+def _teal_points(png: bytes, step: int = 3) -> list[tuple[int, int]]:
+    """Pixels of the inspector map's teal buildings ([42, 157, 143], lit), nearest the centre first."""
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    mask = (g - r > 50) & (b - r > 40) & (np.abs(g - b) < 45)
+    ys, xs = np.nonzero(mask[::step, ::step])
+    pts = np.column_stack([xs * step, ys * step])
+    centre = np.array(mask.shape[::-1]) / 2
+    order = np.argsort(((pts - centre) ** 2).sum(axis=1))
+    return [tuple(map(int, p)) for p in pts[order]]
+
+
+def test_a_click_on_the_inspector_map_opens_that_building(server):
+    """In the browser: hover a teal (not chosen) building until deck.gl's tooltip names it,
+    click it, and the sheet is that building's (the id field, the top list)."""
+    from playwright.sync_api import sync_playwright
+
+    from mapapp.i18n import t
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(f"{server}/?page=inspector&city=huzhou&lang=en")
+        page.get_by_text(t("in.map", "en")).first.wait_for(timeout=120_000)
+        chart = page.locator('[data-testid="stDeckGlJsonChart"]').first  # the district's top map
+        chart.locator("canvas").first.wait_for(timeout=120_000)
+        _idle(page)
+        page.wait_for_timeout(1500)  # deck.gl draws after the script has finished
+        field = page.get_by_role("textbox", name=t("in.pick", "en"), exact=True)
+        first = field.input_value()
+        assert first
+        tip = page.locator(".deck-tooltip")
+        picked, where = None, None
+        for x, y in _teal_points(chart.screenshot())[:60]:
+            chart.hover(position={"x": x, "y": y})
+            page.wait_for_timeout(150)
+            if tip.count() and tip.first.is_visible():
+                name = tip.first.inner_text().strip().splitlines()[0]
+                if name and name != first:
+                    picked, where = name, (x, y)
+                    break
+        assert picked, "no building found under the teal pixels of the map"
+        chart.click(position={"x": where[0], "y": where[1]})
+        page.wait_for_function(
+            "([label, v]) => { const e = [...document.querySelectorAll('input')].find("
+            "(i) => i.getAttribute('aria-label') === label); return e && e.value === v; }",
+            arg=[t("in.pick", "en"), picked], timeout=90_000)
+        _idle(page)
+        assert field.input_value() == picked
+        page.get_by_text(t("in.figures", "en")).first.wait_for(timeout=60_000)  # its sheet
+        assert not page.locator('[data-testid="stException"]').count()
+        browser.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_report_prints_one_page_per_building_and_fetches_nothing(lang):
+    """Chromium prints the HTML report (print media, A4) as the summary page plus one page
+    per building, with no request leaving the page (no map tiles, no images)."""
+    import pandas as pd
+    from playwright.sync_api import sync_playwright
+
+    from mapapp import report as rp
+
+    rows = []
+    for i in range(3):
+        ac = [100.0 + 10 * m + i for m in range(12)]
+        total = float(sum(ac))
+        rows.append({"building_id": f"b{i}", "pv_capacity_kwp": 10.0 + i,
+                     "pv_yield_kwh_per_yr": total, "capacity_factor": 0.12, "panel_count": 20 + i,
+                     "nominal_kwh": total + 500.0, "loss_horizon_kwh": 100.0,
+                     "loss_iam_kwh": 50.0, "loss_temperature_kwh": 150.0,
+                     "loss_system_kwh": 150.0, "loss_inverter_kwh": 50.0, "is_synthetic": True,
+                     **{f"ac_kwh_{m + 1:02d}": v for m, v in enumerate(ac)},
+                     **{f"poa_global_kwh_per_m2_{m:02d}": 120.0 + m for m in range(1, 13)}})
+    horizon = pd.DataFrame([{f"horizon_elev_deg_{a:03d}": 5.0 + a / 36 for a in range(0, 360, 10)}])
+    doc = rp.html_report(pd.DataFrame(rows), "rooftop", lang, city="Huzhou",
+                         facets={f"b{i}": horizon for i in range(3)})
+    requests = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.set_content(doc)
+        page.emulate_media(media="print")
+        breaks = page.evaluate("() => [...document.querySelectorAll('section')].map("
+                               "(s) => getComputedStyle(s).breakBefore)")
+        pdf = page.pdf(format="A4", print_background=False)
+        browser.close()
+    assert breaks == ["page"] * 3
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    assert pages == 1 + 3, pages  # the summary, then one page per building
+    assert not [u for u in requests if not u.startswith(("about:", "data:"))], requests

@@ -1,14 +1,12 @@
 """Every page of the map app x {zh, en} x {hangzhou, huzhou} renders (streamlit AppTest, no browser).
 
-Both small twins get every engine once per module (wind on a coarse grid), and the city
-is validated, so each page draws real catalog rows of what the engines write. A page
-passes when the script raised nothing, no error box is shown and the page header is the
-page's label in that language.
+Both small twins have every engine's results and are validated (the session's shared
+``engine_home``, tests/mapapp/conftest.py), so each page draws real catalog rows of what
+the engines write. A page passes when the script raised nothing, no error box is shown
+and the page header is the page's label in that language.
 """
 
 from __future__ import annotations
-
-import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -22,28 +20,10 @@ CITIES = ("hangzhou", "huzhou")
 LANGS = ("zh", "en")
 
 
-@pytest.fixture(scope="module")
-def full_home(twin_home, tmp_path_factory):
-    """Both cities with every engine run once and validated."""
-    from engines.registry import ENGINES
-    from shell.runners import run_engine, validate_city
-
-    home = tmp_path_factory.mktemp("every-page-home")
-    for city in CITIES:
-        shutil.copytree(twin_home / city, home / city)
-        for name in ENGINES:
-            params = {"wind": {"cell_m": 400.0}, "pv": {"shading": False}}.get(name)
-            run_engine(name, city, home=home, params=params)
-        validate_city(city, home=home)
-    return home
-
-
 @pytest.mark.parametrize("city", CITIES)
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("page,label", [(p, label) for p, label, _ in PAGES])
-def test_every_page_renders_in_every_language_and_city(full_home, monkeypatch, page, label,
-                                                       lang, city):
-    monkeypatch.setenv("TWIN_HOME", str(full_home))
+def test_every_page_renders_in_every_language_and_city(engine_env, page, label, lang, city):
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params.update(page=page, city=city, lang=lang)
     at.run()

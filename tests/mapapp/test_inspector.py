@@ -1,7 +1,7 @@
 """The inspector's sheets (rooftop buildings, water/ground/wind sites) and the printable report.
 
-AppTest on the module twin of :mod:`tests.mapapp.test_app` (real engine results for
-Huzhou): the page opens on a building without input, its figures and charts are the
+AppTest on the session's shared twin ``engine_home`` (tests/mapapp/conftest.py: real
+engine results for both cities): the page opens on a building without input, its figures and charts are the
 catalog's values, in Chinese and English; the HTML report holds every selected building
 with its figures and escapes what the catalog holds.
 """
@@ -24,7 +24,6 @@ from mapapp import data as app_data
 from mapapp import report as rp
 from mapapp.i18n import column, t
 from tests.conftest import REPO
-from tests.mapapp.test_app import app_env, app_home  # noqa: F401  (module fixtures reused)
 from twin.store import TwinStore
 
 APP = str(REPO / "app.py")
@@ -63,11 +62,11 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_opens_on_the_best_building_of_the_district_with_its_figures(app_env, lang):  # noqa: F811
+def test_opens_on_the_best_building_of_the_district_with_its_figures(engine_env, lang):
     at = _app(lang)
     _ok(at)
     district = at.selectbox(key="in_district").value
-    b = _buildings(app_env)
+    b = _buildings(engine_env)
     b = b.loc[(b["district_adcode"] == district) & (b["pv_capacity_kwp"] > 0)]
     best = b.sort_values(["pv_yield_kwh_per_yr", "building_id"], ascending=[False, True]).iloc[0]
     assert at.text_input(key="in_building").value == best["building_id"]
@@ -94,7 +93,7 @@ def test_opens_on_the_best_building_of_the_district_with_its_figures(app_env, la
     # facets on a map, the horizon polar plot, a report download
     decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
     facet_deck = next(d for d in decks if any(la["id"] == "facets" for la in d["layers"]))
-    facets = TwinStore("huzhou", app_env).select("pv_facets",
+    facets = TwinStore("huzhou", engine_env).select("pv_facets",
                                                  where={"building_id": best["building_id"]})
     drawn = next(la for la in facet_deck["layers"] if la["id"] == "facets")["data"]
     assert len(drawn) == len(facets) > 0
@@ -103,19 +102,19 @@ def test_opens_on_the_best_building_of_the_district_with_its_figures(app_env, la
     assert at.get("download_button")
 
 
-def test_ranking_by_lcoe_opens_on_the_cheapest_building(app_env):  # noqa: F811
+def test_ranking_by_lcoe_opens_on_the_cheapest_building(engine_env):
     at = _app("en")
     at.selectbox(key="in_rank").set_value("lcoe_cny_per_kwh").run()
     _ok(at)
     district = at.selectbox(key="in_district").value
-    b = _buildings(app_env)
+    b = _buildings(engine_env)
     b = b.loc[(b["district_adcode"] == district) & (b["pv_capacity_kwp"] > 0)]
     cheapest = b.sort_values(["lcoe_cny_per_kwh", "building_id"]).iloc[0]
     assert at.text_input(key="in_building").value == cheapest["building_id"]
     assert _metrics(at)[column("lcoe_cny_per_kwh", "en")] == rp.fmt(cheapest["lcoe_cny_per_kwh"],
                                                                    "lcoe_cny_per_kwh")
     # another district opens on its own cheapest building
-    b = _buildings(app_env)
+    b = _buildings(engine_env)
     b = b.loc[b["pv_capacity_kwp"] > 0]
     other = sorted(set(b["district_adcode"]) - {district})[0]
     at.selectbox(key="in_district").set_value(other).run()
@@ -125,8 +124,8 @@ def test_ranking_by_lcoe_opens_on_the_cheapest_building(app_env):  # noqa: F811
         ["lcoe_cny_per_kwh", "building_id"]).iloc[0]["building_id"]
 
 
-def test_a_building_by_id_or_from_the_pv_page_and_unknown_ids_refused(app_env):  # noqa: F811
-    b = _buildings(app_env)
+def test_a_building_by_id_or_from_the_pv_page_and_unknown_ids_refused(engine_env):
+    b = _buildings(engine_env)
     pick = b.sort_values("pv_capacity_kwp").iloc[len(b) // 2]["building_id"]
     at = _app("zh")
     at.text_input(key="in_building").input(pick).run()
@@ -139,14 +138,91 @@ def test_a_building_by_id_or_from_the_pv_page_and_unknown_ids_refused(app_env): 
     at.text_input(key="in_building").input("x' OR 1=1; DROP TABLE pv_buildings; --").run()
     assert not at.exception
     assert t("in.unknown", "zh", id="x' OR 1=1; DROP TABLE pv_buildings; --") in [w.value for w in at.warning]
-    assert len(_buildings(app_env)) == len(b)
+    assert len(_buildings(engine_env)) == len(b)
+
+
+def _deck(at: AppTest, key: str):
+    """The pydeck chart of widget key ``key`` (its element id ends with the key)."""
+    (chart,) = [d for d in at.get("deck_gl_json_chart") if d.proto.id.endswith(f"-{key}")]
+    return chart
+
+
+def click_map(at: AppTest, key: str, layer: str, row: int) -> AppTest:
+    """Click object ``row`` of ``layer`` on the pydeck chart ``key``, as the browser reports it.
+
+    AppTest has no API for a pydeck selection (its chart is not one of AppTest's widgets), so
+    the selection the frontend would send, ``{"selection": {"indices": ..., "objects":
+    ...}}`` (streamlit's ``PydeckSelectionSerde``), is added to the widget states of the
+    next run: the app's ``on_select`` callback runs exactly as after a click. Uses
+    AppTest's private ``_tree`` / ``_run``.
+    """
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    chart = _deck(at, key)
+    assert list(chart.proto.selection_mode), f"{key}: the map is not selectable (on_select)"
+    deck = json.loads(chart.proto.json)
+    obj = next(la for la in deck["layers"] if la["id"] == layer)["data"][row]
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps(
+        {"selection": {"indices": {layer: [row]}, "objects": {layer: [obj]}}})))
+    return at._run(states)
+
+
+def test_a_click_on_the_map_opens_that_buildings_sheet(engine_env):
+    at = _app("en")
+    _ok(at)
+    first = at.text_input(key="in_building").value
+    deck = json.loads(_deck(at, "in_map").proto.json)
+    top = next(la for la in deck["layers"] if la["id"] == "top")["data"]
+    assert len(top) > 2 and [r["id"] for r in top if r["c"][0] == 255] == [first]  # red: chosen
+    row = next(i for i, r in enumerate(top) if r["id"] != first)
+    picked = top[row]["id"]
+    click_map(at, "in_map", "top", row)
+    _ok(at)
+    assert at.text_input(key="in_building").value == picked
+    assert at.selectbox(key="in_top").value == picked
+    b = _buildings(engine_env).set_index("building_id").loc[picked]
+    assert _metrics(at)[column("pv_yield_kwh_per_yr", "en")] == rp.fmt(b["pv_yield_kwh_per_yr"],
+                                                                      "pv_yield_kwh_per_yr")
+    redrawn = json.loads(_deck(at, "in_map").proto.json)
+    top = next(la for la in redrawn["layers"] if la["id"] == "top")["data"]
+    assert [r["id"] for r in top if r["c"][0] == 255] == [picked]  # the clicked one is now red
+    decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
+    facets = next(la for d in decks for la in d["layers"] if la["id"] == "facets")["data"]
+    n = len(TwinStore("huzhou", engine_env).select("pv_facets", where={"building_id": picked}))
+    assert len(facets) == n  # the sheet's facet map is the clicked building's
+
+
+def test_a_click_on_the_pv_map_opens_the_building_in_the_inspector(engine_env):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(page="pv", city="huzhou", lang="zh")
+    at.run()
+    district = sorted(set(_buildings(engine_env)["district_adcode"]))[0]
+    at.selectbox(key="pv_district").set_value(district).run()
+    _ok(at)
+    deck = json.loads(_deck(at, "pv_map").proto.json)
+    shown = next(la for la in deck["layers"] if la["id"] == "buildings")["data"]
+    row = len(shown) // 2
+    picked = shown[row]["id"]
+    click_map(at, "pv_map", "buildings", row)
+    _ok(at)
+    deck = json.loads(_deck(at, "pv_map").proto.json)
+    chosen = next(la for la in deck["layers"] if la["id"] == "chosen")["data"]
+    assert [r["p"] for r in chosen] == [r["p"] for r in shown if r["id"] == picked]  # in red
+    assert all(r["c"][:3] == [255, 40, 40] for r in chosen)
+    at.button(key="pv_open_inspector").click().run()
+    _ok(at)
+    assert at.sidebar.radio(key="page").value == "inspector"
+    assert at.text_input(key="in_building").value == picked
+    b = _buildings(engine_env).set_index("building_id").loc[picked]
+    assert _metrics(at)[column("panel_count", "zh")] == f"{int(b['panel_count']):,}"
 
 
 @pytest.mark.parametrize("kind,table", [("water", "water_pv_sites"), ("ground", "ground_pv_sites"),
                                         ("wind", "wind_sites")])
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_site_sheets_show_the_largest_site_with_its_figures(app_env, kind, table, lang):  # noqa: F811
-    sites = TwinStore("huzhou", app_env).select(table)
+def test_site_sheets_show_the_largest_site_with_its_figures(engine_env, kind, table, lang):
+    sites = TwinStore("huzhou", engine_env).select(table)
     if sites.empty:
         pytest.skip(f"the demo has no {table}")
     at = _app(lang)
@@ -233,11 +309,11 @@ def test_site_report_escapes_and_lists_every_site(kind):
         rp.html_report(rows, "nuclear", "en")
 
 
-def test_report_of_catalog_buildings_has_their_figures(app_env):  # noqa: F811
-    b = _buildings(app_env)
+def test_report_of_catalog_buildings_has_their_figures(engine_env):
+    b = _buildings(engine_env)
     ids = tuple(b.sort_values("pv_yield_kwh_per_yr", ascending=False)["building_id"].head(4))
-    version = app_data.catalog_version(str(app_env), "huzhou")
-    rows, facets = app_data.pv_report_rows(str(app_env), "huzhou", version, ids)
+    version = app_data.catalog_version(str(engine_env), "huzhou")
+    rows, facets = app_data.pv_report_rows(str(engine_env), "huzhou", version, ids)
     assert tuple(rows["building_id"]) == ids and set(facets) == set(ids)
     doc = rp.html_report(rows, "rooftop", "zh", facets=facets)
     assert doc.count("<section") == 4

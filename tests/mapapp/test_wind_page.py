@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,19 +15,9 @@ from mapapp.pages.wind import NOT_VIABLE_FILL
 from tests.conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def wind_home(twin_home, tmp_path_factory):
-    from shell.runners import run_engine
-
-    home = tmp_path_factory.mktemp("wind-home")
-    shutil.copytree(twin_home / "hangzhou", home / "hangzhou")
-    run_engine("wind", "hangzhou", home=home, params={"cell_m": 400.0})
-    return home
-
-
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_wind_page_draws_every_layer_with_a_legend(wind_home, monkeypatch, lang):
-    monkeypatch.setenv("TWIN_HOME", str(wind_home))
+def test_wind_page_draws_every_layer_with_a_legend(engine_env, lang):
+    """On the shared twin (wind on a 400 m grid, tests/mapapp/conftest.py)."""
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.query_params.update({"page": "wind", "city": "hangzhou", "lang": lang})
     at.run()
