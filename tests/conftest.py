@@ -8,9 +8,15 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+
+# No timing threshold in a test: Hypothesis's per-example deadline and its "too slow" health
+# check fail correct code on a loaded 2-core machine. Tests set their own example counts.
+settings.register_profile("twin", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("twin")
 
 
 def main_checkout(repo: Path) -> Path:

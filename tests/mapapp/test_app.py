@@ -209,9 +209,12 @@ def test_a_twin_being_written_reads_as_busy(twin_home, tmp_path, monkeypatch):
         print("writing", flush=True)
         time.sleep(120)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
-        assert proc.stdout.readline().strip() == "writing"
+        if proc.stdout.readline().strip() != "writing":  # the writer died: say why
+            proc.kill()
+            pytest.fail("the writing process did not start:\n" + proc.stderr.read()[-3000:])
         monkeypatch.setenv("TWIN_HOME", str(tmp_path))
         at = _app("overview")
         _ok(at)
