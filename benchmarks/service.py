@@ -7,6 +7,9 @@ in a random quarter of the city's box) from ``--clients`` threads and reports th
 
 * ``p50_ms``, ``p95_ms``, ``max_ms``: latency percentiles over all requests;
 * ``errors``: responses other than 200 with min(50, matched) features, and failed connections;
+* ``server_cpu_ms_per_request``: CPU time of the server's processes (gunicorn and its
+  workers, user + system, from ``/proc``) over the measured requests, per request: the
+  fair figure on a loaded machine, where latency mostly measures the wait for a core;
 * ``load_1m_before``/``load_1m_after``: the machine's 1-minute load average (a loaded
   machine makes every figure slower; read them together).
 
@@ -36,6 +39,25 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of process ``root`` and every process below it, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        stats[int(entry.name)] = (int(fields[1]), ticks / os.sysconf("SC_CLK_TCK"))
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+        grew, tree = bool(more), tree | more
+    return sum(stats[pid][1] for pid in tree if pid in stats)
 
 
 def _get(url: str) -> tuple[float, bool]:
@@ -101,10 +123,12 @@ def main() -> None:
         with ThreadPoolExecutor(args.clients) as pool:  # warm every worker's catalog connection
             list(pool.map(_get, urls[: 2 * args.workers * args.threads]))
         load_before = os.getloadavg()[0]
+        cpu0 = _tree_cpu_s(proc.pid)
         t1 = time.perf_counter()
         with ThreadPoolExecutor(args.clients) as pool:
             res = list(pool.map(_get, urls))
         wall = time.perf_counter() - t1
+        cpu = _tree_cpu_s(proc.pid) - cpu0
         lat = sorted(r[0] for r in res)
         out = {
             "benchmark": "service", "city": args.city, "collection": f"{args.city}-buildings",
@@ -113,6 +137,7 @@ def main() -> None:
             "p50_ms": round(statistics.median(lat), 1),
             "p95_ms": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1),
             "max_ms": round(lat[-1], 1), "errors": sum(1 for r in res if not r[1]),
+            "server_cpu_ms_per_request": round(cpu / len(res) * 1000.0, 1),
             "throughput_rps": round(len(res) / wall, 1), "server_start_s": round(start_s, 1),
             "load_1m_before": round(load_before, 2), "load_1m_after": round(os.getloadavg()[0], 2),
             "cpus": os.cpu_count(),

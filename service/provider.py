@@ -18,9 +18,12 @@ wrong way round.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import threading
+import weakref
+from collections import OrderedDict
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,11 @@ DEFAULT_TIMEOUT_S = 10.0
 
 _STORES: dict[tuple[str, str], tuple[float, TwinStore]] = {}
 _STORES_LOCK = threading.Lock()
+#: Matching row ids kept per store (one catalog version) and query, most recent last.
+_MATCHES: weakref.WeakKeyDictionary[TwinStore, OrderedDict[Any, np.ndarray]] = weakref.WeakKeyDictionary()
+_MATCHES_LOCK = threading.Lock()
+#: How many queries' matching row ids each store keeps (a page walk re-asks the same query).
+MATCH_CACHE_SIZE = 64
 
 
 class ServiceUnavailableError(ProviderGenericError):
@@ -134,6 +142,21 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _json_column(col: pd.Series) -> list[Any]:
+    """A column's values as JSON values (NaN, NA and infinities: None), vectorised where it can."""
+    if pd.api.types.is_bool_dtype(col.dtype) and not col.hasnans:
+        return [bool(v) for v in col.to_numpy()]
+    if pd.api.types.is_integer_dtype(col.dtype) and not col.hasnans:
+        return col.to_numpy(dtype=np.int64).tolist()
+    if pd.api.types.is_float_dtype(col.dtype):
+        arr = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        vals: list[Any] = arr.tolist()
+        for i in np.flatnonzero(~np.isfinite(arr)):
+            vals[i] = None
+        return vals
+    return [_json_value(v) for v in col.astype(object).to_numpy()]
+
+
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -203,6 +226,41 @@ class TwinProvider(BaseProvider):
             keys.append(self.id_field)  # a total order: pages never repeat or skip a feature
         return keys
 
+    def _matches(self, store: TwinStore, where: dict[str, Any], box: list[float] | None,
+                 pred: Pred | None, order: list[str]) -> np.ndarray:
+        """Row ids of every matching feature in page order, kept for the catalog's lifetime.
+
+        The catalog is read-only while served (a rebuilt one is a new store), so one scan
+        answers ``numberMatched`` and every page of a query. The order of all rows is read
+        once per ``order``; a filtered query's rows are put in that order by their rank.
+        """
+        key = (self.table, tuple(sorted(where.items())), None if box is None else tuple(box), pred,
+               tuple(order))
+        whole = (self.table, (), None, None, tuple(order))
+        with _MATCHES_LOCK:
+            cache = _MATCHES.setdefault(store, OrderedDict())
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+            ordered = cache.get(whole)
+        if ordered is None:
+            ordered = self._run("ordering features", lambda: store.rowids(
+                self.table, order_by=order, timeout_s=self.timeout_s))
+        out = ordered
+        if key != whole:
+            found = self._run("finding features", lambda: store.rowids(
+                self.table, where=where, bbox=box, pred=pred, timeout_s=self.timeout_s))
+            rank = np.empty(int(ordered.max(initial=-1)) + 1, dtype=np.int64)
+            rank[ordered] = np.arange(len(ordered))
+            out = found[np.argsort(rank[found], kind="stable")]
+        with _MATCHES_LOCK:
+            cache[whole] = ordered
+            cache[key] = out
+            cache.move_to_end(key)
+            while len(cache) > MATCH_CACHE_SIZE:
+                cache.popitem(last=False)
+        return out
+
     def _run(self, what: str, fn: Any) -> Any:
         try:
             return fn()
@@ -231,13 +289,14 @@ class TwinProvider(BaseProvider):
                 geoms = shapely.transform(geoms, to_target)
             else:
                 geoms = _swap_xy(geoms)  # EPSG:4549 is northing first
-        records = df[columns].astype(object).to_numpy()
+        values = [_json_column(df[c]) for c in columns]
+        shapes = [None] * len(df) if geoms is None else [
+            None if g is None else json.loads(g) for g in shapely.to_geojson(geoms)]
         out = []
-        for i, row in enumerate(records):
-            props = {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
-            geom = None if geoms is None or geoms[i] is None else shapely.geometry.mapping(geoms[i])
+        for i, row in enumerate(zip(*values, strict=True) if values else [()] * len(df)):
+            props = dict(zip(columns, row, strict=True))
             fid = props.get(self.id_field) if self.id_field else i
-            out.append({"type": "Feature", "id": fid, "geometry": geom, "properties": props})
+            out.append({"type": "Feature", "id": fid, "geometry": shapes[i], "properties": props})
         return out
 
     # -- the provider interface -------------------------------------------------------------
@@ -260,18 +319,18 @@ class TwinProvider(BaseProvider):
             n1, e1, n2, e2 = (float(v) for v in bbox)  # pygeoapi: storage CRS, northing first
             box = [min(e1, e2), min(n1, n2), max(e1, e2), max(n1, n2)]
         store = self._store()
-        matched = self._run("counting features", lambda: store.count(
-            self.table, where=where, bbox=box, pred=pred, timeout_s=self.timeout_s))
+        order = self._order(sortby)
+        matches = self._matches(store, where, box, pred, order)
         page: dict[str, Any] = {"type": "FeatureCollection", "features": [],
-                                "numberMatched": int(matched), "numberReturned": 0}
+                                "numberMatched": len(matches), "numberReturned": 0}
         if resulttype == "hits":
             return page
         columns = [c for c in (select_properties or self._fields) if c in self._fields]
         if self.id_field and self.id_field not in columns:
             columns.insert(0, self.id_field)
+        ids = matches[int(offset): int(offset) + int(limit)]
         df = self._run("reading features", lambda: store.select_wkb(
-            self.table, columns, where=where, bbox=box, pred=pred, order_by=self._order(sortby),
-            limit=int(limit), offset=int(offset), timeout_s=self.timeout_s))
+            self.table, columns, rowids=ids, timeout_s=self.timeout_s))
         page["features"] = self._features(df, columns, skip_geometry, crs_transform_spec)
         page["numberReturned"] = len(page["features"])
         return page

@@ -318,6 +318,67 @@ def _count(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
     return int(row[0]) if row is not None else 0
 
 
+class _Watchdog:
+    """One daemon thread that calls each armed callback at its deadline unless disarmed first.
+
+    Query time limits use it instead of a :class:`threading.Timer` (a new thread) per query,
+    which costs a served request more CPU than a small query itself.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int]] = []
+        self._calls: dict[int, Any] = {}
+        self._next = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, delay_s: float, call: Any) -> int:
+        """Call ``call()`` after ``delay_s`` [s]; the token disarms it."""
+        import heapq
+
+        with self._cond:
+            self._next += 1
+            token = self._next
+            self._calls[token] = call
+            heapq.heappush(self._heap, (time.monotonic() + delay_s, token))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="twin-query-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return token
+
+    def disarm(self, token: int) -> None:
+        """Forget the callback of ``token`` (nothing happens when it already ran)."""
+        with self._cond:
+            self._calls.pop(token, None)
+
+    def _run(self) -> None:
+        import heapq
+
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][1] not in self._calls:
+                    heapq.heappop(self._heap)  # disarmed
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                due, token = self._heap[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                call = self._calls.pop(token, None)
+            if call is not None:
+                try:
+                    call()
+                except Exception:  # an interrupt of a closed cursor: the query is over anyway
+                    logger.debug("query time limit callback failed", exc_info=True)
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not _ID_RE.match(name):
         msg = f"{what} {name!r} is not a valid name (lowercase letters, digits, underscore)"
@@ -933,8 +994,7 @@ class TwinStore:
         if timeout_s is None:
             yield
             return
-        timer = threading.Timer(float(timeout_s), cur.interrupt)
-        timer.start()
+        token = _WATCHDOG.arm(float(timeout_s), cur.interrupt)
         try:
             yield
         except duckdb.InterruptException as exc:
@@ -942,7 +1002,7 @@ class TwinStore:
                    "stopped; narrow it (a bbox, a filter, a smaller page)")
             raise QueryTimeoutError(msg) from exc
         finally:
-            timer.cancel()
+            _WATCHDOG.disarm(token)
 
     def _order_limit(self, table: str, have: tuple[str, ...], order_by: Sequence[str],
                      limit: int | None, offset: int | None) -> tuple[str, list[Any]]:
@@ -1031,11 +1091,42 @@ class TwinStore:
             with self._time_limit(cur, timeout_s, f"counting rows of {name!r}"):
                 return _count(cur, f"SELECT count(*) FROM {_quote(name)}{cond}", params)
 
+    def rowids(self, name: str, *, where: Where | None = None, bbox: Sequence[float] | None = None,
+               pred: Pred | None = None, order_by: Sequence[str] = (),
+               timeout_s: float | None = None) -> np.ndarray:
+        """The row ids of the rows matching a filter, in ``order_by`` order (else storage order).
+
+        One scan answers both how many rows match (the length) and which rows a page holds,
+        read later with ``select_wkb(name, rowids=...)``; row ids are stable while the
+        catalog is not rewritten (a read-only catalog). Arguments as for :meth:`select_wkb`.
+
+        Returns
+        -------
+        ndarray of int64
+            DuckDB's ``rowid`` of each matching row.
+
+        Raises
+        ------
+        CatalogError
+            An unknown table or column, a table with a column named ``rowid``, or DuckDB failed.
+        """
+        with self._cursor(f"the row ids of {name!r}") as cur:
+            have = self._table(cur, name)
+            if "rowid" in have:
+                msg = f"table {name!r} has a column named 'rowid', which hides DuckDB's row id; rename it"
+                raise CatalogError(msg)
+            cond, params = self._where(name, have, where, bbox, pred)
+            tail, more = self._order_limit(name, have, order_by, None, None)
+            with self._time_limit(cur, timeout_s, f"finding rows of {name!r}"):
+                got = cur.execute(f"SELECT rowid AS r FROM {_quote(name)}{cond}{tail}",
+                                  params + more).fetchnumpy()["r"]
+        return np.asarray(got, dtype=np.int64)
+
     def select_wkb(self, name: str, columns: Sequence[str] = (), *, where: Where | None = None,
                    bbox: Sequence[float] | None = None, simplify_m: float = 0.0,
                    order_by: Sequence[str] = (), limit: int | None = None,
                    offset: int | None = None, pred: Pred | None = None,
-                   timeout_s: float | None = None) -> pd.DataFrame:
+                   timeout_s: float | None = None, rowids: Sequence[int] | None = None) -> pd.DataFrame:
         """Rows of a layer or result with their geometry as WKB, in the layer's CRS.
 
         Parameters
@@ -1054,6 +1145,9 @@ class TwinStore:
             A further filter expression (a tree of :class:`Pred`), all values bound.
         timeout_s : float, optional
             Stop the query after this long [s] with :class:`~twin.errors.QueryTimeoutError`.
+        rowids : sequence of int, optional
+            Only the rows with these row ids (from :meth:`rowids`), in the order given
+            unless ``order_by`` is given; other filters still apply.
 
         Returns
         -------
@@ -1077,10 +1171,21 @@ class TwinStore:
                 geom = f"ST_SimplifyPreserveTopology({geom}, ?)"
                 geo_params.append(float(simplify_m))
             cond, params = self._where(name, have, where, bbox, pred)
+            ids: list[int] | None = None
+            if rowids is not None:
+                ids = [int(r) for r in rowids]
+                cond = f"{cond} AND rowid = ANY(?)" if cond else " WHERE rowid = ANY(?)"
+                params.append(ids)
+                sel += "rowid AS _rowid, "
             tail, more = self._order_limit(name, have, order_by, limit, offset)
             with self._time_limit(cur, timeout_s, f"reading rows of {name!r}"):
                 df = cur.execute(f"SELECT {sel}ST_AsWKB({geom}) AS wkb FROM {_quote(name)}{cond}{tail}",
                                  geo_params + params + more).df()
+        if ids is not None:
+            if not order_by:  # the order of the ids asked
+                rank = pd.Series(np.arange(len(ids)), index=pd.Index(ids)).groupby(level=0).first()
+                df = df.iloc[np.argsort(rank.reindex(df["_rowid"]).to_numpy(), kind="stable")]
+            df = df.drop(columns="_rowid").reset_index(drop=True)
         df["wkb"] = pd.Series([None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                                else bytes(v) for v in df["wkb"]], index=df.index, dtype=object)
         return df

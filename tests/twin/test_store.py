@@ -395,3 +395,43 @@ def test_a_reader_makes_a_writer_wait_not_fail(qstore):
         proc.kill()
         proc.wait()
     assert qstore.meta()["after_reader"] == 1
+
+
+def test_rowids_count_and_read_the_rows_of_a_filter(qstore):
+    """One scan gives the matching rows; select_wkb(rowids=) reads them in the order asked."""
+    from tests.conftest import X0, Y0
+
+    box = (X0 - 1, Y0 - 1, X0 + 45, Y0 + 11)
+    for hold in (False, True):
+        if hold:
+            qstore.hold()
+        ids = qstore.rowids("buildings", bbox=box)
+        assert len(ids) == qstore.count("buildings", bbox=box) == 2
+        ordered = qstore.rowids("buildings", order_by=("-building_id",))
+        assert len(ordered) == qstore.count("buildings")
+        want = qstore.select("buildings", ["building_id"], order_by=("-building_id",))["building_id"].tolist()
+        got = qstore.select_wkb("buildings", ["building_id"], rowids=ordered[::-1])
+        assert got["building_id"].tolist() == want[::-1]  # the order of the ids given, not storage order
+        assert qstore.select_wkb("buildings", ["building_id"], rowids=ordered[1:3])["building_id"].tolist() \
+            == want[1:3]
+        # the other filters still apply; no ids, no rows
+        offices = set(qstore.select("buildings", ["building_id"],
+                                    where={"use_class": "office"})["building_id"])
+        got = qstore.select_wkb("buildings", ["building_id"], rowids=ordered, where={"use_class": "office"})
+        assert got["building_id"].tolist() == [b for b in want if b in offices] and len(offices) == 3
+        assert qstore.select_wkb("buildings", ["building_id"], rowids=[]).empty
+    qstore.close()
+
+
+def test_a_query_past_its_time_limit_is_stopped(qstore):
+    """The shared watchdog interrupts a long statement; a finished one is never interrupted later."""
+    from twin.errors import QueryTimeoutError
+
+    qstore.hold()
+    for _ in range(50):  # short queries with a short limit: none is interrupted after the fact
+        assert qstore.count("buildings", timeout_s=0.05) == 5
+    with (qstore._cursor("a long query") as cur, pytest.raises(QueryTimeoutError, match="longer than"),
+          qstore._time_limit(cur, 0.2, "a long query")):
+        cur.execute("SELECT count(*) FROM range(100000000000) a").fetchall()
+    assert qstore.count("buildings", timeout_s=1.0) == 5
+    qstore.close()
