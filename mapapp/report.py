@@ -420,7 +420,9 @@ def html_report(rows: pd.DataFrame, kind: str, lang: str, *, city: str = "",
     city : str
         City name for the title.
     facets : mapping of str to DataFrame, optional
-        Building id -> its ``pv_facets`` rows (the first facet's horizon is drawn).
+        Building id -> its ``pv_facets`` rows (the first facet's horizon is drawn; with
+        ``lon``/``lat``, and the row's footprint ``polygon``, the facet map
+        :func:`svg_facets`).
     generated : str
         A line on when and from what the report was made.
     synthetic_note : str
@@ -462,6 +464,10 @@ def html_report(rows: pd.DataFrame, kind: str, lang: str, *, city: str = "",
             f = (facets or {}).get(rid)
             if f is not None and len(f):
                 charts.append(svg_horizon(horizon_points(f.iloc[0]), lang))
+            outline = (pd.DataFrame({"polygon": [r["polygon"]]})
+                       if "polygon" in r.index and isinstance(r["polygon"], list | tuple | np.ndarray)
+                       and len(r["polygon"]) else pd.DataFrame())
+            charts.append(svg_facets(outline, f if f is not None else pd.DataFrame(), lang))
             out.append('<div class="charts">' + "".join(charts) + "</div>")
         out.append("</section>")
     out.append("</body></html>")

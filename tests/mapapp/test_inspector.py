@@ -331,7 +331,15 @@ def test_report_of_catalog_buildings_has_their_figures(engine_env):
         r = b.set_index("building_id").loc[bid]
         assert f'id="building_id-{bid}"' in doc
         assert f">{rp.fmt(r['pv_yield_kwh_per_yr'], 'pv_yield_kwh_per_yr')}<" in doc
-    assert _svgs_well_formed(doc) == 4 * 3
+    assert _svgs_well_formed(doc) == 4 * 4  # monthly, losses, horizon, facet map
+    # each section's facet map holds that building's facets, on its footprint
+    for bid in ids:
+        sec = doc[doc.index(f'id="building_id-{bid}"'):]
+        sec = sec[:sec.index("</section>")]
+        svg = ET.fromstring(sec[sec.index('<svg xmlns="http://www.w3.org/2000/svg" class="facet-map"'):]
+                            .split("</svg>", 1)[0] + "</svg>")
+        assert sorted(_facet_ids(svg)) == sorted(facets[bid]["facet_id"])
+        assert len(list(svg.iter("{http://www.w3.org/2000/svg}path"))) == 1  # the footprint
 
 
 # -- figures, formats and the loss cascade -----------------------------------------------------
