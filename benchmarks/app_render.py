@@ -247,22 +247,20 @@ def ensure_twin(home: Path | None, quick: bool) -> tuple[Path, str]:
 
 
 def _inspector_only(browser, url: str, repeat: int) -> dict:
-    """The inspector's cold load, then ``repeat`` warm loads, picks and report downloads."""
+    """The inspector's cold load, then ``repeat`` warm loads and picks (no report download)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     out = {"inspector_cold_s": round(open_inspector(page, url), 3)}
     page.close()
-    inspector, pick, report = [], [], []
+    inspector, pick = [], []
     for _ in range(repeat):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         inspector.append(open_inspector(page, url))
         pick.append(inspector_pick(page))
-        report.append(download_report(page))
         page.close()
     return {**out, "inspector_render_s": round(statistics.median(inspector), 3),
             "inspector_render_max_s": round(max(inspector), 3),
             "inspector_runs_s": [round(x, 2) for x in inspector],
-            "inspector_click_s": round(statistics.median(pick), 3),
-            "report_s": round(statistics.median(report), 3)}
+            "inspector_click_s": round(statistics.median(pick), 3)}
 
 
 def _done(out: dict) -> dict:
@@ -279,7 +277,7 @@ def main(argv=None) -> dict:
                    help="TWIN_HOME with a built Huzhou twin with rooftop PV")
     p.add_argument("--repeat", type=int, default=None, help="warm repetitions (default 5; 1 quick)")
     p.add_argument("--only", choices=["all", "inspector"], default="all",
-                   help="inspector: only the inspector's loads, pick and report (median of runs)")
+                   help="inspector: only the inspector's loads and picks (median of runs)")
     a = p.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(json.dumps({"error": f"{CHROMIUM} missing: apt-get install chromium"}))

@@ -256,7 +256,8 @@ def _facet_map(ctx: Ctx, building_id: str) -> None:
     if not svg:
         return
     st.caption(t("in.facet_map", lang))
-    st.html(f'<div class="ct-facet-map" style="width:100%">{svg}</div>')
+    # st.markdown, not st.html: st.html's sanitizer keeps HTML elements only and drops <svg>
+    st.markdown(f'<div class="ct-facet-map">{svg}</div>', unsafe_allow_html=True)
 
 
 def _building(ctx: Ctx) -> None:

@@ -62,8 +62,8 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
 
 
 def _facet_svg(at: AppTest) -> ET.Element:
-    """The sheet's facet map: the ``<svg>`` of :func:`mapapp.report.svg_facets` in its st.html."""
-    (body,) = [h.proto.body for h in at.get("html") if "facet-map" in h.proto.body]
+    """The sheet's facet map: the ``<svg>`` of :func:`mapapp.report.svg_facets` (st.markdown)."""
+    (body,) = [m.value for m in at.markdown if "facet-map" in m.value]
     return ET.fromstring(body[body.index("<svg"):body.rindex("</svg>") + 6])
 
 
