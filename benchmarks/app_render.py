@@ -20,8 +20,8 @@ drives the system Chromium with Playwright:
   year from the ledger, the path to the targets: its heading and charts) is drawn and the
   script has finished (median);
 * ``inspector_render_s``: the building inspector in a new tab (it opens on the district's
-  best building) until its key figures, its charts and its two deck.gl maps are drawn and
-  the script has finished (median);
+  best building) until its key figures, its charts, its deck.gl map of the top buildings
+  and its facet map (inline SVG) are drawn and the script has finished (median);
 * ``inspector_click_s``: choosing another building of the top list until its sheet is shown;
 * ``report_s``: the printable HTML report of the five preselected buildings, from the click
   on its download button until the browser has the file (median);
@@ -59,6 +59,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 DECK = '[data-testid="stDeckGlJsonChart"] canvas'
 #: The city-zoom map (an SVG choropleth in a Streamlit component's shadow root).
 CITY_MAP = ".ctmap svg path.area"
+#: The inspector's facet map (inline SVG, :func:`mapapp.report.svg_facets`).
+FACETS = "svg.facet-map circle.facet"
 
 
 def free_port() -> int:
@@ -140,8 +142,11 @@ def open_inspector(page, url: str) -> float:
     page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
     page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, '
                            '[data-testid="stVegaLiteChart"] svg', timeout=90_000)
+    # the top map (deck.gl) and the facet map: inline SVG (before: a second deck.gl map)
     page.wait_for_function(
-        f"() => document.querySelectorAll('{DECK}').length >= 2", timeout=90_000)
+        f"() => document.querySelectorAll('{DECK}').length >= 1 && "
+        f"(document.querySelector('{FACETS}') || document.querySelectorAll('{DECK}').length >= 2)",
+        timeout=90_000)
     wait_idle(page)
     return time.perf_counter() - t0
 
@@ -241,12 +246,38 @@ def ensure_twin(home: Path | None, quick: bool) -> tuple[Path, str]:
     return tmp, "built " + ("scale=1500" if quick else "demo")
 
 
+def _inspector_only(browser, url: str, repeat: int) -> dict:
+    """The inspector's cold load, then ``repeat`` warm loads and picks (no report download)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    out = {"inspector_cold_s": round(open_inspector(page, url), 3)}
+    page.close()
+    inspector, pick = [], []
+    for _ in range(repeat):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        inspector.append(open_inspector(page, url))
+        pick.append(inspector_pick(page))
+        page.close()
+    return {**out, "inspector_render_s": round(statistics.median(inspector), 3),
+            "inspector_render_max_s": round(max(inspector), 3),
+            "inspector_runs_s": [round(x, 2) for x in inspector],
+            "inspector_click_s": round(statistics.median(pick), 3)}
+
+
+def _done(out: dict) -> dict:
+    """Add the load average after the runs and print ``out`` as one JSON line."""
+    out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(out))
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="one repetition; a small twin if none")
     p.add_argument("--home", type=Path, default=os.environ.get("TWIN_HOME"),
                    help="TWIN_HOME with a built Huzhou twin with rooftop PV")
     p.add_argument("--repeat", type=int, default=None, help="warm repetitions (default 5; 1 quick)")
+    p.add_argument("--only", choices=["all", "inspector"], default="all",
+                   help="inspector: only the inspector's loads and picks (median of runs)")
     a = p.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(json.dumps({"error": f"{CHROMIUM} missing: apt-get install chromium"}))
@@ -266,6 +297,10 @@ def main(argv=None) -> dict:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            if a.only == "inspector":
+                out.update(_inspector_only(browser, url, repeat), repeat=repeat)
+                browser.close()
+                return _done(out)  # the server is stopped by `finally`
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             out["first_render_cold_s"] = round(open_pv(page, url), 3)
             page.close()
@@ -316,9 +351,7 @@ def main(argv=None) -> dict:
         server.wait(timeout=10)
         if how != "given":
             shutil.rmtree(home, ignore_errors=True)
-    out["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
-    print(json.dumps(out))
-    return out
+    return _done(out)
 
 
 if __name__ == "__main__":

@@ -520,10 +520,22 @@ def pv_ranked(home: str, city: str, version: float, district: str | None, order:
 @st.cache_data(max_entries=32, show_spinner=False)
 def pv_report_rows(home: str, city: str, version: float,
                    ids: tuple[str, ...]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """``pv_buildings`` rows of ``ids`` (in that order) and each building's ``pv_facets`` rows."""
+    """``pv_buildings`` rows of ``ids`` (in that order) and each building's ``pv_facets`` rows.
+
+    For the report's facet maps the rows carry their footprint (``polygon``, lon/lat rings)
+    and the facets their centroid (``lon``, ``lat``) where the catalog has geometry.
+    """
     twin = store(home, city, version)
     rows = twin.select("pv_buildings", where={"building_id": list(ids)})
     order = {b: i for i, b in enumerate(ids)}
     rows = rows.iloc[np.argsort([order[b] for b in rows["building_id"]], kind="stable")]
     facets = twin.select("pv_facets", where={"building_id": list(ids)}, order_by=("facet_id",))
+    where = {"building_id": tuple(ids)}
+    shapes, _ = geo_frame(home, city, version, "pv_buildings", ("building_id",), where=where)
+    if "polygon" in shapes and "polygon" not in rows:
+        first = shapes.drop_duplicates("building_id")  # a multipart footprint: its first part
+        rows = rows.merge(first[["building_id", "polygon"]], on="building_id", how="left")
+    points, _ = geo_frame(home, city, version, "pv_facets", ("facet_id",), where=where)
+    if {"lon", "lat"} <= set(points.columns) and not {"lon", "lat"} & set(facets.columns):
+        facets = facets.merge(points[["facet_id", "lon", "lat"]], on="facet_id", how="left")
     return rows.reset_index(drop=True), {str(b): f for b, f in facets.groupby("building_id")}

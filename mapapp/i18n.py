@@ -251,6 +251,7 @@ LABELS: dict[str, dict[str, str]] = {
     "in.map": _e("The best buildings of the district: click one to open its sheet",
                  "本区县排名靠前的建筑：点击查看其详情"),
     "in.facet_map": _e("Roof facets (colour: specific yield)", "屋面（颜色：等效利用小时）"),
+    "in.not_viable": _e("not viable", "不可用"),
     "in.site_map": _e("Site", "场址位置"),
     "in.figures": _e("Key figures", "主要指标"),
     "in.poa": _e("Plane-of-array irradiation [kWh/m²]", "组件平面辐照量 [kWh/m²]"),

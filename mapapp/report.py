@@ -19,11 +19,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mapapp import mapstyle as ms
 from mapapp.i18n import category, column, t
 
 __all__ = ["FIGURES", "FLAGS", "ID_COLUMN", "LOSSES", "cascade_closes", "cascade_gap", "fmt",
            "horizon_points", "html_report",
-           "loss_frame", "monthly_poa_frame", "sheet_figures", "svg_bars", "svg_horizon",
+           "loss_frame", "monthly_poa_frame", "sheet_figures", "svg_bars", "svg_facets",
+           "svg_horizon",
            "svg_losses", "svg_monthly"]
 
 #: Kind -> the column that identifies a row of it.
@@ -273,6 +275,105 @@ def svg_horizon(points: pd.DataFrame, lang: str, *, size: int = 200) -> str:
             f'<text x="4" y="{c + 4}" font-size="10">W</text></svg>')
 
 
+def _text_px(text: str, size: float = 11.0) -> float:
+    """Rough width [px] of ``text`` at ``size``: CJK about one em, Latin about 0.6 em."""
+    return sum(size if ord(ch) > 0x2E7F else 0.6 * size for ch in text)
+
+
+def svg_facets(outline: pd.DataFrame, facets: pd.DataFrame, lang: str, *, width: int = 420,
+               height: int = 300) -> str:
+    """A building's roof facets on a small map, coloured by specific yield, with a legend.
+
+    One function for the inspector sheet and the printable report: inline SVG, drawn in
+    web-mercator like the app's maps (:class:`mapapp.mapstyle._Frame`), no tiles and no
+    WebGL, so it is on screen at once and prints.
+
+    Parameters
+    ----------
+    outline : DataFrame
+        The building's footprint: ``polygon`` (lon/lat rings, :func:`mapapp.data._pack`);
+        may be empty.
+    facets : DataFrame
+        Its ``pv_facets`` rows with ``lon``, ``lat`` (the facet's centroid [°]),
+        ``facet_id``, ``specific_yield_kwh_per_kwp`` [kWh/kWp], ``is_viable`` and
+        ``roof_area_m2`` [m²] (circle area ~ roof area); not viable facets are grey.
+    lang : {"zh", "en"}
+        Language of the title, legend and tooltips.
+    width, height : int
+        Size of the map [px]; the legend adds a line below.
+
+    Returns
+    -------
+    str
+        ``<svg>`` markup (every text escaped), or "" when there is nothing to draw.
+    """
+    has_outline = len(outline) > 0 and "polygon" in outline
+    has_points = len(facets) > 0 and {"lon", "lat"} <= set(facets.columns)
+    if not has_outline and not has_points:
+        return ""
+    pts: list[np.ndarray] = []
+    if has_outline:
+        pts += [np.asarray(r, float).reshape(-1, 2) for p in outline["polygon"] for r in ms._rings(p)]
+    if has_points:
+        pts.append(facets[["lon", "lat"]].to_numpy(float))
+    xy = np.concatenate([p for p in pts if len(p)])
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if not len(xy):
+        return ""
+    pad = 0.0002  # [°], about 20 m
+    bounds = (xy[:, 0].min() - pad, xy[:, 1].min() - pad, xy[:, 0].max() + pad, xy[:, 1].max() + pad)
+    frame = ms._Frame(bounds, width, height, pad_px=12.0)
+    title = t("in.facet_map", lang)
+    legend_h = 22
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="facet-map" width="{width}" '
+           f'height="{height + legend_h}" viewBox="0 0 {width} {height + legend_h}" '
+           f'style="max-width:100%;height:auto" font-family="sans-serif" role="img" '
+           f'aria-label="{_esc(title)}"><title>{_esc(title)}</title>'
+           f'<rect width="{width}" height="{height}" fill="#f7f7f4"/>'
+           f'<g transform="scale(0.1)">']  # _Frame writes tenths of a pixel
+    if has_outline:
+        d = frame.path([r for p in outline["polygon"] for r in ms._rings(p)], True)
+        out.append(f'<path class="footprint" d="{d}" fill="rgb(220,220,220)" stroke="rgb(40,40,40)" '
+                   f'stroke-width="15"/>')
+    sy_name = column("specific_yield_kwh_per_kwp", lang)
+    items: list[tuple[str, str]] = []
+    if has_points:
+        sy = pd.to_numeric(facets.get("specific_yield_kwh_per_kwp"), errors="coerce")
+        sy = sy.to_numpy(float) if sy is not None else np.full(len(facets), np.nan)
+        viable = (facets["is_viable"].fillna(False).astype(bool).to_numpy() if "is_viable" in facets
+                  else np.ones(len(facets), bool))
+        lo, hi = ms.value_range(sy[viable] if viable.any() else sy)
+        fill = ms.ramp(sy, lo, hi, palette="viridis")
+        area = pd.to_numeric(facets.get("roof_area_m2", pd.Series(16.0, index=facets.index)),
+                             errors="coerce").fillna(16.0).to_numpy(float).clip(16.0)
+        lat = np.radians(facets["lat"].to_numpy(float))
+        r_px = np.sqrt(area) / 3 / (6_378_137.0 * np.cos(lat)) * frame.scale  # [m] -> mercator -> px
+        centres = (ms._mercator(facets[["lon", "lat"]].to_numpy(float)) - frame.origin) \
+            * frame.scale * np.array([1.0, -1.0]) + frame.centre
+        ids = facets["facet_id"] if "facet_id" in facets else pd.Series(range(len(facets)))
+        for (cx, cy), r, c, ok, fid, v in zip(centres, r_px, fill, viable, ids, sy, strict=True):
+            colour = f"rgb({c[0]},{c[1]},{c[2]})" if ok else "rgb(160,160,160)"
+            tip = f"{fid}\n{sy_name}: {fmt(float(v))}" + ("" if ok else f" ({t('in.not_viable', lang)})")
+            out.append(f'<circle class="facet" cx="{cx * 10:.0f}" cy="{cy * 10:.0f}" '
+                       f'r="{max(float(r), 3.0) * 10:.0f}" fill="{colour}" stroke="rgb(40,40,40)" '
+                       f'stroke-width="10"><title>{_esc(tip)}</title></circle>')
+        if viable.any():
+            items = ms.legend_items(sy[viable], lo, hi, palette="viridis")
+        if not viable.all():
+            items.append((t("in.not_viable", lang), "#a0a0a0"))
+    out.append("</g>")
+    x, y = 4.0, height + 15
+    out.append(f'<text x="{x}" y="{y}" font-size="11" font-weight="bold">{_esc(sy_name)}</text>')
+    x += 8 + _text_px(sy_name)
+    for label, colour in items:
+        out.append(f'<rect class="swatch" x="{x:.0f}" y="{y - 10}" width="11" height="11" '
+                   f'fill="{colour}" stroke="#555"/><text x="{x + 14:.0f}" y="{y}" font-size="11">'
+                   f'{_esc(label)}</text>')
+        x += 22 + _text_px(label)
+    out.append("</svg>")
+    return "".join(out)
+
+
 # -- the report ----------------------------------------------------------------------------
 _CSS = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
         "section{page-break-inside:avoid;border-top:1px solid #999;padding-top:1em;margin-top:1em}"
@@ -319,7 +420,9 @@ def html_report(rows: pd.DataFrame, kind: str, lang: str, *, city: str = "",
     city : str
         City name for the title.
     facets : mapping of str to DataFrame, optional
-        Building id -> its ``pv_facets`` rows (the first facet's horizon is drawn).
+        Building id -> its ``pv_facets`` rows (the first facet's horizon is drawn; with
+        ``lon``/``lat``, and the row's footprint ``polygon``, the facet map
+        :func:`svg_facets`).
     generated : str
         A line on when and from what the report was made.
     synthetic_note : str
@@ -361,6 +464,10 @@ def html_report(rows: pd.DataFrame, kind: str, lang: str, *, city: str = "",
             f = (facets or {}).get(rid)
             if f is not None and len(f):
                 charts.append(svg_horizon(horizon_points(f.iloc[0]), lang))
+            outline = (pd.DataFrame({"polygon": [r["polygon"]]})
+                       if "polygon" in r.index and isinstance(r["polygon"], list | tuple | np.ndarray)
+                       and len(r["polygon"]) else pd.DataFrame())
+            charts.append(svg_facets(outline, f if f is not None else pd.DataFrame(), lang))
             out.append('<div class="charts">' + "".join(charts) + "</div>")
         out.append("</section>")
     out.append("</body></html>")

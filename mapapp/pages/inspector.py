@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 import altair as alt
 import numpy as np
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
 from mapapp import data
@@ -243,7 +242,9 @@ def _top_map(ctx: Ctx, top: pd.DataFrame, chosen: str) -> None:
 def _facet_map(ctx: Ctx, building_id: str) -> None:
     """The building's footprint and its roof facets (points), coloured by specific yield.
 
-    ``pv_facets`` stores each facet as a point (its centroid); grey: not viable.
+    ``pv_facets`` stores each facet as a point (its centroid); grey: not viable. Drawn as
+    inline SVG (:func:`mapapp.report.svg_facets`, the report's function): a deck.gl map
+    here cost seconds of the sheet's first render in a browser without a GPU.
     """
     lang = ctx.lang
     outline, _ = data.geo_frame(*ctx.key, "pv_buildings", ("building_id",),
@@ -251,33 +252,12 @@ def _facet_map(ctx: Ctx, building_id: str) -> None:
     facets, _ = data.geo_frame(*ctx.key, "pv_facets", ("facet_id", "specific_yield_kwh_per_kwp",
                                                        "is_viable", "roof_area_m2"),
                                where={"building_id": building_id})
-    if outline.empty and facets.empty:
+    svg = rp.svg_facets(outline, facets, lang)
+    if not svg:
         return
-    layers = []
-    if len(outline) and "polygon" in outline:
-        layers.append(ms.polygon_layer(outline.assign(fill=[[220, 220, 220, 160]] * len(outline)),
-                                       layer_id="footprint", line=[40, 40, 40, 220], pickable=False))
-    if len(facets) and "lon" in facets:
-        sy = facets["specific_yield_kwh_per_kwp"].to_numpy(float)
-        fill = ms.ramp(sy, *ms.value_range(sy), palette="viridis", alpha=240).tolist()
-        viable = facets["is_viable"].fillna(False).astype(bool)
-        radius = np.sqrt(facets["roof_area_m2"].fillna(16.0).to_numpy(float).clip(16.0)) / 3
-        facets = facets.assign(fill=[f if v else [160, 160, 160, 220]
-                                     for f, v in zip(fill, viable, strict=True)],
-                               sy=np.round(sy, 0), r=radius)
-        layers.append(_facet_points(facets))
-    bounds = _bounds(outline if len(outline) and "polygon" in outline else facets, pad=0.0003)
     st.caption(t("in.facet_map", lang))
-    tip = f"{{facet_id}}\n{column('specific_yield_kwh_per_kwp', lang)}: {{sy}}"
-    st.pydeck_chart(ms.deck(layers, ms.view_state(bounds), tooltip={"text": tip},
-                            basemap=ctx.basemap), height=320, key="in_facet_map")
-
-
-def _facet_points(frame: pd.DataFrame) -> pdk.Layer:
-    """Facet points with a radius [m] per row (``r``) and their ``fill`` colour."""
-    return pdk.Layer("ScatterplotLayer", frame, id="facets", get_position=["lon", "lat"],
-                     get_fill_color="fill", get_radius="r", radius_min_pixels=3, pickable=True,
-                     stroked=True, get_line_color=[40, 40, 40, 220], line_width_min_pixels=1)
+    # st.markdown, not st.html: st.html's sanitizer keeps HTML elements only and drops <svg>
+    st.markdown(f'<div class="ct-facet-map">{svg}</div>', unsafe_allow_html=True)
 
 
 def _building(ctx: Ctx) -> None:

@@ -183,6 +183,12 @@ def test_every_page_draws_in_both_languages(server, tmp_path, lang):
             if page_id in _DECK_PAGES:
                 canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
                 assert not _blank(canvas.screenshot()), f"{where}: the map canvas drew nothing"
+            if page_id == "inspector":  # the facet map is inline SVG (mapapp.report.svg_facets)
+                page.wait_for_selector("svg.facet-map circle.facet", timeout=120_000)
+                dots = page.locator("svg.facet-map circle.facet")
+                boxes = [dots.nth(i).bounding_box() for i in range(dots.count())]
+                assert boxes and all(b and b["width"] >= 5 for b in boxes), where
+                assert not _blank(page.locator("svg.facet-map").first.screenshot()), where
             if lang == "zh":
                 g = page.evaluate(_GLYPH_JS, ["碳", "峰", "\ue000"])
                 assert not g["same_ab"] and not g["same_as_none"], f"{where}: boxes, not glyphs {g}"

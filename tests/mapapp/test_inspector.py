@@ -61,6 +61,18 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
     return out
 
 
+def _facet_svg(at: AppTest) -> ET.Element:
+    """The sheet's facet map: the ``<svg>`` of :func:`mapapp.report.svg_facets` (st.markdown)."""
+    (body,) = [m.value for m in at.markdown if "facet-map" in m.value]
+    return ET.fromstring(body[body.index("<svg"):body.rindex("</svg>") + 6])
+
+
+def _facet_ids(svg: ET.Element) -> list[str]:
+    """Facet ids of the circles of a facet map (the first line of each one's tooltip)."""
+    ns = "{http://www.w3.org/2000/svg}"
+    return [c.find(f"{ns}title").text.split("\n")[0] for c in svg.iter(f"{ns}circle")]
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_opens_on_the_best_building_of_the_district_with_its_figures(engine_env, lang):
     at = _app(lang)
@@ -91,12 +103,12 @@ def test_opens_on_the_best_building_of_the_district_with_its_figures(engine_env,
     assert list(losses["step"]) == ["nominal_kwh", *rp.LOSSES, "pv_yield_kwh_per_yr"]
     assert losses["kwh"].iloc[-1] == pytest.approx(best["pv_yield_kwh_per_yr"])
     # facets on a map, the horizon polar plot, a report download
-    decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
-    facet_deck = next(d for d in decks if any(la["id"] == "facets" for la in d["layers"]))
     facets = TwinStore("huzhou", engine_env).select("pv_facets",
                                                  where={"building_id": best["building_id"]})
-    drawn = next(la for la in facet_deck["layers"] if la["id"] == "facets")["data"]
-    assert len(drawn) == len(facets) > 0
+    drawn = _facet_svg(at)
+    assert sorted(_facet_ids(drawn)) == sorted(facets["facet_id"]) and len(facets) > 0
+    # the facet map is SVG: deck.gl only for the clickable top map
+    assert [d.proto.id.rsplit("-", 1)[-1] for d in at.get("deck_gl_json_chart")] == ["in_map"]
     horizon = next(f for f in _chart_frames(at) if "elevation_deg" in f)
     assert len(horizon) == 36 and (horizon["elevation_deg"] >= 0).all()
     assert at.get("download_button")
@@ -187,10 +199,8 @@ def test_a_click_on_the_map_opens_that_buildings_sheet(engine_env):
     redrawn = json.loads(_deck(at, "in_map").proto.json)
     top = next(la for la in redrawn["layers"] if la["id"] == "top")["data"]
     assert [r["id"] for r in top if r["c"][0] == 255] == [picked]  # the clicked one is now red
-    decks = [json.loads(d.proto.json) for d in at.get("deck_gl_json_chart")]
-    facets = next(la for d in decks for la in d["layers"] if la["id"] == "facets")["data"]
-    n = len(TwinStore("huzhou", engine_env).select("pv_facets", where={"building_id": picked}))
-    assert len(facets) == n  # the sheet's facet map is the clicked building's
+    want = TwinStore("huzhou", engine_env).select("pv_facets", where={"building_id": picked})
+    assert sorted(_facet_ids(_facet_svg(at))) == sorted(want["facet_id"])  # the clicked building's
 
 
 def test_a_click_on_the_pv_map_opens_the_building_in_the_inspector(engine_env):
@@ -321,7 +331,15 @@ def test_report_of_catalog_buildings_has_their_figures(engine_env):
         r = b.set_index("building_id").loc[bid]
         assert f'id="building_id-{bid}"' in doc
         assert f">{rp.fmt(r['pv_yield_kwh_per_yr'], 'pv_yield_kwh_per_yr')}<" in doc
-    assert _svgs_well_formed(doc) == 4 * 3
+    assert _svgs_well_formed(doc) == 4 * 4  # monthly, losses, horizon, facet map
+    # each section's facet map holds that building's facets, on its footprint
+    for bid in ids:
+        sec = doc[doc.index(f'id="building_id-{bid}"'):]
+        sec = sec[:sec.index("</section>")]
+        svg = ET.fromstring(sec[sec.index('<svg xmlns="http://www.w3.org/2000/svg" class="facet-map"'):]
+                            .split("</svg>", 1)[0] + "</svg>")
+        assert sorted(_facet_ids(svg)) == sorted(facets[bid]["facet_id"])
+        assert len(list(svg.iter("{http://www.w3.org/2000/svg}path"))) == 1  # the footprint
 
 
 # -- figures, formats and the loss cascade -----------------------------------------------------
@@ -359,3 +377,44 @@ def test_horizon_points_clip_to_the_sky():
     svg = rp.svg_horizon(h, "en")
     ET.fromstring(svg)
     assert rp.svg_horizon(h.iloc[:0], "en") == ""
+
+
+def _square(lon: float, lat: float, d: float = 0.0002) -> list[list[float]]:
+    return [[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_facet_map_svg_colours_by_yield_greys_unviable_and_escapes(lang):
+    """The facet map (inspector sheet and report): one circle per facet inside the drawing,
+    the higher yield on the other end of the ramp, not viable grey, text escaped."""
+    outline = pd.DataFrame({"polygon": [_square(120.1, 30.8)]})
+    facets = pd.DataFrame({"facet_id": ["f<1>", "f2", "f3"], "lon": [120.10005, 120.10015, 120.1001],
+                           "lat": [30.80005, 30.80015, 30.8001],
+                           "specific_yield_kwh_per_kwp": [800.0, 1200.0, 1000.0],
+                           "is_viable": [True, True, False], "roof_area_m2": [40.0, 40.0, 10.0]})
+    svg = ET.fromstring(rp.svg_facets(outline, facets, lang))
+    ns = "{http://www.w3.org/2000/svg}"
+    circles = list(svg.iter(f"{ns}circle"))
+    assert _facet_ids(svg) == ["f<1>", "f2", "f3"]  # escaped in the markup, parsed back
+    fills = [c.get("fill") for c in circles]
+    assert fills[0] != fills[1] and fills[2] == "rgb(160,160,160)"
+    w, h = float(svg.get("width")), float(svg.get("height"))
+    for c in circles:  # tenths of a pixel inside the drawing, radius at least 3 px
+        x, y, r = (float(c.get(k)) / 10 for k in ("cx", "cy", "r"))
+        assert 0 < x < w and 0 < y < h and r >= 3
+    # mirror symmetry: the two equal-area facets (diagonal of the square) get equal radii
+    assert circles[0].get("r") == circles[1].get("r")
+    texts = [e.text for e in svg.iter(f"{ns}text")]
+    assert column("specific_yield_kwh_per_kwp", lang) in texts
+    assert t("in.not_viable", lang) in texts
+    labels = texts[1:-1]
+    assert len(labels) == len(set(labels)) >= 2  # legend classes never repeat
+
+
+def test_facet_map_svg_is_empty_without_geometry_and_draws_an_outline_alone():
+    none = pd.DataFrame({"polygon": []})
+    assert rp.svg_facets(none, pd.DataFrame(), "en") == ""
+    only = rp.svg_facets(pd.DataFrame({"polygon": [_square(120.1, 30.8)]}), pd.DataFrame(), "en")
+    svg = ET.fromstring(only)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(list(svg.iter(f"{ns}path"))) == 1 and not list(svg.iter(f"{ns}circle"))
