@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1)  # twin serve's default
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     if args.quick:

@@ -36,8 +36,9 @@ def gunicorn_argv(host: str, port: int, workers: int, threads: int, timeout_s: i
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="gunicorn worker processes (each holds one read-only catalog connection per city).")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Threads per worker (1: gunicorn's sync workers; with the GIL, threads add waiting, "
+                   "not CPU: benchmarks/service.py, README).")
 @click.option("--url", default=None,
               help="Public URL clients use (behind a reverse proxy: its URL) [service.toml url; "
                    "http://HOST:PORT].")

@@ -42,12 +42,12 @@ def service_home(twin_home, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(service_home):
-    """`twin serve` on a free port (gunicorn, 2 workers); its base URL."""
+    """`twin serve` on a free port (gunicorn, 2 sync workers: the default); its base URL."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TWIN_API_KEYS": ""}
     log = open(service_home / "server.log", "w")  # noqa: SIM115 (closed at teardown)
     proc = subprocess.Popen([sys.executable, "-m", "shell.cli", "--home", str(service_home), "serve",
-                             "--city", CITY, "--port", str(port), "--workers", "2", "--threads", "2"],
+                             "--city", CITY, "--port", str(port), "--workers", "2"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600  # a loaded machine starts gunicorn slowly
