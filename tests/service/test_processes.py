@@ -144,3 +144,33 @@ def test_api_keys_guard_execution_but_not_reading():
     assert call("POST", "/processes/pv-screen/execution", x_api_key="s3cret")[0] == 200
     assert call("POST", "/processes/pv-screen/execution", authorization="Bearer s3cret")[0] == 200
     assert call("DELETE", "/jobs/123")[0] == 401
+
+
+def test_a_large_request_runs_as_a_job_and_its_results_equal_the_synchronous_ones(server, store):
+    """`Prefer: respond-async` on the real server: 201 + a job; polled to successful; same results."""
+    import time
+
+    import requests
+
+    pv = store.select("pv_buildings", ["building_id"], order_by=["building_id"], limit=50)
+    ids = list(pv["building_id"])
+    body = {"inputs": {"building_ids": ids}}
+    sync = requests.post(f"{server}/processes/pv-screen/execution", json=body, timeout=120)
+    assert sync.status_code == 200, sync.text[:300]
+    r = requests.post(f"{server}/processes/pv-screen/execution", json=body, timeout=120,
+                      headers={"Prefer": "respond-async"})
+    assert r.status_code == 201, r.text[:300]
+    job = r.headers["Location"]
+    deadline = time.monotonic() + 300
+    while True:
+        status = requests.get(job, params={"f": "json"}, timeout=60).json()
+        if status["status"] in ("successful", "failed", "dismissed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status["status"] == "successful", status
+    res = requests.get(job + "/results", params={"f": "json"}, timeout=60)
+    assert res.status_code == 200, res.text[:300]
+    got = res.json()
+    got = got.get("outputs", got) if isinstance(got, dict) else got
+    assert got["totals"] == sync.json()["totals"]
+    assert [b["building_id"] for b in got["buildings"]] == ids
