@@ -11,11 +11,15 @@ drives the system Chromium with Playwright:
 * ``overview_cold_s``, ``inspector_cold_s``: the first load of the overview (with its
   progress over time) and of the inspector after that (their own reads and charts not
   cached yet); not part of the medians;
-* ``first_render_s``: the PV page in a new browser tab with the server warm (median of
-  runs, 5 by default);
+* ``first_render_s``: the PV page in a new tab of the same browser with the server warm
+  (median of runs, 5 by default). The tab shares the browser's HTTP cache, as a returning
+  user's does: Streamlit serves its JavaScript as ``Cache-Control: public, immutable,
+  max-age=31536000``, so a browser fetches it once;
+* ``first_render_fresh_s``, ``overview_fresh_s``, ``inspector_fresh_s``: the same loads in a
+  fresh browser profile each (nothing cached: a first visit ever; median of runs);
 * ``first_render_max_s``: the slowest of those runs;
 * ``overview_render_s``: the overview (the landing page: progress chart, targets table, city
-  map) in a new browser tab with the server warm (median);
+  map) in a new tab with the server warm (median);
 * ``trajectory_s``: the same load until the overview's progress over time (installed by
   year from the ledger, the path to the targets: its heading and charts) is drawn and the
   script has finished (median);
@@ -32,7 +36,8 @@ drives the system Chromium with Playwright:
   ranked table shows the new count and the run has finished (median of runs);
 * ``language_switch_s``: switching to Chinese until the Chinese title shows.
 
-Prints one JSON object on its last line. Needs /usr/bin/chromium (Debian ``chromium``).
+The cold loads run in fresh browser profiles. Prints one JSON object on its last line.
+Needs /usr/bin/chromium (Debian ``chromium``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1400, "height": 1000}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 DECK = '[data-testid="stDeckGlJsonChart"] canvas'
@@ -246,21 +252,36 @@ def ensure_twin(home: Path | None, quick: bool) -> tuple[Path, str]:
     return tmp, "built " + ("scale=1500" if quick else "demo")
 
 
-def _inspector_only(browser, url: str, repeat: int) -> dict:
-    """The inspector's cold load, then ``repeat`` warm loads and picks (no report download)."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    out = {"inspector_cold_s": round(open_inspector(page, url), 3)}
+def _only(browser, url: str, repeat: int, which: str) -> dict:
+    """One page: its cold load, ``repeat`` loads in new tabs of one browser (shared HTTP
+    cache) and ``repeat`` in fresh profiles; the inspector also times a pick from its list."""
+    load = {"pv": open_pv, "inspector": open_inspector,
+            "overview": lambda pg, u: open_overview_trajectory(pg, u)[1]}[which]
+    name = {"pv": "first_render", "inspector": "inspector_render", "overview": "trajectory"}[which]
+    page = browser.new_page(viewport=VIEWPORT)
+    out = {f"{which}_cold_s": round(load(page, url), 3)}
     page.close()
-    inspector, pick = [], []
+    tabs = browser.new_context(viewport=VIEWPORT)
+    warm, pick, fresh = [], [], []
     for _ in range(repeat):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        inspector.append(open_inspector(page, url))
-        pick.append(inspector_pick(page))
+        page = tabs.new_page()
+        warm.append(load(page, url))
+        if which == "inspector":
+            pick.append(inspector_pick(page))
         page.close()
-    return {**out, "inspector_render_s": round(statistics.median(inspector), 3),
-            "inspector_render_max_s": round(max(inspector), 3),
-            "inspector_runs_s": [round(x, 2) for x in inspector],
-            "inspector_click_s": round(statistics.median(pick), 3)}
+    tabs.close()
+    for _ in range(repeat):
+        page = browser.new_page(viewport=VIEWPORT)
+        fresh.append(load(page, url))
+        page.close()
+    out.update({f"{name}_s": round(statistics.median(warm), 3),
+                f"{name}_max_s": round(max(warm), 3),
+                f"{name}_runs_s": [round(x, 2) for x in warm],
+                f"{name}_fresh_s": round(statistics.median(fresh), 3),
+                f"{name}_fresh_runs_s": [round(x, 2) for x in fresh]})
+    if pick:
+        out["inspector_click_s"] = round(statistics.median(pick), 3)
+    return out
 
 
 def _done(out: dict) -> dict:
@@ -276,8 +297,8 @@ def main(argv=None) -> dict:
     p.add_argument("--home", type=Path, default=os.environ.get("TWIN_HOME"),
                    help="TWIN_HOME with a built Huzhou twin with rooftop PV")
     p.add_argument("--repeat", type=int, default=None, help="warm repetitions (default 5; 1 quick)")
-    p.add_argument("--only", choices=["all", "inspector"], default="all",
-                   help="inspector: only the inspector's loads and picks (median of runs)")
+    p.add_argument("--only", choices=["all", "pv", "overview", "inspector"], default="all",
+                   help="one page only: its cold, new-tab and fresh-profile loads (medians)")
     a = p.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(json.dumps({"error": f"{CHROMIUM} missing: apt-get install chromium"}))
@@ -297,42 +318,51 @@ def main(argv=None) -> dict:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            if a.only == "inspector":
-                out.update(_inspector_only(browser, url, repeat), repeat=repeat)
+            if a.only != "all":
+                out.update(_only(browser, url, repeat, a.only), repeat=repeat)
                 browser.close()
                 return _done(out)  # the server is stopped by `finally`
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             out["first_render_cold_s"] = round(open_pv(page, url), 3)
             page.close()
             # the first load of the other pages after the server started (their catalog
             # reads and charts not cached yet): reported, not in the medians
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             out["overview_cold_s"] = round(open_overview_trajectory(page, url)[1], 3)
             page.close()
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             out["inspector_cold_s"] = round(open_inspector(page, url), 3)
             page.close()
             warm, district, filt, overview, traj = [], [], [], [], []
             inspector, pick, report = [], [], []
+            fresh: dict[str, list[float]] = {"pv": [], "overview": [], "inspector": []}
+            # new tabs of one browser: the HTTP cache is shared, as a returning user's is
+            tabs = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
             for _ in range(repeat):
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = tabs.new_page()
                 first, whole = open_overview_trajectory(page, url)
                 overview.append(first)
                 traj.append(whole)
                 page.close()
-                page = browser.new_page(viewport={"width": 1400, "height": 1000},
-                                        accept_downloads=True)
+                page = tabs.new_page()
                 inspector.append(open_inspector(page, url))
                 pick.append(inspector_pick(page))
                 report.append(download_report(page))
                 page.close()
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = tabs.new_page()
                 warm.append(open_pv(page, url))
                 district.append(choose_district(page))
                 filt.append(change_filter(page, "End"))
                 filt.append(change_filter(page, "Home"))
                 lang_s = switch_language(page)
                 page.close()
+            tabs.close()
+            for _ in range(repeat):  # first visits: a fresh browser profile for each load
+                for name, load in (("pv", open_pv), ("inspector", open_inspector),
+                                   ("overview", lambda pg, u: open_overview_trajectory(pg, u)[0])):
+                    page = browser.new_page(viewport=VIEWPORT)
+                    fresh[name].append(load(page, url))
+                    page.close()
             browser.close()
         out.update(first_render_s=round(statistics.median(warm), 3),
                    first_render_max_s=round(max(warm), 3),
@@ -345,7 +375,11 @@ def main(argv=None) -> dict:
                    district_s=round(statistics.median(district), 3),
                    filter_change_s=round(statistics.median(filt), 3),
                    filter_change_max_s=round(max(filt), 3),
-                   language_switch_s=round(lang_s, 3), repeat=repeat)
+                   language_switch_s=round(lang_s, 3),
+                   first_render_fresh_s=round(statistics.median(fresh["pv"]), 3),
+                   overview_fresh_s=round(statistics.median(fresh["overview"]), 3),
+                   inspector_fresh_s=round(statistics.median(fresh["inspector"]), 3),
+                   repeat=repeat)
     finally:
         server.kill()
         server.wait(timeout=10)
