@@ -92,19 +92,14 @@ def main() -> None:
                              "--threads", str(args.threads)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
-        t0 = time.monotonic()
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=30) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() - t0 > 300:
-                msg = "twin serve did not start; see service-bench.log in the home"
-                raise SystemExit(msg)
-            time.sleep(0.5)
-        start_s = time.monotonic() - t0
+        from service.app import wait_healthy
+        from twin.errors import TwinError
+
+        try:
+            start_s = wait_healthy(base, proc, timeout_s=300)
+        except TwinError as exc:
+            msg = f"{exc}; see service-bench.log in the home"
+            raise SystemExit(msg) from exc
         coll = f"{base}/collections/{args.city}-buildings"
         with urllib.request.urlopen(coll + "?f=json", timeout=60) as r:
             lon0, lat0, lon1, lat1 = json.loads(r.read())["extent"]["spatial"]["bbox"][0]

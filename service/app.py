@@ -22,6 +22,9 @@ import functools
 import hmac
 import json
 import os
+import subprocess
+import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 from service.config import SERVICE_DIR, load_settings
 from service.cql import FilterError, parse_cql2_text
 
-__all__ = ["api_keys", "create_app"]
+__all__ = ["api_keys", "create_app", "wait_healthy"]
 
 _APP: dict[str, Any] = {}
 
@@ -209,3 +212,46 @@ def create_app(config_path: str | os.PathLike | None = None,
     flask_app.APP.wsgi_app = app  # keep Flask's test client and gunicorn on the same stack
     _APP.update(paths=(cfg, oas), app=flask_app.APP)
     return flask_app.APP
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, *, timeout_s: float = 300.0,
+                 poll_s: float = 0.5) -> float:
+    """Wait until ``GET {url}/health`` answers 200; the seconds it took.
+
+    For callers that start ``twin serve`` themselves (tests, benchmarks, a deployment's
+    start-up check).
+
+    Parameters
+    ----------
+    url : str
+        The server's base URL (``http://127.0.0.1:5000``).
+    proc : subprocess.Popen, optional
+        The server process: if it exits, waiting stops at once.
+    timeout_s : float
+        The longest wait [s]; a loaded machine starts gunicorn slowly.
+    poll_s : float
+        Pause between attempts [s].
+
+    Raises
+    ------
+    twin.errors.TwinError
+        The server exited or did not answer 200 within ``timeout_s``; the message says which
+        (and the exit status).
+    """
+    from twin.errors import TwinError
+
+    t0 = time.monotonic()
+    while True:
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=30) as r:
+                if r.status == 200:
+                    return time.monotonic() - t0
+        except OSError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            msg = f"twin serve exited with status {proc.returncode} before {url}/health answered"
+            raise TwinError(msg)
+        if time.monotonic() - t0 > timeout_s:
+            msg = f"{url}/health did not answer 200 within {timeout_s:g} s"
+            raise TwinError(msg)
+        time.sleep(poll_s)

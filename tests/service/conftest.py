@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -50,19 +48,16 @@ def server(service_home):
                              "--city", CITY, "--port", str(port), "--workers", "2"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600  # a loaded machine starts gunicorn slowly
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=30) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail("twin serve did not start:\n" + (service_home / "server.log").read_text()[-3000:])
-        time.sleep(0.5)
+    from service.app import wait_healthy
+    from twin.errors import TwinError
+
+    try:
+        wait_healthy(url, proc, timeout_s=600)  # a loaded machine starts gunicorn slowly
+    except TwinError as exc:
+        proc.kill()
+        log.close()
+        pytest.fail(f"twin serve did not start ({exc}):\n"
+                    + (service_home / "server.log").read_text()[-3000:])
     yield url
     proc.send_signal(signal.SIGTERM)
     try:
