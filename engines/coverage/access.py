@@ -301,10 +301,8 @@ def assign_admin(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.
     for col, polys in (("district_adcode", dist), ("township_code", town)):
         blank = (out[col] == "").to_numpy()
         if blank.any() and len(polys):
-            idx_p, idx_b = shapely.STRtree(polys.geometry.to_numpy()).query(
-                out.geometry.to_numpy()[blank], predicate="intersects")
-            codes = np.full(int(blank.sum()), "", dtype=object)
-            codes[idx_p[::-1]] = polys["adcode"].astype(str).to_numpy()[idx_b[::-1]]
+            codes = _containing_codes(out.geometry.to_numpy()[blank], polys.geometry.to_numpy(),
+                                      polys["adcode"].astype(str).to_numpy())
             vals = out[col].to_numpy(dtype=object).copy()
             vals[blank] = codes
             out[col] = pd.array(vals, dtype="str")
@@ -318,6 +316,31 @@ def assign_admin(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame) -> gpd.
     urb = urb.where(urb.notna(), out["district_adcode"].map(d_urban))
     out["is_urban"] = urb.fillna(False).astype(bool)
     out["is_outside_city"] = ~out["district_adcode"].isin(list(d_urban)).to_numpy()
+    return out
+
+
+def _containing_codes(points: np.ndarray, polys: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The code of the polygon each point intersects ("" for none); the first polygon on ties.
+
+    The polygons query a tree of the points (each polygon prepared once: a fast
+    point-in-polygon test) instead of each point querying a tree of the polygons, which
+    tests every point against whole, unprepared polygons. Points that meet several
+    polygons (on a shared border) are asked again in the original direction, so the
+    polygon chosen is the one the original query listed first: the result is the same.
+    """
+    out = np.full(len(points), "", dtype=object)
+    if not len(points) or not len(polys):
+        return out
+    i_poly, i_pt = shapely.STRtree(points).query(polys, predicate="intersects")
+    hits = np.bincount(i_pt, minlength=len(points))
+    one = hits[i_pt] == 1
+    out[i_pt[one]] = codes[i_poly[one]]
+    many = np.flatnonzero(hits > 1)
+    if len(many):
+        idx_p, idx_b = shapely.STRtree(polys).query(points[many], predicate="intersects")
+        sub = np.full(len(many), "", dtype=object)
+        sub[idx_p[::-1]] = codes[idx_b[::-1]]
+        out[many] = sub
     return out
 
 
