@@ -7,7 +7,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engines.coverage.access import _containing_codes
+from engines.coverage.access import _containing_codes, isochrones, nearest_source_times
+from engines.coverage.network import build_network
+from tests.engines.coverage.test_coverage import _grid_roads
 
 
 def _direct(points: np.ndarray, polys: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -48,3 +50,37 @@ def test_containing_codes_border_and_outside():
     assert got[2] in {"a", "b"} and got.tolist() == _direct(pts, polys, codes).tolist()
     assert _containing_codes(pts[:0], polys, codes).tolist() == []
     assert _containing_codes(pts, polys[:0], codes[:0]).tolist() == ["", "", "", ""]
+
+
+def _direct_union(net, t, thr, buffer_m):
+    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
+    reach = np.maximum(t[u], t[v]) <= thr * 60.0
+    key = np.unique(np.column_stack([np.minimum(u, v), np.maximum(u, v)])[reach], axis=0)
+    if not len(key):
+        return shapely.MultiPolygon()
+    lines = shapely.linestrings(np.stack([net.nodes_xy[key[:, 0]], net.nodes_xy[key[:, 1]]], axis=1))
+    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=4))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.05, 3.0), min_size=1, max_size=4), st.integers(0, 63),
+       st.sampled_from([7.0, 30.0, 80.0]))
+def test_nested_isochrones_equal_the_direct_union(thresholds, source, buffer_m):
+    # Tolerance, and why: a polygon after the first is the previous polygon joined with the
+    # buffers of the edges added, the same union taken in another order; only the overlay's
+    # rounding differs (new vertices are intersections computed from other segments), so
+    # areas agree to 1e-9 relative and boundaries to 1e-6 m.
+    net = build_network(_grid_roads(n=8, step=100.0, speed=30.0))
+    t = nearest_source_times(net.edges, [source], n_nodes=net.n_nodes, reverse=True).time_s
+    iso = isochrones(net, t, thresholds, buffer_m=buffer_m)
+    for thr, g in zip(iso["threshold_min"], iso.geometry, strict=True):
+        ref = _direct_union(net, t, thr, buffer_m)
+        assert g.is_empty == ref.is_empty
+        if ref.is_empty:
+            continue
+        assert g.is_valid
+        assert abs(g.area - ref.area) <= 1e-9 * ref.area
+        assert shapely.symmetric_difference(g, ref).area <= 1e-9 * ref.area
+        assert shapely.hausdorff_distance(g.boundary, ref.boundary) <= 1e-6
+    first = iso.geometry.iloc[0]
+    assert first.equals_exact(_direct_union(net, t, iso["threshold_min"].iloc[0], buffer_m), 0.0)
