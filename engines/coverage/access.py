@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from engines.coverage._dijkstra import csr_from_edges, multi_source_dijkstra
 from engines.coverage.network import (
@@ -469,9 +470,15 @@ def _nearest(tree: shapely.STRtree, xy: np.ndarray) -> Iterator[tuple]:
 def _nearest_distance(geoms: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Straight-line distance from each point to the nearest of ``geoms`` [m] (inf: none)."""
     d = np.full(len(xy), np.inf)
-    if len(geoms) and len(xy):
-        for s, ip, _, dist, _ in _nearest(shapely.STRtree(geoms), xy):
-            d[s + ip] = dist
+    if not (len(geoms) and len(xy)):
+        return d
+    if (shapely.get_type_id(geoms) == shapely.GeometryType.POINT).all():
+        # point targets (bus stops): a k-d tree of their coordinates gives the same floats
+        # as GEOS's point distance, sqrt(dx * dx + dy * dy), without a geometry per query
+        d[:] = cKDTree(shapely.get_coordinates(geoms)).query(xy, k=1)[0]
+        return d
+    for s, ip, _, dist, _ in _nearest(shapely.STRtree(geoms), xy):
+        d[s + ip] = dist
     return d
 
 

@@ -84,3 +84,22 @@ def test_nested_isochrones_equal_the_direct_union(thresholds, source, buffer_m):
         assert shapely.hausdorff_distance(g.boundary, ref.boundary) <= 1e-6
     first = iso.geometry.iloc[0]
     assert first.equals_exact(_direct_union(net, t, iso["threshold_min"].iloc[0], buffer_m), 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4)), min_size=1, max_size=30),
+       st.lists(st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4)), min_size=0, max_size=50),
+       st.floats(1e5, 5e6))
+def test_point_target_distance_is_geos_distance(targets, points, offset):
+    # projected coordinates far from the origin, as a city's metric CRS has them
+    from engines.coverage.access import _nearest_distance
+
+    tg = shapely.points(np.array(targets) + offset)
+    xy = np.array(points, dtype=float).reshape(-1, 2) + offset
+    got = _nearest_distance(tg, xy)
+    ref = np.full(len(xy), np.inf)
+    if len(xy):
+        (ip, _), dist = shapely.STRtree(tg).query_nearest(shapely.points(xy), return_distance=True,
+                                                           all_matches=False)
+        ref[ip] = dist
+    assert np.array_equal(got, ref)  # bitwise
