@@ -501,15 +501,16 @@ def svg_map(areas: pd.DataFrame, bounds, *, water: pd.DataFrame | None = None,
         rgb = f"rgb({int(r)},{int(g)},{int(b)})"
         is_chosen = chosen is not None and str(key) == str(chosen)
         cls = "area" + (" outlined" if outline else "") + (" chosen" if is_chosen else "")
-        paint = (f'class="{cls}" fill="{rgb}" fill-opacity="{int(a) / 255:.2f}" '
+        paint = (f'fill="{rgb}" fill-opacity="{int(a) / 255:.2f}" '
                  f'data-key="{html.escape(str(key))}" data-tip="{html.escape(str(tip))}"')
-        body = "" if shape is None else f'<path d="{frame.path(_rings(shape), True)}"/>'
+        d = "" if shape is None else frame.path(_rings(shape), True)
         if dots is None:
-            item = f'<path d="{frame.path(_rings(shape), True)}" {paint}/>'
+            item = f'<path class="{cls}" d="{d}" {paint}/>'
         else:  # a dot of constant screen size: a zero-length line with round caps
             x, y = dots[i]
-            item = (f'<g {paint}>{body}<path class="marker" d="M{x},{y}h0" stroke="{rgb}" '
-                    f'stroke-width="{dot_px}"/></g>')
+            body = f'<path d="{d}"/>' if d else ""
+            item = (f'<g class="{cls}" {paint}>{body}<path class="marker" d="M{x},{y}h0" '
+                    f'stroke="{rgb}" stroke-width="{dot_px}"/></g>')
         drawn.append((is_chosen, item))
     shapes_svg = [item for _, item in sorted(drawn, key=lambda d: d[0])]  # the chosen one last
     if not on_top:
