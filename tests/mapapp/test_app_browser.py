@@ -188,7 +188,7 @@ def test_every_page_draws_in_both_languages(server, tmp_path, lang):
                 canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
                 assert not _blank(canvas.screenshot()), f"{where}: the map canvas drew nothing"
             if page_id == "inspector":  # the top map: the SVG component, its buildings as dots
-                page.wait_for_selector(f"{_TOP_MAP} g.area .marker", timeout=120_000)
+                page.wait_for_selector(f"{_TOP_MAP} g.area", timeout=120_000)
                 dots = page.locator(f"{_TOP_MAP} g.area")
                 boxes = [dots.nth(i).bounding_box() for i in range(dots.count())]
                 assert len(boxes) > 2 and all(b and b["width"] > 0 for b in boxes), where
@@ -227,7 +227,7 @@ def test_a_click_on_the_inspector_map_opens_that_building(server):
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(f"{server}/?page=inspector&city=huzhou&lang=en")
         page.get_by_text(t("in.map", "en")).first.wait_for(timeout=120_000)
-        page.wait_for_selector(f"{_TOP_MAP} g.area .marker", timeout=120_000)
+        page.wait_for_selector(f"{_TOP_MAP} g.area", timeout=120_000)
         _idle(page)
         field = page.get_by_role("textbox", name=t("in.pick", "en"), exact=True)
         first = field.input_value()
