@@ -111,7 +111,7 @@ def test_opens_on_the_best_building_of_the_district_with_its_figures(engine_env,
     # both maps are SVG: no deck.gl on the inspector (seconds of WebGL without a GPU)
     assert not at.get("deck_gl_json_chart")
     top = _svg_map(at, "in_map")
-    assert top["pickable"] and _areas(top["svg"])[0] == best["building_id"]
+    assert top["pickable"] and _areas(top["svg"])[best["building_id"]][0] == "area outlined chosen"
     horizon = next(f for f in _chart_frames(at) if "elevation_deg" in f)
     assert len(horizon) == 36 and (horizon["elevation_deg"] >= 0).all()
     assert at.get("download_button")
@@ -166,7 +166,7 @@ def _svg_map(at: AppTest, key: str) -> dict:
 def _areas(svg: str) -> dict[str, tuple[str, str]]:
     """Area key -> (its classes, its fill as ``#rrggbb``) in drawing order."""
     out = {}
-    for cls, fill, key in re.findall(r'<(?:g|path) class="(area[^"]*)" fill="rgb\((\d+,\d+,\d+)\)"'
+    for cls, fill, key in re.findall(r'<(?:g|path) class="(area[^"]*)"[^>]*? fill="rgb\((\d+,\d+,\d+)\)"'
                                      r'[^>]*data-key="([^"]*)"', svg):
         out[key] = (cls, _hex([int(v) for v in fill.split(",")]))
     return out
@@ -234,8 +234,8 @@ def test_a_click_on_the_map_opens_that_buildings_sheet(engine_env):
     assert sorted(drawn) == sorted(best.iloc[:TOP_N])  # the district's top list, each once
     assert drawn[first] == ("area outlined chosen", _hex(CHOSEN_RGBA))  # red, outlined
     assert {v for k, v in drawn.items() if k != first} == {("area outlined", _hex(TOP_RGBA))}
-    assert [label for label, _ in m["legend"][1]] == [t("in.map_chosen", "en"),
-                                                       t("in.map_top", "en")]
+    assert m["legend_title"] == t("in.map_legend", "en")
+    assert [label for label, _ in m["legend"]] == [t("in.map_chosen", "en"), t("in.map_top", "en")]
     tip = re.search(rf'data-key="{first}" data-tip="([^"]*)"', m["svg"]).group(1)
     row = b.set_index("building_id").loc[first]
     assert tip == (f"{first}\n{column('pv_yield_kwh_per_yr', 'en')}: "
