@@ -24,8 +24,9 @@ drives the system Chromium with Playwright:
   year from the ledger, the path to the targets: its heading and charts) is drawn and the
   script has finished (median);
 * ``inspector_render_s``: the building inspector in a new tab (it opens on the district's
-  best building) until its key figures, its charts, its deck.gl map of the top buildings
-  and its facet map (inline SVG) are drawn and the script has finished (median);
+  best building) until its key figures, its charts, its map of the top buildings (the SVG
+  component, no deck.gl) and its facet map (inline SVG) are drawn and the script has
+  finished (median);
 * ``inspector_click_s``: choosing another building of the top list until its sheet is shown;
 * ``report_s``: the printable HTML report of the five preselected buildings, from the click
   on its download button until the browser has the file (median);
@@ -65,6 +66,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 DECK = '[data-testid="stDeckGlJsonChart"] canvas'
 #: The city-zoom map (an SVG choropleth in a Streamlit component's shadow root).
 CITY_MAP = ".ctmap svg path.area"
+#: The inspector's top map: the district's best buildings (the SVG map component, each
+#: building a ``g.area`` with its footprint and a dot).
+TOP_MAP = ".ctmap svg g.area"
 #: The inspector's facet map (inline SVG, :func:`mapapp.report.svg_facets`).
 FACETS = "svg.facet-map circle.facet"
 
@@ -148,11 +152,9 @@ def open_inspector(page, url: str) -> float:
     page.wait_for_selector('[data-testid="stMetric"]', timeout=90_000)
     page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, '
                            '[data-testid="stVegaLiteChart"] svg', timeout=90_000)
-    # the top map (deck.gl) and the facet map: inline SVG (before: a second deck.gl map)
-    page.wait_for_function(
-        f"() => document.querySelectorAll('{DECK}').length >= 1 && "
-        f"(document.querySelector('{FACETS}') || document.querySelectorAll('{DECK}').length >= 2)",
-        timeout=90_000)
+    # the top map (the SVG component; before: a deck.gl canvas) and the facet map (inline SVG)
+    page.wait_for_selector(TOP_MAP, timeout=90_000)
+    page.wait_for_selector(FACETS, timeout=90_000)
     wait_idle(page)
     return time.perf_counter() - t0
 

@@ -31,6 +31,7 @@ __all__ = [
     "PALETTES",
     "building_layer",
     "categorical",
+    "clip_polygons",
     "deck",
     "legend_html",
     "legend_items",
@@ -356,6 +357,18 @@ class _Frame:
         self.origin = (lo + hi) / 2
         self.centre = np.array([width / 2, height / 2])
 
+    def pixels(self, lonlat: np.ndarray) -> np.ndarray:
+        """Integer tenths of a pixel (the SVG's user unit) of ``(n, 2)`` lon/lat."""
+        px = (_mercator(lonlat) - self.origin) * self.scale * np.array([1.0, -1.0]) + self.centre
+        return np.rint(px * 10).astype(np.int64)
+
+    def box_centre(self, rings) -> tuple[int, int]:
+        """User-unit centre of the box of ``rings`` (lists of lon/lat pairs)."""
+        xy = np.concatenate([np.asarray(r, dtype=float).reshape(-1, 2) for r in rings])
+        lo, hi = self.pixels(xy.min(axis=0, keepdims=True))[0], self.pixels(
+            xy.max(axis=0, keepdims=True))[0]
+        return int((lo[0] + hi[0]) // 2), int((lo[1] + hi[1]) // 2)
+
     def path(self, rings, close: bool) -> str:
         """SVG path data of coordinate sequences (lists of lon/lat pairs), 0.1 px precision.
 
@@ -379,21 +392,58 @@ class _Frame:
         return "".join(out)
 
 
+def clip_polygons(df: pd.DataFrame, bounds, *, pad: float = 0.1) -> pd.DataFrame:
+    """Polygons of ``df`` cut to lon/lat ``bounds`` grown by ``pad`` times their size.
+
+    For a map of a small extent (a few buildings) over the city's water: a lake reaching
+    into the view is sent as the part inside it, not as its whole outline. Rows whose
+    polygon misses the bounds are dropped; ``polygon`` of the others is the cut part (a
+    list of rings; holes kept). Other columns are kept.
+    """
+    import shapely
+
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    dx, dy = (maxx - minx) * pad, (maxy - miny) * pad
+    box = (minx - dx, miny - dy, maxx + dx, maxy + dy)
+    near = within(df, box)
+    if not len(near):
+        return near
+    cut = []
+    for poly in near["polygon"]:
+        rings = [np.asarray(r, dtype=float).reshape(-1, 2) for r in _rings(poly)]
+        rings = [r for r in rings if len(r) >= 3]
+        if not rings:
+            cut.append([])
+            continue
+        geom = shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
+        part = shapely.clip_by_rect(geom, *box)
+        out = []
+        for g in getattr(part, "geoms", [part]):
+            if isinstance(g, shapely.Polygon) and not g.is_empty:
+                out.append(np.asarray(g.exterior.coords).tolist())
+                out.extend(np.asarray(i.coords).tolist() for i in g.interiors)
+        cut.append(out)
+    keep = [bool(c) for c in cut]
+    return near.assign(polygon=cut).loc[keep]
+
+
 def svg_map(areas: pd.DataFrame, bounds, *, water: pd.DataFrame | None = None,
             lines: list[tuple[pd.DataFrame, tuple, float]] = (), width: int = 1000,
-            height: int = 480) -> str:
+            height: int = 480, clip: bool = False, chosen: str | None = None,
+            outline: bool = False, marker_px: float = 0.0, on_top: bool = False) -> str:
     """A lightweight 2D map as SVG: filled areas over water, roads and boundaries on top.
 
     For aggregates at city zoom (a district choropleth), where a WebGL map would cost
-    seconds of a first render in a browser without a GPU. Drawn in web-mercator, like
-    the deck.gl maps.
+    seconds of a first render in a browser without a GPU, and for a few buildings or
+    sites at building zoom (the inspector). Drawn in web-mercator, like the deck.gl maps.
 
     Parameters
     ----------
     areas : pandas.DataFrame
-        One row per area: ``polygon`` (see :func:`mapapp.data._pack`), ``fill``
-        (RGBA 0-255), ``key`` (returned when the area is clicked) and ``tip`` (tooltip
-        text; newlines kept). Text is escaped.
+        One row per area: ``polygon`` (see :func:`mapapp.data._pack`) or ``lon``/``lat``
+        (a point, drawn as a dot, ``marker_px`` or 12 px wide), ``fill`` (RGBA 0-255), ``key``
+        (returned when the area is clicked) and ``tip`` (tooltip text; newlines kept).
+        Text is escaped.
     bounds : tuple of float
         ``(minx, miny, maxx, maxy)`` lon/lat shown.
     water : pandas.DataFrame, optional
@@ -402,6 +452,22 @@ def svg_map(areas: pd.DataFrame, bounds, *, water: pd.DataFrame | None = None,
         Segments (``from_lonlat``, ``to_lonlat``) drawn ``width_px`` wide at any zoom.
     width, height : int
         Size of the drawing [px]; the map scales to its container's width.
+    clip : bool
+        Send only the context (water, lines) within the bounds (padded by a tenth),
+        water cut to them (:func:`clip_polygons`): for small extents, so the markup of a
+        few buildings does not carry the city's lakes and roads.
+    chosen : str, optional
+        Key of the area drawn highlighted (class ``chosen``: a dark outline).
+    outline : bool
+        A thin light outline on every area (adjacent buildings stay apart).
+    marker_px : float
+        With polygons: a dot this wide [screen px, at any zoom] at the centre of each
+        polygon's box, so that areas a few pixels small (buildings in a district) can be
+        seen and clicked. Each area is then a ``<g class="area">`` of its path and its dot
+        (``class="marker"``).
+    on_top : bool
+        Draw the areas over the water and lines (a site on a lake stays visible), not
+        under them (a district's own lakes stay visible).
 
     Returns
     -------
@@ -412,14 +478,43 @@ def svg_map(areas: pd.DataFrame, bounds, *, water: pd.DataFrame | None = None,
 
     frame = _Frame(bounds, width, height)
     w10, h10 = 10 * width, 10 * height
+    if clip:
+        if water is not None and len(water):
+            water = clip_polygons(water, bounds)
+        lines = [(within(segs, bounds, pad=0.1), colour, w) for segs, colour, w in lines]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w10} {h10}" '
            f'data-width="{w10}" data-height="{h10}" style="aspect-ratio: {width} / {height}">']
-    for poly, fill, key, tip in zip(areas["polygon"], areas["fill"], areas["key"], areas["tip"],
-                                    strict=True):
+    points = "polygon" not in areas and "lon" in areas
+    if points:
+        dots = frame.pixels(areas[["lon", "lat"]].to_numpy(float).reshape(-1, 2))
+        shapes = [None] * len(areas)
+    else:
+        shapes = list(areas["polygon"])
+        dots = None
+        if marker_px > 0:
+            dots = np.array([frame.box_centre(_rings(poly)) for poly in shapes]).reshape(-1, 2)
+    dot_px = marker_px if marker_px > 0 else 12.0
+    drawn = []
+    for i, (shape, fill, key, tip) in enumerate(zip(shapes, areas["fill"], areas["key"],
+                                                    areas["tip"], strict=True)):
         r, g, b, a = (list(fill) + [255])[:4]
-        out.append(f'<path class="area" d="{frame.path(_rings(poly), True)}" '
-                   f'fill="rgb({int(r)},{int(g)},{int(b)})" fill-opacity="{int(a) / 255:.2f}" '
-                   f'data-key="{html.escape(str(key))}" data-tip="{html.escape(str(tip))}"/>')
+        rgb = f"rgb({int(r)},{int(g)},{int(b)})"
+        is_chosen = chosen is not None and str(key) == str(chosen)
+        cls = "area" + (" outlined" if outline else "") + (" chosen" if is_chosen else "")
+        paint = (f'fill="{rgb}" fill-opacity="{int(a) / 255:.2f}" '
+                 f'data-key="{html.escape(str(key))}" data-tip="{html.escape(str(tip))}"')
+        d = "" if shape is None else frame.path(_rings(shape), True)
+        if dots is None:
+            item = f'<path class="{cls}" d="{d}" {paint}/>'
+        else:  # a dot of constant screen size: a zero-length line with round caps
+            x, y = dots[i]
+            body = f'<path d="{d}"/>' if d else ""
+            item = (f'<g class="{cls}" {paint}>{body}<path class="marker" d="M{x},{y}h0" '
+                    f'stroke="{rgb}" stroke-width="{dot_px}"/></g>')
+        drawn.append((is_chosen, item))
+    shapes_svg = [item for _, item in sorted(drawn, key=lambda d: d[0])]  # the chosen one last
+    if not on_top:
+        out.extend(shapes_svg)
     if water is not None and len(water):
         d = frame.path([ring for poly in water["polygon"] for ring in _rings(poly)], True)
         out.append(f'<path class="water" d="{d}" fill="rgb(120,170,220)" fill-opacity="0.75"/>')
@@ -429,5 +524,7 @@ def svg_map(areas: pd.DataFrame, bounds, *, water: pd.DataFrame | None = None,
             r, g, b, a = (list(colour) + [255])[:4]
             out.append(f'<path class="line" d="{d}" fill="none" stroke="rgb({r},{g},{b})" '
                        f'stroke-opacity="{a / 255:.2f}" stroke-width="{width_px}"/>')  # screen px (CSS)
+    if on_top:
+        out.extend(shapes_svg)
     out.append("</svg>")
     return "".join(out)

@@ -27,6 +27,12 @@ _CSS = """
 .ctmap .line { vector-effect: non-scaling-stroke; pointer-events: none; }
 .ctmap .water { pointer-events: none; }
 .ctmap .area { stroke: none; cursor: pointer; }
+.ctmap .area.outlined { stroke: #ffffff; stroke-width: 0.75; vector-effect: non-scaling-stroke; }
+.ctmap .area.chosen { stroke: #222222; stroke-width: 2.5; vector-effect: non-scaling-stroke; }
+.ctmap .marker { fill: none; stroke-linecap: round; stroke-opacity: 0.85;
+                 vector-effect: non-scaling-stroke; }
+.ctmap .chosen .marker { stroke-opacity: 1; }
+.ctmap .area:hover .marker { stroke: #d62728; }
 .ctmap .area:hover { stroke: #d62728; stroke-width: 2; vector-effect: non-scaling-stroke; }
 .ctmap .legend { font: 12px/1.6 sans-serif; margin-top: 4px; color: #333; }
 .ctmap .legend b { margin-right: 8px; }
@@ -133,7 +139,10 @@ _COMPONENT = st.components.v2.component("carbon_twin_svg_map", css=_CSS, js=_JS)
 
 def svg_component(svg: str, *, key: str, view: str, on_pick: Callable[[], None] | None = None,
                   legend: tuple[str, list[tuple[str, str]]] | None = None, hint: str = ""):
-    """Show ``svg`` (from :func:`mapapp.mapstyle.svg_map`) as the interactive city-zoom map.
+    """Show ``svg`` (from :func:`mapapp.mapstyle.svg_map`) as an interactive map.
+
+    The city-zoom map of the PV page and the overview, and the inspector's small maps
+    (a district's top buildings, a site).
 
     Parameters
     ----------

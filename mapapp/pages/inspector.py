@@ -25,9 +25,9 @@ from mapapp import data
 from mapapp import mapstyle as ms
 from mapapp import report as rp
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, base_layers, chart, name_col, need, show_scope, show_table
+from mapapp.pages._common import Ctx, chart, name_col, need, show_scope, show_table
 
-__all__ = ["TOP_N", "horizon_frame", "monthly_frame", "render", "sheet_kinds"]
+__all__ = ["CHOSEN_RGBA", "TOP_N", "TOP_RGBA", "horizon_frame", "monthly_frame", "render", "sheet_kinds"]
 
 #: Buildings (or sites) in the inspector's top list and on its map.
 TOP_N = 25
@@ -77,10 +77,10 @@ def _on_typed() -> None:
 
 
 def _on_map() -> None:
-    objs = (st.session_state.get("in_map") or {}).get("selection", {}).get("objects", {})
-    hit = objs.get("top") or []
-    if hit and hit[0].get("id"):
-        _choose(str(hit[0]["id"]))
+    """A building clicked on the top map (the SVG map's ``pick``: its id) opens its sheet."""
+    pick = (st.session_state.get("in_map") or {}).get("pick")
+    if pick:
+        _choose(str(pick))
 
 
 # -- charts ----------------------------------------------------------------------------------
@@ -134,6 +134,39 @@ def _bounds(frame: pd.DataFrame, pad: float = 0.0005) -> tuple[float, float, flo
         xs, ys = xy[:, 0], xy[:, 1]
     return (float(xs.min()) - pad, float(ys.min()) - pad, float(xs.max()) + pad,
             float(ys.max()) + pad)
+
+
+#: Colours of the top map: the sheet's building, the district's other best buildings.
+CHOSEN_RGBA, TOP_RGBA = (255, 40, 40, 255), (42, 157, 143, 220)
+
+
+def _hex(rgba) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgba[:3]))
+
+
+def _small_map(ctx: Ctx, areas: pd.DataFrame, bounds, *, key: str, view: str, on_pick=None,
+               chosen: str | None = None, legend=None, outline: bool = False,
+               marker_px: float = 0.0) -> None:
+    """A building-zoom map as SVG (:mod:`mapapp.pages._svgmap`), context cut to its bounds.
+
+    ``areas`` are drawn over the water, major roads and district boundaries within
+    ``bounds`` (water cut to them, so the markup stays small).
+
+    ``areas`` has ``polygon`` (or ``lon``/``lat``), ``fill``, ``key`` and ``tip`` (see
+    :func:`mapapp.mapstyle.svg_map`); ``chosen`` is outlined, ``on_pick`` is called when an
+    area is clicked (its key in ``st.session_state[key]["pick"]``). No deck.gl: a WebGL map
+    cost the sheet seconds of its first render in a browser without a GPU.
+    """
+    from mapapp.pages._svgmap import svg_component
+
+    ctxl = data.context_layers(*ctx.key)
+    lines = [(ctxl[name], colour, width) for name, colour, width in
+             (("roads", (120, 120, 120, 200), 1.0), ("boundaries", (60, 60, 60, 230), 1.5))
+             if name in ctxl]
+    svg = ms.svg_map(areas, bounds, water=ctxl.get("water"), lines=lines, width=640, height=400,
+                     clip=True, chosen=chosen, outline=outline, marker_px=marker_px, on_top=True)
+    svg_component(svg, key=key, view=view, on_pick=on_pick, legend=legend,
+                  hint=t("app.city_map_hint", ctx.lang))
 
 
 # -- shared parts of a sheet -----------------------------------------------------------------
@@ -225,18 +258,19 @@ def _top_map(ctx: Ctx, top: pd.DataFrame, chosen: str) -> None:
                               where={"building_id": tuple(top["building_id"])})
     if frame.empty:
         return
-    shown = pd.DataFrame({"id": frame["building_id"], "p": frame["polygon"],
-                          "h": frame["height_m"].fillna(3.0).round(1),
-                          "kwh": frame["pv_yield_kwh_per_yr"].round(0)})
-    shown["c"] = [[255, 40, 40, 255] if b == chosen else [42, 157, 143, 220] for b in shown["id"]]
-    bounds = _bounds(shown.rename(columns={"p": "polygon"}), pad=0.002)
-    layers = [*base_layers(ctx, bounds=bounds),
-              ms.building_layer(shown, layer_id="top", polygon="p", fill="c", height="h")]
+    kwh = column("pv_yield_kwh_per_yr", lang)
+    areas = pd.DataFrame({
+        "polygon": frame["polygon"], "key": frame["building_id"].astype(str),
+        "fill": [list(CHOSEN_RGBA if str(b) == chosen else TOP_RGBA) for b in frame["building_id"]],
+        "tip": [f"{b}\n{kwh}: {rp.fmt(v, 'pv_yield_kwh_per_yr')}"
+                for b, v in zip(frame["building_id"], frame["pv_yield_kwh_per_yr"], strict=True)]})
+    bounds = _bounds(frame, pad=0.002)
     st.caption(t("in.map", lang))
-    st.pydeck_chart(ms.deck(layers, ms.view_state(bounds, pitch=40),
-                            tooltip={"text": f"{{id}}\n{column('pv_yield_kwh_per_yr', lang)}: {{kwh}}"},
-                            basemap=ctx.basemap),
-                    height=320, key="in_map", on_select=_on_map, selection_mode="single-object")
+    legend = (t("in.map_legend", lang), [(t("in.map_chosen", lang), _hex(CHOSEN_RGBA)),
+                                         (t("in.map_top", lang), _hex(TOP_RGBA))])
+    view = f"{ctx.city}:{st.session_state.get('in_district')}:{st.session_state.get('in_rank')}"
+    _small_map(ctx, areas, bounds, key="in_map", view=view, on_pick=_on_map, chosen=chosen,
+               legend=legend, outline=True, marker_px=9.0)
 
 
 def _facet_map(ctx: Ctx, building_id: str) -> None:
@@ -337,13 +371,12 @@ def _site(ctx: Ctx, kind: str) -> None:
     _figures(r, kind, lang)
     frame, _ = data.geo_frame(*ctx.key, name, (idc,), where={idc: sid})
     if len(frame):
-        frame = frame.assign(fill=[[230, 120, 40, 220]] * len(frame))
-        layer = (ms.point_layer(frame, layer_id="site", radius_m=60.0) if "lon" in frame
-                 else ms.polygon_layer(frame, layer_id="site", line=[40, 40, 40, 220]))
+        tip = (f"{sid}\n{column(cap, lang)}: {rp.fmt(r[cap], cap)}" if cap in r.index else sid)
+        areas = frame.assign(fill=[[230, 120, 40, 220]] * len(frame), key=sid, tip=tip)
         bounds = _bounds(frame, pad=0.01 if "lon" in frame else 0.002)
         st.caption(t("in.site_map", lang))
-        st.pydeck_chart(ms.deck([*base_layers(ctx, bounds=bounds), layer], ms.view_state(bounds),
-                                basemap=ctx.basemap), height=300, key=f"in_site_map_{kind}")
+        _small_map(ctx, areas, bounds, key=f"in_site_map_{kind}", view=f"{ctx.city}:{kind}:{sid}",
+                   chosen=sid)
     if kind == "wind" and {"gross_energy_mwh_per_yr", "energy_mwh_per_yr"} <= set(r.index):
         e = pd.DataFrame({"label": [column("gross_energy_mwh_per_yr", lang),
                                     column("energy_mwh_per_yr", lang)],

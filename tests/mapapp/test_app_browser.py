@@ -127,6 +127,10 @@ def test_map_filter_language_screenshot(server, tmp_path):
     assert canvas.std() > 2, "the map canvas drew nothing"
 
 
+#: The inspector's top map (the SVG component: .ctmap in its shadow root, which Playwright's
+#: CSS selectors pierce); its buildings are ``g.area`` (footprint and a dot).
+_TOP_MAP = ".ctmap svg"
+
 #: Pages whose map is the SVG district map (city zoom) or a deck.gl canvas.
 _SVG_PAGES, _DECK_PAGES = ("overview", "pv"), ("wind", "sinks", "charging")
 
@@ -183,6 +187,14 @@ def test_every_page_draws_in_both_languages(server, tmp_path, lang):
             if page_id in _DECK_PAGES:
                 canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
                 assert not _blank(canvas.screenshot()), f"{where}: the map canvas drew nothing"
+            if page_id == "inspector":  # the top map: the SVG component, its buildings as dots
+                page.wait_for_selector(f"{_TOP_MAP} g.area", timeout=120_000)
+                dots = page.locator(f"{_TOP_MAP} g.area")
+                boxes = [dots.nth(i).bounding_box() for i in range(dots.count())]
+                assert len(boxes) > 2 and all(b and b["width"] > 0 for b in boxes), where
+                assert page.locator(f"{_TOP_MAP} g.area.chosen").count() == 1, where
+                assert not _blank(page.locator(_TOP_MAP).first.screenshot()), where
+                assert not page.locator('[data-testid="stDeckGlJsonChart"]').count(), where
             if page_id == "inspector":  # the facet map is inline SVG (mapapp.report.svg_facets)
                 page.wait_for_selector("svg.facet-map circle.facet", timeout=120_000)
                 dots = page.locator("svg.facet-map circle.facet")
@@ -202,24 +214,11 @@ def test_every_page_draws_in_both_languages(server, tmp_path, lang):
     print("screenshots:", *shots, sep="\n  ")
 
 
-def _teal_points(png: bytes, step: int = 3) -> list[tuple[int, int]]:
-    """Pixels of the inspector map's teal buildings ([42, 157, 143], lit), nearest the centre first."""
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    mask = (g - r > 50) & (b - r > 40) & (np.abs(g - b) < 45)
-    ys, xs = np.nonzero(mask[::step, ::step])
-    pts = np.column_stack([xs * step, ys * step])
-    centre = np.array(mask.shape[::-1]) / 2
-    order = np.argsort(((pts - centre) ** 2).sum(axis=1))
-    return [tuple(map(int, p)) for p in pts[order]]
-
-
 def test_a_click_on_the_inspector_map_opens_that_building(server):
-    """In the browser: hover a teal (not chosen) building until deck.gl's tooltip names it,
-    click it, and the sheet is that building's (the id field, the top list)."""
-    from playwright.sync_api import sync_playwright
+    """In the browser: hover a building's dot (not the chosen one) on the SVG top map until
+    the map's tooltip names it, click it, and the sheet is that building's (the id field,
+    the map's highlight)."""
+    from playwright.sync_api import expect, sync_playwright
 
     from mapapp.i18n import t
 
@@ -228,25 +227,30 @@ def test_a_click_on_the_inspector_map_opens_that_building(server):
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.goto(f"{server}/?page=inspector&city=huzhou&lang=en")
         page.get_by_text(t("in.map", "en")).first.wait_for(timeout=120_000)
-        chart = page.locator('[data-testid="stDeckGlJsonChart"]').first  # the district's top map
-        chart.locator("canvas").first.wait_for(timeout=120_000)
+        page.wait_for_selector(f"{_TOP_MAP} g.area", timeout=120_000)
         _idle(page)
-        page.wait_for_timeout(1500)  # deck.gl draws after the script has finished
         field = page.get_by_role("textbox", name=t("in.pick", "en"), exact=True)
         first = field.input_value()
         assert first
-        tip = page.locator(".deck-tooltip")
+        assert page.locator(f"{_TOP_MAP} g.area.chosen").get_attribute("data-key") == first
+        page.locator(_TOP_MAP).first.scroll_into_view_if_needed()
+        tip = page.locator(".ctmap .tip")
+        others = page.locator(f"{_TOP_MAP} g.area:not(.chosen)")
         picked, where = None, None
-        for x, y in _teal_points(chart.screenshot())[:60]:
-            chart.hover(position={"x": x, "y": y})
-            page.wait_for_timeout(150)
-            if tip.count() and tip.first.is_visible():
-                name = tip.first.inner_text().strip().splitlines()[0]
-                if name and name != first:
+        for i in range(others.count()):
+            box = others.nth(i).bounding_box()
+            if not box:
+                continue
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(x, y)
+            page.wait_for_timeout(100)
+            if tip.is_visible():
+                name = tip.inner_text().strip().splitlines()[0]
+                if name and name != first:  # the dot on top at this point
                     picked, where = name, (x, y)
                     break
-        assert picked, "no building found under the teal pixels of the map"
-        chart.click(position={"x": where[0], "y": where[1]})
+        assert picked, "no building's dot answered with its tooltip"
+        page.mouse.click(*where)
         page.wait_for_function(
             "([label, v]) => { const e = [...document.querySelectorAll('input')].find("
             "(i) => i.getAttribute('aria-label') === label); return e && e.value === v; }",
@@ -254,7 +258,10 @@ def test_a_click_on_the_inspector_map_opens_that_building(server):
         _idle(page)
         assert field.input_value() == picked
         page.get_by_text(t("in.figures", "en")).first.wait_for(timeout=60_000)  # its sheet
+        chosen = page.locator(f"{_TOP_MAP} g.area.chosen")  # the map redrawn: the clicked one
+        expect(chosen).to_have_attribute("data-key", picked, timeout=60_000)
         assert not page.locator('[data-testid="stException"]').count()
+        assert not page.locator('[data-testid="stDeckGlJsonChart"]').count()
         browser.close()
 
 

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from mapapp import data as app_data
 from mapapp import report as rp
 from mapapp.i18n import column, t
+from mapapp.pages.inspector import CHOSEN_RGBA, TOP_N, TOP_RGBA, _hex
 from tests.conftest import REPO
 from twin.store import TwinStore
 
@@ -107,8 +108,10 @@ def test_opens_on_the_best_building_of_the_district_with_its_figures(engine_env,
                                                  where={"building_id": best["building_id"]})
     drawn = _facet_svg(at)
     assert sorted(_facet_ids(drawn)) == sorted(facets["facet_id"]) and len(facets) > 0
-    # the facet map is SVG: deck.gl only for the clickable top map
-    assert [d.proto.id.rsplit("-", 1)[-1] for d in at.get("deck_gl_json_chart")] == ["in_map"]
+    # both maps are SVG: no deck.gl on the inspector (seconds of WebGL without a GPU)
+    assert not at.get("deck_gl_json_chart")
+    top = _svg_map(at, "in_map")
+    assert top["pickable"] and _areas(top["svg"])[best["building_id"]][0] == "area outlined chosen"
     horizon = next(f for f in _chart_frames(at) if "elevation_deg" in f)
     assert len(horizon) == 36 and (horizon["elevation_deg"] >= 0).all()
     assert at.get("download_button")
@@ -153,6 +156,44 @@ def test_a_building_by_id_or_from_the_pv_page_and_unknown_ids_refused(engine_env
     assert len(_buildings(engine_env)) == len(b)
 
 
+def _svg_map(at: AppTest, key: str) -> dict:
+    """The data of the SVG map component of widget key ``key`` (mapapp.pages._svgmap)."""
+    (el,) = [e for e in at.get("bidi_component")
+             if e.proto.component_name == "carbon_twin_svg_map" and e.proto.id.endswith(key)]
+    return json.loads(el.proto.json)
+
+
+def _areas(svg: str) -> dict[str, tuple[str, str]]:
+    """Area key -> (its classes, its fill as ``#rrggbb``) in drawing order."""
+    out = {}
+    for cls, fill, key in re.findall(r'<(?:g|path) class="(area[^"]*)"[^>]*? fill="rgb\((\d+,\d+,\d+)\)"'
+                                     r'[^>]*data-key="([^"]*)"', svg):
+        out[key] = (cls, _hex([int(v) for v in fill.split(",")]))
+    return out
+
+
+def click_svg(at: AppTest, key: str, area: str) -> AppTest:
+    """Click area ``area`` of the SVG map ``key``, as the browser reports it.
+
+    The component's frontend sends a click as the trigger ``pick`` (its area's key) in the
+    events widget of the component (``$$STREAMLIT_INTERNAL_KEY_<id>__events``, a JSON list
+    of ``{"event", "value"}``: streamlit's bidi components). AppTest has no API for it, so
+    the state is added to the next run's widget states: the ``on_pick`` callback runs
+    exactly as after a click. Uses AppTest's private ``_tree`` / ``_run``.
+    """
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    (el,) = [e for e in at.get("bidi_component")
+             if e.proto.component_name == "carbon_twin_svg_map" and e.proto.id.endswith(key)]
+    assert json.loads(el.proto.json)["pickable"], f"{key}: the map is not clickable (on_pick)"
+    assert f'data-key="{area}"' in json.loads(el.proto.json)["svg"], f"{area} is not on {key}"
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(
+        id=f"$$STREAMLIT_INTERNAL_KEY_{el.proto.id}__events",
+        json_trigger_value=json.dumps([{"event": "pick", "value": area}])))
+    return at._run(states)
+
+
 def _deck(at: AppTest, key: str):
     """The pydeck chart of widget key ``key`` (its element id ends with the key)."""
     (chart,) = [d for d in at.get("deck_gl_json_chart") if d.proto.id.endswith(f"-{key}")]
@@ -184,23 +225,35 @@ def test_a_click_on_the_map_opens_that_buildings_sheet(engine_env):
     at = _app("en")
     _ok(at)
     first = at.text_input(key="in_building").value
-    deck = json.loads(_deck(at, "in_map").proto.json)
-    top = next(la for la in deck["layers"] if la["id"] == "top")["data"]
-    assert len(top) > 2 and [r["id"] for r in top if r["c"][0] == 255] == [first]  # red: chosen
-    row = next(i for i, r in enumerate(top) if r["id"] != first)
-    picked = top[row]["id"]
-    click_map(at, "in_map", "top", row)
+    district = at.selectbox(key="in_district").value
+    m = _svg_map(at, "in_map")
+    drawn = _areas(m["svg"])
+    b = _buildings(engine_env)
+    best = b.loc[(b["district_adcode"] == district) & (b["pv_capacity_kwp"] > 0)].sort_values(
+        ["pv_yield_kwh_per_yr", "building_id"], ascending=[False, True])["building_id"]
+    assert sorted(drawn) == sorted(best.iloc[:TOP_N])  # the district's top list, each once
+    assert drawn[first] == ("area outlined chosen", _hex(CHOSEN_RGBA))  # red, outlined
+    assert {v for k, v in drawn.items() if k != first} == {("area outlined", _hex(TOP_RGBA))}
+    assert m["legend_title"] == t("in.map_legend", "en")
+    assert [label for label, _ in m["legend"]] == [t("in.map_chosen", "en"), t("in.map_top", "en")]
+    tip = re.search(rf'data-key="{first}" data-tip="([^"]*)"', m["svg"]).group(1)
+    row = b.set_index("building_id").loc[first]
+    assert tip == (f"{first}\n{column('pv_yield_kwh_per_yr', 'en')}: "
+                   f"{rp.fmt(row['pv_yield_kwh_per_yr'], 'pv_yield_kwh_per_yr')}")
+    picked = next(k for k in drawn if k != first)
+    click_svg(at, "in_map", picked)
     _ok(at)
     assert at.text_input(key="in_building").value == picked
     assert at.selectbox(key="in_top").value == picked
-    b = _buildings(engine_env).set_index("building_id").loc[picked]
+    b = b.set_index("building_id").loc[picked]
     assert _metrics(at)[column("pv_yield_kwh_per_yr", "en")] == rp.fmt(b["pv_yield_kwh_per_yr"],
                                                                       "pv_yield_kwh_per_yr")
-    redrawn = json.loads(_deck(at, "in_map").proto.json)
-    top = next(la for la in redrawn["layers"] if la["id"] == "top")["data"]
-    assert [r["id"] for r in top if r["c"][0] == 255] == [picked]  # the clicked one is now red
+    redrawn = _areas(_svg_map(at, "in_map")["svg"])
+    assert [k for k, (cls, _) in redrawn.items() if "chosen" in cls] == [picked]  # now red
+    assert redrawn[picked][1] == _hex(CHOSEN_RGBA) and redrawn[first][1] == _hex(TOP_RGBA)
     want = TwinStore("huzhou", engine_env).select("pv_facets", where={"building_id": picked})
     assert sorted(_facet_ids(_facet_svg(at))) == sorted(want["facet_id"])  # the clicked building's
+    assert not at.get("deck_gl_json_chart")
 
 
 def test_a_click_on_the_pv_map_opens_the_building_in_the_inspector(engine_env):
@@ -246,7 +299,10 @@ def test_site_sheets_show_the_largest_site_with_its_figures(engine_env, kind, ta
     assert figs
     for name in figs:
         assert shown[column(name, lang)] == rp.fmt(top[name], name), name
-    assert any(d.proto.json for d in at.get("deck_gl_json_chart")), "the site on a map"
+    assert not at.get("deck_gl_json_chart")
+    site = _svg_map(at, f"in_site_map_{kind}")  # the site on an SVG map, outlined
+    assert _areas(site["svg"]) == {top[idc]: ("area chosen", "#e67828")}
+    assert ("class=\"marker\"" in site["svg"]) == (kind == "wind")  # a point: a dot
     assert at.get("download_button")
 
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -103,3 +104,104 @@ def test_legend_labels_never_repeat(values, decimals, n):
     lo, hi = ms.value_range(values)
     if lo == hi:
         assert len(labels) == 1
+
+
+# -- SVG maps of small extents (the inspector: a district's top buildings, a site) ----------
+def _box(x0, y0, x1, y1):
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+
+
+@given(st.floats(119.0, 121.0), st.floats(29.0, 31.0), st.floats(0.001, 0.5))
+def test_clip_polygons_keeps_the_part_inside_the_padded_bounds(x, y, size):
+    import shapely
+
+    lake = [_box(120.0, 30.0, 120.5, 30.5), _box(120.1, 30.1, 120.2, 30.2)]  # with an island
+    df = pd.DataFrame({"polygon": [lake], "name": ["lake"]})
+    bounds = (x, y, x + size, y + size)
+    out = ms.clip_polygons(df, bounds, pad=0.1)
+    rect = shapely.box(x - 0.1 * size, y - 0.1 * size, x + 1.1 * size, y + 1.1 * size)
+    want = shapely.Polygon(lake[0], [lake[1]]).intersection(rect)
+    if want.area < 1e-12:
+        assert len(out) == 0 or sum(shapely.Polygon(r).area for r in out["polygon"].iloc[0]) < 1e-9
+        return
+    (rings,) = out["polygon"]
+    assert list(out["name"]) == ["lake"]
+    pts = np.concatenate([np.asarray(r) for r in rings])
+    lo, hi = np.asarray(rect.bounds[:2]), np.asarray(rect.bounds[2:])
+    assert (pts >= lo - 1e-9).all() and (pts <= hi + 1e-9).all()
+    # the even-odd area of the rings (shells and their holes) is the lake's part in view
+    got = shapely.Polygon()
+    for r in rings:
+        got = got.symmetric_difference(shapely.Polygon(r))
+    assert got.area == pytest.approx(want.area, rel=1e-6, abs=1e-12)
+
+
+def _tenths(svg: str, cls: str) -> np.ndarray:
+    """Every x,y pair of the paths of class ``cls`` in ``svg``."""
+    import re
+
+    ds = re.findall(rf'<path class="{cls}" d="([^"]*)"', svg)
+    return np.array([[int(v) for v in p.split(",")] for d in ds
+                     for p in re.findall(r"-?\d+,-?\d+", d)]).reshape(-1, 2)
+
+
+def test_svg_map_at_building_zoom_sends_only_the_context_in_view():
+    import re
+
+    bounds = (120.100, 30.100, 120.104, 30.103)  # a few hundred metres
+    lake = pd.DataFrame({"polygon": [_box(119.5, 29.5, 120.102, 30.6), _box(121, 31, 121.1, 31.1)]})
+    n = 2000  # a long road: segments far away and one crossing the view
+    xs = np.linspace(119.0, 121.0, n)
+    roads = pd.DataFrame({"from_lonlat": [[a, 30.101] for a in xs[:-1]],
+                          "to_lonlat": [[b, 30.101] for b in xs[1:]]})
+    areas = pd.DataFrame({"polygon": [_box(120.101, 30.101, 120.1012, 30.1012)],
+                          "fill": [[42, 157, 143, 220]], "key": ["b1"], "tip": ["b1"]})
+    whole = ms.svg_map(areas, bounds, water=lake, lines=[(roads, (1, 2, 3, 200), 1.0)],
+                       width=640, height=400)
+    cut = ms.svg_map(areas, bounds, water=lake, lines=[(roads, (1, 2, 3, 200), 1.0)],
+                     width=640, height=400, clip=True)
+    assert len(cut) < len(whole) / 20
+    # the lake cut to the view (padded by a tenth): its points near the drawing, the far lake gone
+    water = _tenths(cut, "water")
+    assert 4 <= len(water) <= 6
+    assert water[:, 0].min() >= -700 and water[:, 0].max() <= 6400 + 700
+    assert water[:, 1].min() >= -700 and water[:, 1].max() <= 4000 + 700
+    assert len(_tenths(cut, "line")) <= 2 * 7 < 2 * (n - 1) == len(_tenths(whole, "line"))
+    assert re.findall(r'data-key="([^"]+)"', cut) == ["b1"]
+
+
+def test_svg_map_dots_small_areas_draws_points_and_outlines_the_chosen_one():
+    import re
+
+    bounds = (120.0, 30.0, 120.1, 30.1)  # a district: a building is a pixel
+    areas = pd.DataFrame({"polygon": [_box(120.01, 30.01, 120.0102, 30.0102),
+                                      _box(120.05, 30.05, 120.0502, 30.0502)],
+                          "fill": [[255, 40, 40, 255], [42, 157, 143, 220]],
+                          "key": ["chosen", '"><b>'], "tip": ["a", "<i>"]})
+    svg = ms.svg_map(areas, bounds, width=640, height=400, chosen="chosen", outline=True,
+                     marker_px=9.0, on_top=True)
+    groups = re.findall(r'<g class="([^"]+)"[^>]*data-key="([^"]*)"[^>]*>(.*?)</g>', svg)
+    assert [(c, k) for c, k, _ in groups] == [("area outlined", "&quot;&gt;&lt;b&gt;"),
+                                             ("area outlined chosen", "chosen")]  # chosen last
+    assert "<b>" not in svg and "<i>" not in svg
+    for _, _, body in groups:  # the footprint, and a dot at the centre of its box
+        (d,) = re.findall(r'<path d="([^"]*)"/>', body)
+        ring = np.array([[int(v) for v in p.split(",")] for p in re.findall(r"-?\d+,-?\d+", d)])
+        mx, my = map(int, re.search(r'class="marker" d="M(-?\d+),(-?\d+)h0"', body).groups())
+        assert abs(mx - (ring[:, 0].min() + ring[:, 0].max()) / 2) <= 1
+        assert abs(my - (ring[:, 1].min() + ring[:, 1].max()) / 2) <= 1
+        assert 'stroke-width="9.0"' in body
+    # the chosen (south-west) building left of and below the other one (y down)
+    (cx, cy), (ox, oy) = [tuple(map(int, m)) for m in reversed(
+        re.findall(r'class="marker" d="M(-?\d+),(-?\d+)h0"', svg))]
+    assert cx < ox and cy > oy
+    # without markers the districts stay plain paths (the city map)
+    plain = ms.svg_map(areas, bounds, width=640, height=400)
+    assert plain.count('<path class="area" d="M') == 2
+    assert "<g" not in plain and "marker" not in plain
+    # points (wind sites): dots, no footprint
+    pts = pd.DataFrame({"lon": [120.05], "lat": [30.05], "fill": [[230, 120, 40, 220]],
+                        "key": ["w1"], "tip": ["w1"]})
+    dot = ms.svg_map(pts, bounds, width=640, height=400, chosen="w1")
+    assert re.search(r'<g class="area chosen"[^>]*data-key="w1"[^>]*><path class="marker" '
+                     r'd="M3200,2000h0"', dot), dot
