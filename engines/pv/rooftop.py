@@ -738,12 +738,13 @@ def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building
              for c in (f"adopted_capacity_kwp_{name}", f"adopted_yield_kwh_per_yr_{name}")]
     pb = pb.drop(columns=[c for c in other if c in pb.columns])
     pb["scenario"] = primary
-    pb = gpd.GeoDataFrame(pb, geometry="geometry", crs=buildings.crs)
+    pb = gpd.GeoDataFrame(pb, geometry="geometry", crs=buildings.crs, copy=False)  # pb is ours: no copy
 
     synth = buildings.set_index("building_id")["is_synthetic"]
     fc = facets.drop(columns=[c for c in facets.columns if c.startswith("adopted_ratio_")
                               and c != f"adopted_ratio_{primary}"])
     fc = fc.rename(columns={f"adopted_ratio_{primary}": "adopted_ratio"})
     fc["is_synthetic"] = synth.reindex(fc["building_id"]).to_numpy()
-    fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs)
+    fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs,
+                          copy=False)  # copy-on-write frames: the caller's facets stay as they are
     return pb, fc
