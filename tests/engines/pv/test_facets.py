@@ -290,9 +290,12 @@ def test_osm_defaulted_heights_are_flagged_in_the_facets(tmp_path):
 
 @settings(max_examples=200, deadline=None)
 @given(L=st.floats(0.5, 80.0), W_share=st.floats(0.02, 1.0), pitch=st.floats(0.0, 60.0),
-       setback=st.floats(0.0, 3.0))
+       setback=st.one_of(st.just(0.0), st.floats(0.01, 3.0)))
 def test_pitched_setback_area_matches_geos_buffer(L, W_share, pitch, setback):
-    """The set-back facet areas (numpy) equal GEOS's mitre negative buffer of the facet polygons."""
+    """The set-back facet areas (numpy) equal GEOS's mitre negative buffer of the facet polygons.
+
+    Setbacks from 1 cm (GEOS returns nothing for a tiny triangle buffered by 1e-306 m).
+    """
     from engines.pv.facets import _inset_trapezoid_area
 
     W = L * W_share
