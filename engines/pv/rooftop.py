@@ -571,7 +571,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
                    "terrain_used": inputs.terrain is not None,
                    "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building),
-                   "weather_variability": weather_variability(facets, inputs, params)}}
+                   "weather_variability": weather_variability(facets, inputs, params, own_yields=True)}}
     return EngineResult({"pv_buildings": pb, "pv_facets": fc}, tables, meta)
 
 
@@ -628,12 +628,14 @@ def city_screener_figures(city_tot: pd.DataFrame, per_building: pd.DataFrame, ec
 VARIABILITY_SAMPLE = 2000
 
 
-def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: RooftopParams) -> dict[str, Any]:
+def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: RooftopParams, *,
+                        own_yields: bool = False) -> dict[str, Any]:
     """Specific yield of the same roofs under each of the city's weather files (pure).
 
     Up to :data:`VARIABILITY_SAMPLE` viable facets, taken evenly in ``facet_id`` order,
-    with their horizons, are simulated with every other usable weather file (the run's own
-    file: the facets' ``ac_kwh``, when given); per file the
+    with their horizons, are simulated with every usable weather file (with ``own_yields``,
+    the facets' ``ac_kwh`` stand for the run's own file: they were simulated with these
+    ``params`` and ``inputs.weather``, as :func:`compute` does); per file the
     capacity-weighted specific yield [kWh/kWp] of the sample is reported, with the spread
     (max - min) and the spread relative to the mean. The city's files are typical years
     (CSWD and SWERA for Hangzhou) built from different periods and sources, not
@@ -652,7 +654,7 @@ def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: Roo
             or c.startswith("horizon_elev_deg_")]
     sample = keep.iloc[::step][cols].reset_index(drop=True)
     # the run's own weather file: the facets' yields are already there (not simulated again)
-    own = keep["ac_kwh"].iloc[::step].to_numpy() if "ac_kwh" in keep.columns else None
+    own = keep["ac_kwh"].iloc[::step].to_numpy() if own_yields and "ac_kwh" in keep.columns else None
     model = params.options()
     files: dict[str, Any] = {}
     for name, weather in {inputs.weather_name: inputs.weather, **inputs.other_weather}.items():
