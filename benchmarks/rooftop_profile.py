@@ -150,7 +150,7 @@ def _stages(inputs, params, tmp: Path) -> tuple[dict[str, float], int, dict]:
     keys = buildings[[c for c in ("building_id", "district_adcode", "township_code", "is_synthetic")
                       if c in buildings.columns]]
     rooftop_tables(inputs, params, keys, per_building)
-    weather_variability(facets, inputs, params)
+    weather_variability(facets, inputs, params, own_yields=True)  # as compute() calls it
     lap("tables")
     write_tile_cache(tmp / "tile.parquet", facets, per_building, buildings, params.scenario, inputs.scenarios)
     lap("write")

@@ -381,6 +381,42 @@ def _rectangles(geom: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return centre, u, v, big, small
 
 
+#: Hip ridges shorter than this share of the setback are set back by GEOS (see _pitched_facets).
+_SHORT_RIDGE_FRACTION = 0.1
+
+
+def _inset_trapezoid_area(eave_m: np.ndarray, ridge_m: np.ndarray, depth_m: np.ndarray,
+                          setback_m: float) -> np.ndarray:
+    """Area [m²] of a pitched facet shrunk by ``setback_m`` on every edge (numpy, no GEOS).
+
+    The facet, in its own sloped frame, is a symmetric trapezoid: eave ``eave_m`` at
+    ``y = 0``, ridge ``ridge_m`` (0: a triangular hip end; ``eave_m``: a gable rectangle)
+    at ``y = depth_m``, each slanted side running ``(eave - ridge) / 2`` along the eave
+    over ``depth_m`` up the slope. The set-back facet is the intersection of the four
+    half-planes moved inwards by ``setback_m``: what ``shapely.buffer(facet, -setback_m,
+    join_style="mitre")`` gives for a convex polygon (equal within float rounding). Its
+    width at height ``y`` is ``eave - 2 y run/depth - 2 setback / sin θ`` (``θ`` the angle
+    of the slanted sides to the eave), for ``y`` from ``setback`` to the lower of
+    ``depth - setback`` (below the ridge; a zero-length ridge bounds nothing) and the
+    height where the width reaches 0.
+    """
+    run = (eave_m - ridge_m) / 2.0  # along the eave, per slanted side
+    slope = np.divide(run, depth_m, out=np.zeros_like(run), where=depth_m > 0)  # = cos(pitch) or 0
+    # inward shift of a slanted side along the eave: setback / sin(theta), cot(theta) = slope
+    shift = setback_m * np.sqrt(1.0 + slope * slope)
+    w0 = eave_m - 2.0 * shift  # width of the set-back facet at y = 0 (before the eave cut)
+    top = depth_m - setback_m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y_zero = np.where(slope > 0, w0 / (2.0 * slope), np.inf)
+    y1 = np.where(ridge_m > 0, np.minimum(top, y_zero), y_zero)
+    y1 = np.where(slope > 0, y1, top)
+    h = y1 - setback_m
+    w_lo = w0 - 2.0 * slope * setback_m
+    w_hi = w0 - 2.0 * slope * y1
+    area = h * (w_lo + w_hi) / 2.0
+    return np.where((h > 0) & (w_lo > 0), area, 0.0)
+
+
 def _pitched_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray, kind: str,
                     p: dict[str, float]) -> pd.DataFrame:
     """Gable (2 facets) or hip (4 facets) roofs, vectorised over buildings."""
@@ -395,11 +431,11 @@ def _pitched_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray
     d = W / (2.0 * cosb)  # sloped depth eave -> ridge
     z = np.zeros(n)
 
+    s = float(p["pitched_setback_m"])
     if kind == "gable":
         plan = [L * W / 2.0, L * W / 2.0]
-        # sloped facet in its own (along-eave, up-slope) frame
-        polys = [np.stack([np.stack([z, z], 1), np.stack([L, z], 1), np.stack([L, d], 1),
-                           np.stack([z, d], 1)], axis=1)] * 2
+        # each facet is an L x d rectangle on the slope
+        inset = [_inset_trapezoid_area(L, L, d, s)] * 2
         dist_from_eave = [W / 4.0, W / 4.0]
         offsets = [v * (W / 4.0)[:, None], -v * (W / 4.0)[:, None]]
         normals = [v, -v]
@@ -409,26 +445,34 @@ def _pitched_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray
         t_dist = h * (a + 2 * b) / (3 * (a + b))  # trapezoid centroid from its eave
         plan_t = (2 * L - W) * W / 4.0
         plan_e = W * W / 4.0
-        trap = np.stack([np.stack([z, z], 1), np.stack([L, z], 1), np.stack([L - W / 2, d], 1),
-                         np.stack([W / 2, d], 1)], axis=1)
-        tri = np.stack([np.stack([z, z], 1), np.stack([W, z], 1), np.stack([W / 2, d], 1),
-                        np.stack([W / 2, d], 1)], axis=1)  # repeated apex: a triangle
         plan = [plan_t, plan_t, plan_e, plan_e]
-        polys = [trap, trap, tri, tri]
+        # trapezoids (eave L, ridge L - W) and triangular ends (eave W), sloped height d
+        trap = _inset_trapezoid_area(L, L - W, d, s)
+        # GEOS drops a ridge shorter than 1 % of the setback before buffering (its input
+        # simplifier): keep its figure for such near-square hips, so results do not move
+        ridge = L - W
+        short = ridge < _SHORT_RIDGE_FRACTION * s
+        if short.any():
+            zs = z[short]
+            ring = np.stack([np.stack([zs, zs], 1), np.stack([L[short], zs], 1),
+                             np.stack([L[short] - W[short] / 2, d[short]], 1),
+                             np.stack([W[short] / 2, d[short]], 1)], axis=1)
+            trap[short] = shapely.area(shapely.buffer(shapely.polygons(ring), -s, join_style="mitre"))
+        tri = _inset_trapezoid_area(W, z, d, s)
+        inset = [trap, trap, tri, tri]
         dist_from_eave = [t_dist, t_dist, W / 6.0, W / 6.0]
         offsets = [v * (W / 2 - t_dist)[:, None], -v * (W / 2 - t_dist)[:, None],
                    u * (L / 2 - W / 6.0)[:, None], -u * (L / 2 - W / 6.0)[:, None]]
         normals = [v, -v, u, -u]
 
+    ids = gdf["building_id"].astype("str").to_numpy()
     frames = []
-    for k, (pa, poly, de, off, nv) in enumerate(zip(plan, polys, dist_from_eave, offsets,
-                                                     normals, strict=True)):
-        shp = shapely.polygons(poly)
-        inner = shapely.buffer(shp, -p["pitched_setback_m"], join_style="mitre")
-        inst = shapely.area(inner) * scale * (1.0 - p["obstacle_fraction_pitched"])
+    for k, (pa, ins, de, off, nv) in enumerate(zip(plan, inset, dist_from_eave, offsets,
+                                                    normals, strict=True)):
+        inst = ins * scale * (1.0 - p["obstacle_fraction_pitched"])
         xy = centre + off
         frames.append(pd.DataFrame({
-            "building_id": gdf["building_id"].astype("str").to_numpy(),
+            "building_id": ids,
             "k": np.full(n, k, dtype="int64"),
             "roof_type": np.full(n, kind, dtype=object),
             "surface_tilt": np.full(n, float(p["roof_pitch_deg"])),
@@ -596,23 +640,24 @@ def roof_facets(
         lat = _layer_latitude(buildings)
 
     parts = []
+    rows = []  # each facet's building position (building_id is unique), in the order of parts
     if is_flat.any():
         assert lat is not None  # set above when there are flat roofs
         sel = np.flatnonzero(is_flat)
         parts.append(_flat_facets(buildings.iloc[sel], heights[sel], hdef[sel],
                                   rt[sel] == "unknown", lat, params))
+        rows.append(sel)
     for kind in ("gable", "hip"):
         sel = np.flatnonzero(rt == kind)
         if len(sel):
-            parts.append(_pitched_facets(buildings.iloc[sel], heights[sel], hdef[sel], kind,
-                                         params))
+            part = _pitched_facets(buildings.iloc[sel], heights[sel], hdef[sel], kind, params)
+            parts.append(part)
+            rows.append(np.tile(sel, len(part) // len(sel)))  # facet k of every building, k = 0, 1, ...
     df = pd.concat(parts, ignore_index=True)
 
     # order: building order, then facet number
-    order_key = pd.Series(np.arange(len(buildings)),
-                          index=buildings["building_id"].astype(str).to_numpy())
-    df["_o"] = order_key.loc[df["building_id"].to_numpy()].to_numpy()
-    df = df.sort_values(["_o", "k"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    order = np.lexsort((df["k"].to_numpy(), np.concatenate(rows)))
+    df = df.take(order).reset_index(drop=True)
 
     reason = np.full(len(df), "", dtype=object)
     pitched = df["roof_type"].to_numpy() != "flat"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 import pvlib
@@ -202,22 +203,21 @@ def screener_columns(facets: pd.DataFrame, per_building: pd.DataFrame, buildings
     """
     viable = facets["is_viable"].to_numpy(dtype=bool)
     kwp = facets["pdc0_kw"].to_numpy(dtype=float) * viable
-    cols: dict[str, Any] = {"building_id": facets["building_id"].to_numpy(), "_kwp": kwp}
+    cols: dict[str, Any] = {"_kwp": kwp}
     for c in _SUMMED:
         cols[c] = facets[c].to_numpy() * viable
     for c in _WEIGHTED:
         cols[c] = facets[c].to_numpy(dtype=float) * kwp
-    frame = pd.DataFrame(cols)
-    g = frame.groupby("building_id", sort=False).sum()
+    codes, index = _building_groups(facets)
+    g = _group_sums(codes, index, cols)
     out = g[list(_SUMMED)].copy()
     out["panel_count"] = out["panel_count"].astype("int64")
     w = g["_kwp"].where(g["_kwp"] > 0, 1.0)
     for c in _WEIGHTED:
         out[c] = g[c] / w
-    flags = pd.DataFrame({"building_id": facets["building_id"].to_numpy(),
-                          **{f: facets[f].to_numpy(dtype=bool) if f in facets.columns
-                             else np.zeros(len(facets), dtype=bool) for f in _FLAGS}})
-    out = out.join(flags.groupby("building_id", sort=False).max())
+    for f in _FLAGS:  # any facet flagged
+        flag = facets[f].to_numpy(dtype=bool) if f in facets.columns else np.zeros(len(facets), dtype=bool)
+        out[f] = np.bincount(codes, weights=flag, minlength=len(index)) > 0
     out = out.reindex(per_building.index)
     cap = per_building["pv_capacity_kwp"].to_numpy(dtype=float)
     energy = per_building["pv_yield_kwh_per_yr"].to_numpy(dtype=float)
@@ -259,26 +259,81 @@ def simulate_by_roof(facets: pd.DataFrame, weather: pd.DataFrame, location: pvli
     return pd.concat(parts).reindex(facets.index)
 
 
+@numba.njit(cache=True)
+def _kahan_group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Per group and column, the compensated (Kahan) sum of the non-NaN values, in row order.
+
+    The algorithm of pandas' ``groupby(...).sum()`` (``pandas._libs.groupby.group_sum``), so
+    the sums are bit-equal to it: the group-by without hashing string keys per column.
+    """
+    n, k = values.shape
+    out = np.zeros((n_groups, k))
+    comp = np.zeros((n_groups, k))
+    for i in range(n):
+        g = codes[i]
+        for j in range(k):
+            v = values[i, j]
+            if v != v:
+                continue
+            y = v - comp[g, j]
+            t = out[g, j] + y
+            c = t - out[g, j] - y
+            comp[g, j] = 0.0 if c != c else c  # an infinite value: keep the sum infinite
+            out[g, j] = t
+    return out
+
+
+def _building_groups(facets: pd.DataFrame) -> tuple[np.ndarray, pd.Index]:
+    """Each facet's building as a code (0, 1, ... in order of first appearance) and the ids."""
+    codes, ids = pd.factorize(facets["building_id"], sort=False)
+    return codes, pd.Index(ids, name="building_id")
+
+
+def _group_sums(codes: np.ndarray, index: pd.Index, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Sums of float ``columns`` per building, bit-equal to ``groupby("building_id", sort=False).sum()``.
+
+    As pandas does: ``np.add.reduceat`` when each building's facets are contiguous (as
+    :func:`~engines.pv.facets.roof_facets` returns them) and no column has a NaN (pandas
+    checks the block of float columns), else the compensated sum of :func:`_kahan_group_sum`
+    (NaN skipped).
+    """
+    values = np.empty((len(columns), len(codes)))
+    for j, v in enumerate(columns.values()):
+        values[j] = v
+    sums = np.zeros((len(columns), len(index)))
+    if len(codes):
+        # sorted codes (every group a contiguous segment) and no NaN in the block of columns
+        if np.all(codes[1:] >= codes[:-1]) and not np.isnan(values).any():
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            sums = np.add.reduceat(values, starts, axis=1)
+        else:
+            sums = _kahan_group_sum(codes, len(index), np.ascontiguousarray(values.T)).T
+    return pd.DataFrame({c: sums[j] for j, c in enumerate(columns)}, index=index)
+
+
 def _per_building(facets: pd.DataFrame, scenarios: Iterable[str]) -> pd.DataFrame:
     viable = facets["is_viable"].to_numpy()
     kwp = facets["pdc0_kw"].to_numpy() * viable
     kwh = facets["ac_kwh"].to_numpy() * viable
-    frame = pd.DataFrame({
-        "building_id": facets["building_id"].to_numpy(),
-        "n_facets": 1,
-        "n_viable_facets": viable.astype("int64"),
+    cols = {
         "pv_capacity_kwp": kwp,
         "pv_yield_kwh_per_yr": kwh,
         "_unshaded_kwh": np.where(viable, facets["ac_kwh"] / (1 - facets["shading_loss_fraction"])
                                   .clip(lower=1e-9), 0.0),
-    })
+    }
     for m in _MONTHS:
-        frame[m] = facets[m].to_numpy() * viable
+        cols[m] = facets[m].to_numpy() * viable
     for name in scenarios:
         ratio = facets[f"adopted_ratio_{name}"].to_numpy()
-        frame[f"adopted_capacity_kwp_{name}"] = kwp * ratio
-        frame[f"adopted_yield_kwh_per_yr_{name}"] = kwh * ratio
-    out = frame.groupby("building_id", sort=False).sum()
+        cols[f"adopted_capacity_kwp_{name}"] = kwp * ratio
+        cols[f"adopted_yield_kwh_per_yr_{name}"] = kwh * ratio
+    codes, index = _building_groups(facets)
+    sums = _group_sums(codes, index, cols)
+    out = pd.concat([pd.DataFrame({
+        "n_facets": np.bincount(codes, minlength=len(index)).astype("int64"),
+        "n_viable_facets": np.bincount(codes, weights=viable.astype("int64"),
+                                       minlength=len(index)).astype("int64"),
+    }, index=index), sums], axis=1)
     out["specific_yield_kwh_per_kwp"] = np.where(
         out["pv_capacity_kwp"] > 0, out["pv_yield_kwh_per_yr"] / out["pv_capacity_kwp"].where(
             out["pv_capacity_kwp"] > 0, 1.0), 0.0)
@@ -516,7 +571,7 @@ def compute(inputs: RooftopInputs, params: RooftopParams, *,
                    "terrain_used": inputs.terrain is not None,
                    "weather_check": inputs.weather_check,
                    "n_facets": len(facets), "n_buildings": len(per_building),
-                   "weather_variability": weather_variability(facets, inputs, params)}}
+                   "weather_variability": weather_variability(facets, inputs, params, own_yields=True)}}
     return EngineResult({"pv_buildings": pb, "pv_facets": fc}, tables, meta)
 
 
@@ -573,11 +628,14 @@ def city_screener_figures(city_tot: pd.DataFrame, per_building: pd.DataFrame, ec
 VARIABILITY_SAMPLE = 2000
 
 
-def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: RooftopParams) -> dict[str, Any]:
+def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: RooftopParams, *,
+                        own_yields: bool = False) -> dict[str, Any]:
     """Specific yield of the same roofs under each of the city's weather files (pure).
 
     Up to :data:`VARIABILITY_SAMPLE` viable facets, taken evenly in ``facet_id`` order,
-    with their horizons, are simulated with every usable weather file; per file the
+    with their horizons, are simulated with every usable weather file (with ``own_yields``,
+    the facets' ``ac_kwh`` stand for the run's own file: they were simulated with these
+    ``params`` and ``inputs.weather``, as :func:`compute` does); per file the
     capacity-weighted specific yield [kWh/kWp] of the sample is reported, with the spread
     (max - min) and the spread relative to the mean. The city's files are typical years
     (CSWD and SWERA for Hangzhou) built from different periods and sources, not
@@ -595,15 +653,20 @@ def weather_variability(facets: pd.DataFrame, inputs: RooftopInputs, params: Roo
             if c in ("surface_tilt", "surface_azimuth", "pdc0_kw", "albedo", "roof_type")
             or c.startswith("horizon_elev_deg_")]
     sample = keep.iloc[::step][cols].reset_index(drop=True)
+    # the run's own weather file: the facets' yields are already there (not simulated again)
+    own = keep["ac_kwh"].iloc[::step].to_numpy() if own_yields and "ac_kwh" in keep.columns else None
     model = params.options()
     files: dict[str, Any] = {}
     for name, weather in {inputs.weather_name: inputs.weather, **inputs.other_weather}.items():
         if isinstance(weather, str):
             files[name] = {"error": weather}
             continue
-        res = simulate_by_roof(sample, weather, inputs.location, model,
-                               params.layout.temperature_by_roof())
-        sy = float(res["ac_kwh"].sum() / sample["pdc0_kw"].sum())
+        if own is not None and name == inputs.weather_name and weather is inputs.weather:
+            kwh = own
+        else:
+            kwh = simulate_by_roof(sample, weather, inputs.location, model,
+                                   params.layout.temperature_by_roof())["ac_kwh"].to_numpy()
+        sy = float(pd.Series(kwh).sum() / sample["pdc0_kw"].sum())
         files[name] = {"specific_yield_kwh_per_kwp": round(sy, 1)}
     vals = [f["specific_yield_kwh_per_kwp"] for f in files.values() if "specific_yield_kwh_per_kwp" in f]
     spread = max(vals) - min(vals) if vals else float("nan")
@@ -677,12 +740,13 @@ def rooftop_rows(buildings: gpd.GeoDataFrame, facets: pd.DataFrame, per_building
              for c in (f"adopted_capacity_kwp_{name}", f"adopted_yield_kwh_per_yr_{name}")]
     pb = pb.drop(columns=[c for c in other if c in pb.columns])
     pb["scenario"] = primary
-    pb = gpd.GeoDataFrame(pb, geometry="geometry", crs=buildings.crs)
+    pb = gpd.GeoDataFrame(pb, geometry="geometry", crs=buildings.crs, copy=False)  # pb is ours: no copy
 
     synth = buildings.set_index("building_id")["is_synthetic"]
     fc = facets.drop(columns=[c for c in facets.columns if c.startswith("adopted_ratio_")
                               and c != f"adopted_ratio_{primary}"])
     fc = fc.rename(columns={f"adopted_ratio_{primary}": "adopted_ratio"})
     fc["is_synthetic"] = synth.reindex(fc["building_id"]).to_numpy()
-    fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs)
+    fc = gpd.GeoDataFrame(fc, geometry=gpd.points_from_xy(fc["x_m"], fc["y_m"]), crs=buildings.crs,
+                          copy=False)  # copy-on-write frames: the caller's facets stay as they are
     return pb, fc

@@ -268,37 +268,37 @@ def apply_scenario(facets: pd.DataFrame, buildings: pd.DataFrame, scenario: Scen
     require_columns(buildings, sorted(needed), f"{where} (buildings)",
                     "the scenario's rules match on them; import the layer through layers.buildings "
                     "(it fills schema defaults)")
-    b = pd.DataFrame({"building_id": buildings["building_id"].astype(str).to_numpy()})
-    for col in sorted(needed):
-        b[col] = buildings[col].to_numpy()
-    b = b.set_index("building_id")
-    fb = facets["building_id"].astype(str).to_numpy()
-    unknown = b.index.get_indexer(fb) < 0  # hash lookup; np.isin sorts object arrays (slow)
+    # the rules are evaluated once per building, then gathered to the facets by position
+    pos = pd.Index(buildings["building_id"].astype(str)).get_indexer(facets["building_id"].astype(str))
+    unknown = pos < 0  # hash lookup; np.isin sorts object arrays (slow)
     if unknown.any():
+        fb = facets["building_id"].astype(str).to_numpy()
         msg = (f"{where}: {int(unknown.sum())} facet(s) refer to buildings not given, e.g. "
                f"{sorted(set(fb[unknown]))[:5]}")
         raise SchemaError(msg)
-    attrs = b.loc[fb]
 
-    n = len(facets)
-    ratio = np.full(n, scenario.default_ratio)
-    open_ = np.ones(n, dtype=bool)  # not yet matched by an earlier rule
+    nb = len(buildings)
+    ratio_b = np.full(nb, scenario.default_ratio)
+    open_ = np.ones(nb, dtype=bool)  # not yet matched by an earlier rule
     for r in scenario.rules:
         m = open_.copy()
         if r.use_class is not None:
-            m &= attrs["use_class"].astype(str).isin(r.use_class).to_numpy()
+            m &= buildings["use_class"].astype(str).isin(r.use_class).to_numpy()
         for col in ("is_new_build", "is_public_institution"):
             want = getattr(r, col)
             if want is not None:
-                vals = attrs[col]
-                if vals.isna().any():
-                    ids = attrs.index[vals.isna().to_numpy()].unique()[:5].tolist()
+                vals = buildings[col]
+                na = vals.isna().to_numpy()
+                if na[pos].any():  # only the facets' buildings must say
+                    fb = facets["building_id"].astype(str).to_numpy()
+                    ids = pd.unique(fb[na[pos]])[:5].tolist()
                     msg = (f"{where}: {col} is missing for building_id {ids}; fill it "
                            "(schema default False)")
                     raise SchemaError(msg)
-                m &= vals.astype(bool).to_numpy() == want
-        ratio[m] = r.ratio
+                m &= vals.where(~na, False).astype(bool).to_numpy() == want
+        ratio_b[m] = r.ratio
         open_ &= ~m
+    ratio = ratio_b[pos]
     if scenario.basis == "roof_area":
         roof = facets["roof_area_m2"].to_numpy(dtype="float64")
         inst = facets["installable_area_m2"].to_numpy(dtype="float64")

@@ -31,6 +31,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -89,7 +90,8 @@ def partition_name(value) -> str:
     return text if text else NO_PARTITION
 
 
-def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False) -> Path:
+def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool = False,
+                  **options: Any) -> Path:
     """Write a frame to one Parquet file atomically.
 
     A GeoDataFrame becomes GeoParquet 1.1 (metadata by geopandas); a DataFrame plain Parquet.
@@ -102,6 +104,8 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool =
         Target file; its folder is created.
     index : bool
         Keep the frame's index as a column (default: dropped).
+    **options
+        Passed to :func:`pyarrow.parquet.write_table` (e.g. ``use_dictionary``).
 
     Returns
     -------
@@ -111,9 +115,9 @@ def write_parquet(frame: pd.DataFrame, path: str | os.PathLike, *, index: bool =
     path = Path(path)
     with atomic_path(path) as tmp:
         if isinstance(frame, gpd.GeoDataFrame):
-            frame.to_parquet(tmp, index=index, schema_version="1.1.0")
+            frame.to_parquet(tmp, index=index, schema_version="1.1.0", **options)
         else:
-            frame.to_parquet(tmp, index=index)
+            frame.to_parquet(tmp, index=index, **options)
     return path
 
 

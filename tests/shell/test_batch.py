@@ -197,3 +197,14 @@ def test_tiles_are_stable():
     assert tiles[1].tile_id == "t+00000+00000"
     assert tiles[1].bounds == (0.0, 0.0, 2000.0, 2000.0)
     assert tiles[1].halo_bounds == (-500.0, -500.0, 2500.0, 2500.0)
+
+
+def test_tile_cache_dictionary_columns_are_the_text_ones():
+    """Only text columns (and a named index) get Parquet dictionaries in the tile cache."""
+    from shell.batch.tasks import _text_columns
+
+    frame = pd.DataFrame({"facet_id": pd.array(["a", "b"], dtype="str"), "roof": ["x", "y"],
+                          "ac_kwh": [1.0, 2.0], "n": [1, 2]},
+                         index=pd.Index(["p", "q"], name="building_id"))
+    assert _text_columns(frame) == ["facet_id", "roof"]
+    assert _text_columns(frame, index=True) == ["facet_id", "roof", "building_id"]

@@ -81,3 +81,17 @@ def test_weather_spread_between_files(run):
     assert 0.08 < out["relative_spread"] < 0.12  # about 10 % less light, about 10 % less energy
     assert out["files"]["c.epw"] == {"error": "c.epw: no file"} and "not year-to-year" in out["note"]
     assert weather_variability(facets, _inputs(weather, loc, {}), params)["kind"] == "none"
+
+
+def test_weather_spread_reuses_the_runs_own_yields(run):
+    """With own_yields the facets' ac_kwh stand for the run's own file (not simulated again)."""
+    weather, loc, _, facets, _ = run
+    params = RooftopParams()
+    other = {"b.epw": weather.copy()}
+    scaled = facets.assign(ac_kwh=facets["ac_kwh"] * 2.0)
+    base = weather_variability(facets, _inputs(weather, loc, other), params)
+    own = weather_variability(scaled, _inputs(weather, loc, other), params, own_yields=True)
+    assert own["files"]["b.epw"] == base["files"]["b.epw"]  # other files simulated as before
+    a = own["files"]["a.epw"]["specific_yield_kwh_per_kwp"]
+    assert a == pytest.approx(2.0 * float(facets.loc[facets["is_viable"], "ac_kwh"].sum()
+                                          / facets.loc[facets["is_viable"], "pdc0_kw"].sum()), rel=0.2)

@@ -122,3 +122,17 @@ def test_partition_names():
 def test_read_partitioned_names_an_empty_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no GeoParquet files"):
         read_partitioned(tmp_path)
+
+
+def test_write_parquet_passes_options_and_reads_back_the_same(tmp_path):
+    """Dictionary encoding only on the text columns (as the tile cache writes): same table back."""
+    rng = np.random.default_rng(3)
+    frame = gpd.GeoDataFrame({"facet_id": [f"b{i}-f0" for i in range(500)], "ac_kwh": rng.random(500),
+                              "n": np.arange(500)}, geometry=shapely.points(rng.random((500, 2))), crs=4549)
+    plain = write_parquet(frame, tmp_path / "plain.parquet")
+    text = write_parquet(frame, tmp_path / "text.parquet", use_dictionary=["facet_id"])
+    assert pq.read_table(plain).equals(pq.read_table(text), check_metadata=True)
+    meta = pq.ParquetFile(text).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert any("DICTIONARY" in e for e in encodings["facet_id"])
+    assert not any("DICTIONARY" in e for e in encodings["ac_kwh"])
