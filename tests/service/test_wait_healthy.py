@@ -23,7 +23,7 @@ def _free_port() -> int:
 class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self):  # noqa: N802 (the stdlib's name)
+    def do_GET(self):  # the stdlib handler method name
         self.send_response(self.status if self.path == "/health" else 404)
         self.end_headers()
 
