@@ -20,7 +20,7 @@ import streamlit as st
 
 from mapapp import data
 from mapapp.i18n import t, unit
-from mapapp.pages._common import Ctx, chart, name_col, show_table
+from mapapp.pages._common import Ctx, chart, html_table, name_col
 from twin.schema import LEDGERS
 from twin.trajectory import ledger_settings, trajectory
 
@@ -188,9 +188,11 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
         table = traj.rename(columns={"installed": "traj_installed", "added": "traj_added",
                                      "path": "traj_path", "ahead": "traj_ahead",
                                      "ahead_pct": "traj_ahead_pct"})
-        show_table(table.round(1), lang, key=f"traj_{metric}")
+        # light HTML tables, the districts folded (<details>): no data grid, no rerun to open
+        body = html_table(table.round(1), lang)
         if len(rows):
-            with st.expander(t("traj.by_district", lang)):
-                show_table(_districts_table(ctx, rows, spec["column"]), lang, key=f"traj_d_{metric}")
+            body += html_table(_districts_table(ctx, rows, spec["column"]), lang,
+                               summary=t("traj.by_district", lang))
+        st.html(body)
     if not shown:
         st.info(t("traj.no_metric", lang))
