@@ -314,8 +314,11 @@ _TABLE_CSS = (
     ".ct-tbl summary{cursor:pointer;font-size:0.9rem;padding:4px 0}</style>")
 
 
-def _cell(v: Any) -> tuple[str, bool]:
-    """A table cell's escaped text and whether it is a number (right-aligned); NaN is empty."""
+def _cell(v: Any, sep: bool = True) -> tuple[str, bool]:
+    """A table cell's escaped text and whether it is a number (right-aligned); NaN is empty.
+
+    Integers get thousands separators unless ``sep`` is false (years).
+    """
     import html
 
     if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA or v is pd.NaT:
@@ -323,7 +326,7 @@ def _cell(v: Any) -> tuple[str, bool]:
     if isinstance(v, (bool, np.bool_)):
         return html.escape(str(bool(v))), False
     if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}", True
+        return f"{int(v):,}" if sep else str(int(v)), True
     if isinstance(v, (float, np.floating)):
         return f"{float(v):,.3f}".rstrip("0").rstrip("."), True
     return html.escape(str(v)), False
@@ -342,9 +345,10 @@ def html_table(df: pd.DataFrame, lang: str, *, summary: str | None = None) -> st
 
     labels = columns(df.columns, lang)
     head = "".join(f"<th>{html.escape(str(labels[c]))}</th>" for c in df.columns)
+    seps = [not (str(c) == "year" or str(c).endswith("_year")) for c in df.columns]
     rows = []
     for rec in df.itertuples(index=False, name=None):
-        cells = [_cell(v) for v in rec]
+        cells = [_cell(v, sep) for v, sep in zip(rec, seps, strict=True)]
         rows.append("<tr>" + "".join(f'<td class="n">{s}</td>' if num else f"<td>{s}</td>"
                                      for s, num in cells) + "</tr>")
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
