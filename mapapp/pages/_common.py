@@ -21,6 +21,7 @@ from mapapp.i18n import category, columns, t
 __all__ = ["INPUT_LAYERS", "SCOPE_COLUMNS", "Ctx", "base_layers", "chart", "city_map", "layer_shares",
            "name_col", "need", "scope_text", "share_text", "show_scope", "show_table", "show_terrain",
            "terrain_text", "vega_spec"]
+__all__ += ["html_table", "show_html_table"]
 
 #: Columns (of :mod:`twin.schema`) that say what an aggregate rests on; read when a table has them.
 SCOPE_COLUMNS = ("synthetic_share", "n_buildings", "city_buildings_estimate", "coverage_share",
@@ -301,3 +302,61 @@ def show_scope(ctx: Ctx, frame: pd.DataFrame | Mapping | None = None, *, engine:
     if text:
         st.caption(f"{prefix}: {text}" if prefix else text)
     return text
+
+
+#: Style of :func:`html_table` (one rule set, scoped by its class).
+_TABLE_CSS = (
+    "<style>.ct-tbl{overflow-x:auto;margin:0 0 0.6rem 0}"
+    ".ct-tbl table{border-collapse:collapse;font-size:0.82rem;line-height:1.35}"
+    ".ct-tbl th,.ct-tbl td{padding:2px 10px 2px 6px;border-bottom:1px solid rgba(128,128,128,.25);"
+    "white-space:nowrap}.ct-tbl th{text-align:left;font-weight:600}"
+    ".ct-tbl td.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".ct-tbl summary{cursor:pointer;font-size:0.9rem;padding:4px 0}</style>")
+
+
+def _cell(v: Any, sep: bool = True) -> tuple[str, bool]:
+    """A table cell's escaped text and whether it is a number (right-aligned); NaN is empty.
+
+    Integers get thousands separators unless ``sep`` is false (years).
+    """
+    import html
+
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA or v is pd.NaT:
+        return "", False
+    if isinstance(v, (bool, np.bool_)):
+        return html.escape(str(bool(v))), False
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if sep else str(int(v)), True
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.3f}".rstrip("0").rstrip("."), True
+    return html.escape(str(v)), False
+
+
+def html_table(df: pd.DataFrame, lang: str, *, summary: str | None = None) -> str:
+    """``df`` as a light HTML table with translated, escaped headers and cells.
+
+    For small tables that need no sorting or scrolling: a browser lays it out with the
+    page, where ``st.dataframe`` loads its grid chunk and draws a canvas per table (the
+    overview's eight grids took most of its first render). With ``summary`` the table is
+    folded in a ``<details>`` element: closed, nothing is drawn and nothing reruns when
+    it is opened. Numbers are thousands-separated, up to three decimals, NaN empty.
+    """
+    import html
+
+    labels = columns(df.columns, lang)
+    head = "".join(f"<th>{html.escape(str(labels[c]))}</th>" for c in df.columns)
+    seps = [not (str(c) == "year" or str(c).endswith("_year")) for c in df.columns]
+    rows = []
+    for rec in df.itertuples(index=False, name=None):
+        cells = [_cell(v, sep) for v, sep in zip(rec, seps, strict=True)]
+        rows.append("<tr>" + "".join(f'<td class="n">{s}</td>' if num else f"<td>{s}</td>"
+                                     for s, num in cells) + "</tr>")
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    if summary is not None:
+        table = f"<details><summary>{html.escape(summary)}</summary>{table}</details>"
+    return f'{_TABLE_CSS}<div class="ct-tbl">{table}</div>'
+
+
+def show_html_table(df: pd.DataFrame, lang: str, *, summary: str | None = None) -> None:
+    """Show :func:`html_table` (``st.html``: sanitised, not iframed)."""
+    st.html(html_table(df, lang, summary=summary))

@@ -20,7 +20,7 @@ import streamlit as st
 
 from mapapp import data
 from mapapp.i18n import t, unit
-from mapapp.pages._common import Ctx, chart, name_col, show_table
+from mapapp.pages._common import Ctx, chart, html_table, name_col
 from twin.schema import LEDGERS
 from twin.trajectory import ledger_settings, trajectory
 
@@ -100,6 +100,21 @@ def _chart(traj: pd.DataFrame, targets: pd.DataFrame, lang: str, unit_label: str
     return alt.layer(lines, pts, text).properties(height=260)
 
 
+def _charts(titles: tuple[str, ...], trajs: tuple[pd.DataFrame, ...],
+            targets: tuple[pd.DataFrame, ...], units: tuple[str, ...], lang: str) -> alt.VConcatChart:
+    """Every metric's trajectory (:func:`_chart`) as one panel of one view, titled by the metric.
+
+    Each panel keeps its own y scale (its own unit); the series' colours and dashes and
+    their legend are shared.
+    """
+    panels = [_chart(tr, tg, lang, u).properties(
+        title=alt.TitleParams(title, anchor="start", fontSize=13), width=620)
+        for title, tr, tg, u in zip(titles, trajs, targets, units, strict=True)]
+    return alt.vconcat(*panels, spacing=18).resolve_scale(
+        x="independent", y="independent", color="shared", strokeDash="shared",
+    ).configure_legend(labelLimit=420)
+
+
 def _potential(pf: pd.DataFrame, metric: str, lang: str, unit_label: str) -> str:
     rows = pf.loc[(pf["metric"] == metric) & pf["potential"].notna()] if len(pf) else pf
     if rows.empty:
@@ -149,7 +164,9 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
         if n_syn:
             st.warning(t("traj.synthetic", lang, ledger=t(f"traj.ledger.{name}", lang), n=n_syn,
                          total=len(frame), share=f"{100.0 * n_syn / max(len(frame), 1):.0f}"))
-    shown = 0
+    # two passes: the sections first, then one chart of every metric (one Vega view: each
+    # view costs its own vega-embed parse and render in the browser) above their figures
+    sections = []
     for metric, spec in cfg["metrics"].items():
         tg = targets.loc[(targets["metric"] == metric) & targets["year"].notna()]
         if tg.empty or spec["ledger"] not in ledgers:
@@ -157,14 +174,20 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
         city_wide = tg.loc[tg["area"] == "all"]
         rows = _rows_for(ledgers[spec["ledger"]], spec)
         unit_label = unit(str(tg["unit"].iloc[0]), lang)
-        title = str(tg["indicator_zh" if lang == "zh" else "indicator_en"].iloc[0])
-        st.markdown(f"**{title}** ({', '.join(tg['id'])})")
-        if city_wide.empty:
+        title = f"{tg['indicator_zh' if lang == 'zh' else 'indicator_en'].iloc[0]} ({', '.join(tg['id'])})"
+        traj, origin = (metric_trajectory(city_wide, rows, spec["column"], base_year)
+                        if len(city_wide) else (None, ""))
+        sections.append((metric, spec, tg, city_wide, rows, unit_label, title, traj, origin))
+    drawn = [s for s in sections if s[7] is not None]
+    if drawn:
+        chart(_charts, tuple(s[6] for s in drawn), tuple(s[7] for s in drawn),
+              tuple(s[3] for s in drawn), tuple(s[5] for s in drawn), lang, width="content")
+    for metric, spec, tg, _cw, rows, unit_label, title, traj, origin in sections:
+        st.markdown(f"**{title}**")
+        if traj is None:
             st.caption(t("traj.area_only", lang, ids=", ".join(tg["id"]),
                          areas=", ".join(sorted(set(tg["area"])))))
             continue
-        traj, origin = metric_trajectory(city_wide, rows, spec["column"], base_year)
-        shown += 1
         known = traj.dropna(subset=["installed"])
         last = known.iloc[-1]
         syn = bool(rows["is_synthetic"].astype(bool).any()) if len(rows) else False
@@ -184,13 +207,14 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
             cols[1].metric(t("traj.vs_path", lang, year=int(last["year"])), "-",
                            help=t("traj.origin.none", lang, year=base_year))
         cols[2].metric(t("traj.remaining", lang), _potential(pf, metric, lang, unit_label))
-        chart(_chart, traj, city_wide, lang, unit_label)
         table = traj.rename(columns={"installed": "traj_installed", "added": "traj_added",
                                      "path": "traj_path", "ahead": "traj_ahead",
                                      "ahead_pct": "traj_ahead_pct"})
-        show_table(table.round(1), lang, key=f"traj_{metric}")
+        # light HTML tables, the districts folded (<details>): no data grid, no rerun to open
+        body = html_table(table.round(1), lang)
         if len(rows):
-            with st.expander(t("traj.by_district", lang)):
-                show_table(_districts_table(ctx, rows, spec["column"]), lang, key=f"traj_d_{metric}")
-    if not shown:
+            body += html_table(_districts_table(ctx, rows, spec["column"]), lang,
+                               summary=t("traj.by_district", lang))
+        st.html(body)
+    if not drawn:
         st.info(t("traj.no_metric", lang))

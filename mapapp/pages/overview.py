@@ -33,6 +33,7 @@ from mapapp.pages._common import (
     layer_shares,
     name_col,
     scope_text,
+    show_html_table,
     show_scope,
     show_table,
 )
@@ -384,17 +385,15 @@ def render(ctx: Ctx) -> None:
     areas["tip"] = [f"{n}\n{label}: {int(b):,}" for n, b in zip(areas[nc], areas["buildings"],
                                                                  strict=True)]
     city_map(ctx, areas, key="ov_map")
-    show_table(d[[nc, "adcode", "buildings"]].rename(columns={nc: "district"}), lang,
-               key="ov_districts")
+    show_html_table(d[[nc, "adcode", "buildings"]].rename(columns={nc: "district"}), lang)
     n, n_syn = int(d["buildings"].sum()), int(counts["synthetic"].sum())
     show_scope(ctx, {"synthetic_share": n_syn / n if n else float("nan"), "n_buildings": n,
                      "city_buildings_estimate": cfg.full_scale_buildings,
                      "is_citywide": n >= CITYWIDE_SHARE * cfg.full_scale_buildings and n_syn == 0})
 
-    with st.expander(t("ov.layers", lang)):
-        lay = data.layers_table(*ctx.key)
-        lay = lay.assign(synthetic_share=(lay["n_synthetic"] / lay["n_rows"].clip(lower=1)).round(3))
-        show_table(lay[["name", "kind", "n_rows", "synthetic_share", "source"]]
-                   .rename(columns={"name": "layer"}), lang, key="ov_layers")
+    lay = data.layers_table(*ctx.key)
+    lay = lay.assign(synthetic_share=(lay["n_synthetic"] / lay["n_rows"].clip(lower=1)).round(3))
+    show_html_table(lay[["name", "kind", "n_rows", "synthetic_share", "source"]]
+                    .rename(columns={"name": "layer"}), lang, summary=t("ov.layers", lang))
     attr = "; ".join(str(v) for v in data.meta(*ctx.key).get("attribution", {}).values())
     st.caption(t("app.synthetic_note", lang, attr=attr))
