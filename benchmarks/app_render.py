@@ -67,6 +67,8 @@ DECK = '[data-testid="stDeckGlJsonChart"] canvas'
 CITY_MAP = ".ctmap svg path.area"
 #: The inspector's facet map (inline SVG, :func:`mapapp.report.svg_facets`).
 FACETS = "svg.facet-map circle.facet"
+#: How long the server may take to start [s] (not timed: the loads are).
+START_TIMEOUT_S = 240
 
 
 def free_port() -> int:
@@ -82,7 +84,9 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless",
          "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
+    # the server imports the app and opens its catalogs before it answers (app.py's
+    # start-up hook): seconds on an idle machine, a minute or more under a heavy load
+    deadline = time.time() + START_TIMEOUT_S
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
@@ -91,7 +95,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    msg = "streamlit did not answer /_stcore/health within 60 s"
+    msg = f"streamlit did not answer /_stcore/health within {START_TIMEOUT_S} s"
     raise RuntimeError(msg)
 
 
