@@ -103,3 +103,22 @@ def test_legend_labels_never_repeat(values, decimals, n):
     lo, hi = ms.value_range(values)
     if lo == hi:
         assert len(labels) == 1
+
+
+def test_open_rings_drops_only_the_closing_vertex():
+    square = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]
+    hole = [[0.2, 0.2], [0.4, 0.2], [0.4, 0.4], [0.2, 0.2]]
+    already_open = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]
+    out = ms.open_rings([square, [square, hole], already_open, []])
+    assert out[0] == square[:-1]
+    assert out[1] == [square[:-1], hole[:-1]]
+    assert out[2] == already_open  # nothing to drop: a triangle's three vertices stay
+    assert out[3] == []
+
+
+@given(st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), min_size=3, max_size=30,
+                unique=True))
+def test_open_rings_keeps_every_distinct_vertex_in_order(points):
+    closed = [list(p) for p in points] + [list(points[0])]
+    (out,) = ms.open_rings([closed])
+    assert out == [list(p) for p in points]
