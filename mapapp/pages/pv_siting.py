@@ -241,11 +241,7 @@ def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_
         "kwp": rows["pv_capacity_kwp"].round(1),
         "sy": rows["specific_yield_kwh_per_kwp"].round(0),
         "c": ms.ramp(rows[colour].to_numpy(float), lo, hi, palette=palette).tolist()})
-    # Water only under the buildings: it is drawn by the buildings' own layer kind, while
-    # the roads and boundaries would add a LineLayer, whose shaders a browser without a
-    # GPU compiles in software before the first frame (and 86 kB more JSON in Wuxing).
-    layers = [*base_layers(ctx, bounds=bounds, kinds=("water",)),
-              ms.building_layer(shown, **_SHORT)]
+    layers = [*base_layers(ctx, bounds=bounds), ms.building_layer(shown, **_SHORT)]
     chosen = st.session_state.get("building_id")
     if chosen:
         hit = shown.loc[shown["id"] == chosen, ["p", "h"]]
