@@ -10,16 +10,17 @@ boundaries, water and roads orient the user.
 
 from __future__ import annotations
 
+import importlib
+from contextlib import asynccontextmanager
+
 import streamlit as st
 
-from mapapp import data
-from mapapp.i18n import LANGS, t
-from mapapp.pages import PAGES, Ctx, render
-from twin.config import available_cities, load_city
-from twin.errors import CatalogLockedError, TwinError
-from twin.store import default_home
-
 YEARS = (2025, 2030)
+#: Modules the app needs besides its pages: imported by :func:`_warm` when the server
+#: starts, with every page's module, so that the first visitor's script run finds them in
+#: ``sys.modules`` (pandas, pyarrow, DuckDB, geopandas, pydeck, altair and the engine
+#: registry take seconds to import here).
+WARM_MODULES = ("mapapp.data", "mapapp.i18n", "mapapp.pages", "twin.config", "twin.store")
 
 
 def _query_default(name: str, allowed, fallback):
@@ -30,6 +31,16 @@ def _query_default(name: str, allowed, fallback):
 
 def main() -> None:
     """Render the app."""
+    # Imported here, not at the top: the server imports this module at start-up (see
+    # ``app`` below) before Streamlit's runtime exists, and the ``st.cache_data`` functions
+    # of mapapp.data must be created with the runtime's cache storage (in :func:`_warm`).
+    from mapapp import data
+    from mapapp.i18n import LANGS, t
+    from mapapp.pages import PAGES, Ctx, render
+    from twin.config import available_cities
+    from twin.errors import CatalogLockedError, TwinError
+    from twin.store import default_home
+
     st.set_page_config(page_title="carbon-twin", layout="wide")
     side = st.sidebar
     lang_default = _query_default("lang", LANGS, "en")
@@ -38,7 +49,7 @@ def main() -> None:
     cities = available_cities()
     city = side.selectbox(t("app.city", lang), cities, key="city",
                           index=cities.index(_query_default("city", cities, cities[0])),
-                          format_func=lambda c: _city_label(c, lang))
+                          format_func=lambda c: data.city_name(c, lang))
     year = side.radio(t("app.year", lang), YEARS, key="year", horizontal=True)
     page_ids = [p for p, _, _ in PAGES]
     labels = {p: t(label, lang) for p, label, _ in PAGES}
@@ -55,25 +66,43 @@ def main() -> None:
     try:
         state, missing = data.twin_state(home, city, version)
         if state == "missing":
-            st.warning(t("app.not_built", lang, city=_city_label(city, lang), home=home,
+            st.warning(t("app.not_built", lang, city=data.city_name(city, lang), home=home,
                          cmd=data.command_for("build", city)))
             return
         if state == "partial":
-            st.warning(t("app.half_built", lang, city=_city_label(city, lang),
+            st.warning(t("app.half_built", lang, city=data.city_name(city, lang),
                          missing=", ".join(missing), cmd=data.command_for("build", city)))
             return
         st.header(labels[page])
         render(page, Ctx(home=home, city=city, version=version, lang=lang, year=int(year),
                          basemap=bool(basemap)))
     except CatalogLockedError as exc:  # a twin command is writing the catalog: not missing, busy
-        st.warning(t("app.busy", lang, city=_city_label(city, lang), error=str(exc)))
+        st.warning(t("app.busy", lang, city=data.city_name(city, lang), error=str(exc)))
     except TwinError as exc:  # the store turns every DuckDB error into a CatalogError that says the fix
         st.error(t("app.read_error", lang, error=str(exc)))
 
 
-def _city_label(city_id: str, lang: str) -> str:
-    c = load_city(city_id)
-    return c.name_zh if lang == "zh" else c.name_en
+@asynccontextmanager
+async def _warm(_app):
+    """Server start-up (``st.App``'s lifespan hook), before the first visitor can connect.
+
+    Imports :data:`WARM_MODULES` and opens each built city's catalog
+    (:func:`mapapp.data.warm_start`), the cold part of a first page load.
+    """
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    from mapapp import data
+    from mapapp.pages import PAGES
+    from twin.config import available_cities
+    from twin.store import default_home
+
+    for _, _, module in PAGES:
+        importlib.import_module(f"mapapp.pages.{module}")
+    data.warm_start(str(default_home()), available_cities())
+    yield None
 
 
-main()
+if __name__ == "__main__":  # the script run of every page view (and of AppTest)
+    main()
+else:  # imported by ``streamlit run app.py``, which serves this ASGI app (uvicorn)
+    app = st.App(__file__, lifespan=_warm)

@@ -16,6 +16,7 @@ Geometry leaves the catalog as WKB in EPSG:4549 and is turned into lon/lat
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -28,6 +29,7 @@ import streamlit as st
 
 from engines.registry import ENGINES
 from mapapp.mapstyle import MAX_FEATURES
+from twin.config import load_city
 from twin.errors import CatalogError
 from twin.schema import LAYERS, LEDGERS
 from twin.store import Between, TwinStore
@@ -39,6 +41,7 @@ __all__ = [
     "KNOWN_TABLES",
     "building_counts",
     "catalog_version",
+    "city_name",
     "columns_of",
     "command_for",
     "context_layers",
@@ -61,6 +64,7 @@ __all__ = [
     "tables",
     "target_progress",
     "twin_state",
+    "warm_start",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +93,13 @@ _MAJOR_ROADS = ("motorway", "trunk", "primary")
 def command_for(engine: str, city: str) -> str:
     """The CLI command that computes ``engine``'s results for ``city``."""
     return ENGINE_TABLES[engine][0].format(city=city)
+
+
+@functools.lru_cache(maxsize=64)
+def city_name(city: str, lang: str) -> str:
+    """The city's name in ``lang`` (``"zh"`` or ``"en"``) from its configuration (read once)."""
+    c = load_city(city)
+    return c.name_zh if lang == "zh" else c.name_en
 
 
 def catalog_version(home: str, city: str) -> float:
@@ -144,6 +155,33 @@ def twin_state(home: str, city: str, version: float) -> tuple[str, tuple[str, ..
     have = set(tables(home, city, version))
     missing = tuple(n for n in CORE_LAYERS if n not in have)
     return ("partial", missing) if missing else ("ok", ())
+
+
+def warm_start(home: str, cities) -> list[str]:
+    """Open each built city's catalog and read its state once, when the server starts.
+
+    Called from the app's start-up hook (``app.py``), so that the first visitor does not
+    wait for a connection (loading DuckDB's spatial extension: about half a second per
+    catalog on an idle machine here) and the table list. A catalog that is missing, being
+    written or unreadable is skipped (logged): the page says why when someone opens it.
+
+    Returns
+    -------
+    list of str
+        The cities whose catalogs are open.
+    """
+    opened = []
+    for city in cities:
+        version = catalog_version(home, city)
+        if version == 0.0:
+            continue
+        try:
+            twin_state(home, city, version)
+        except CatalogError as exc:
+            logger.info("not warming %s at start-up: %s", city, exc)
+            continue
+        opened.append(city)
+    return opened
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -38,6 +38,7 @@ __all__ = [
     "legend_labels",
     "legend_stops",
     "line_layer",
+    "open_rings",
     "path_layer",
     "point_layer",
     "polygon_layer",
@@ -249,6 +250,26 @@ def polygon_layer(df: pd.DataFrame, *, layer_id: str, colour="fill", line=None,
     return pdk.Layer("PolygonLayer", df, id=layer_id, get_polygon="polygon", get_fill_color=colour,
                      get_line_color=line or [80, 80, 80, 120], line_width_min_pixels=0.5,
                      stroked=line is not None, pickable=pickable, auto_highlight=pickable, **kw)
+
+
+def open_rings(polygons) -> list:
+    """Polygons (lon/lat rings as lists of ``[x, y]``) without each ring's closing vertex.
+
+    deck.gl closes a polygon's rings itself, so the repeated first vertex is bytes sent for
+    nothing (a fifth of a rectangular footprint's coordinates). A polygon is one ring
+    (a list of points) or a list of rings (exterior, holes); rings with fewer than four
+    vertices, or whose last vertex is not the first, are kept as they are.
+    """
+    def ring(r):
+        return r[:-1] if len(r) > 3 and r[0] == r[-1] else r
+
+    out = []
+    for poly in polygons:
+        if len(poly) and len(poly[0]) and isinstance(poly[0][0], (list, tuple)):
+            out.append([ring(r) for r in poly])
+        else:
+            out.append(ring(poly))
+    return out
 
 
 def building_layer(df: pd.DataFrame, *, layer_id: str = "buildings", polygon: str = "polygon",

@@ -92,15 +92,16 @@ def need(ctx: Ctx, engine: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def base_layers(ctx: Ctx, *, bounds=None) -> list:
+def base_layers(ctx: Ctx, *, bounds=None, kinds=("water", "roads", "boundaries")) -> list:
     """Water, major roads and district boundaries under a deck.gl map's own layers.
 
     Two kinds of deck.gl layer in all (polygons, lines): in a browser without a GPU each
     kind costs a few hundred milliseconds of the first render. With ``bounds`` (lon/lat
     ``minx, miny, maxx, maxy``, e.g. a district's) only what reaches into them, padded by a
     quarter of their size, is sent. (City-zoom aggregates are drawn by :func:`city_map`.)
+    ``kinds`` picks among them (e.g. ``("water",)``: polygons only, no line layer).
     """
-    ctxl = data.context_layers(*ctx.key)
+    ctxl = {k: v for k, v in data.context_layers(*ctx.key).items() if k in kinds}
     if bounds is not None:
         ctxl = {name: ms.within(df, bounds, pad=0.25) for name, df in ctxl.items()}
     out = []

@@ -236,7 +236,8 @@ def _district_level(ctx: Ctx, district, colour, rank, uses, roofs, min_kwp, min_
     # Only what the map draws and its tooltip shows, under one-letter keys: every filter
     # change resends these rows as JSON records, the keys repeated in every row.
     shown = pd.DataFrame({
-        "id": rows["building_id"], "p": rows["polygon"], "h": rows["height_m"].round(1),
+        "id": rows["building_id"], "p": ms.open_rings(rows["polygon"]),
+        "h": rows["height_m"].round(1),
         "kwp": rows["pv_capacity_kwp"].round(1),
         "sy": rows["specific_yield_kwh_per_kwp"].round(0),
         "c": ms.ramp(rows[colour].to_numpy(float), lo, hi, palette=palette).tolist()})

@@ -46,7 +46,7 @@ def server(engine_home, tmp_path_factory):
          "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + 240  # app.py warms imports and catalogs before it answers
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",

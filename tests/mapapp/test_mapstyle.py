@@ -205,3 +205,22 @@ def test_svg_map_dots_small_areas_draws_points_and_outlines_the_chosen_one():
     dot = ms.svg_map(pts, bounds, width=640, height=400, chosen="w1")
     assert re.search(r'<g class="area chosen"[^>]*data-key="w1"[^>]*><path class="marker" '
                      r'd="M3200,2000h0"', dot), dot
+
+
+def test_open_rings_drops_only_the_closing_vertex():
+    square = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]
+    hole = [[0.2, 0.2], [0.4, 0.2], [0.4, 0.4], [0.2, 0.2]]
+    already_open = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]
+    out = ms.open_rings([square, [square, hole], already_open, []])
+    assert out[0] == square[:-1]
+    assert out[1] == [square[:-1], hole[:-1]]
+    assert out[2] == already_open  # nothing to drop: a triangle's three vertices stay
+    assert out[3] == []
+
+
+@given(st.lists(st.tuples(st.floats(-180, 180), st.floats(-90, 90)), min_size=3, max_size=30,
+                unique=True))
+def test_open_rings_keeps_every_distinct_vertex_in_order(points):
+    closed = [list(p) for p in points] + [list(points[0])]
+    (out,) = ms.open_rings([closed])
+    assert out == [list(p) for p in points]
