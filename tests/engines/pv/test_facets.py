@@ -294,7 +294,10 @@ def test_osm_defaulted_heights_are_flagged_in_the_facets(tmp_path):
 def test_pitched_setback_area_matches_geos_buffer(L, W_share, pitch, setback):
     """The set-back facet areas (numpy) equal GEOS's mitre negative buffer of the facet polygons.
 
-    Setbacks from 1 cm (GEOS returns nothing for a tiny triangle buffered by 1e-306 m).
+    Setbacks from 1 cm (GEOS returns nothing for a tiny triangle buffered by 1e-306 m). The
+    triangle (hip end) is also checked against its exact inset, the similar triangle, which
+    collapses at the inradius: there GEOS leaves a sliver (0.0013 m2 of a 51 m2 facet with a
+    setback 0.5 % over the inradius), so GEOS is the reference only below 0.99 of it.
     """
     from engines.pv.facets import _inset_trapezoid_area
 
@@ -307,10 +310,17 @@ def test_pitched_setback_area_matches_geos_buffer(L, W_share, pitch, setback):
     for name, (ring, eave, ridge) in shapes.items():
         if name == "hip trapezoid" and ridge < 0.1 * setback:
             continue  # GEOS simplifies such a ridge away; roof_facets asks GEOS for these
-        want = shapely.area(shapely.buffer(shapely.Polygon(ring), -setback, join_style="mitre"))
         got = _inset_trapezoid_area(np.array([eave]), np.array([ridge]), np.array([d]), setback)[0]
-        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name
         assert 0.0 <= got <= eave * d + 1e-9  # never more than the facet
+        if name == "hip end":
+            # exact: the inset triangle is similar, scaled by 1 - setback / inradius
+            area = W * d / 2
+            r = area / ((W + 2 * np.hypot(W / 2, d)) / 2)
+            assert got == pytest.approx(area * max(0.0, 1 - setback / r) ** 2, rel=1e-9, abs=1e-9)
+            if setback > 0.99 * r:
+                continue  # GEOS leaves a sliver (up to 2.5e-5 of the area) where it collapses
+        want = shapely.area(shapely.buffer(shapely.Polygon(ring), -setback, join_style="mitre"))
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name
 
 
 def test_pitched_setback_area_known_values():
