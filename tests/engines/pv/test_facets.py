@@ -5,7 +5,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from shapely import affinity
 from shapely.geometry import MultiPolygon, box
@@ -289,6 +289,7 @@ def test_osm_defaulted_heights_are_flagged_in_the_facets(tmp_path):
 
 
 @settings(max_examples=200, deadline=None)
+@example(L=12.5, W_share=0.90234375, pitch=34.0, setback=2.65625)  # GEOS sliver, exact 0 (CI)
 @given(L=st.floats(0.5, 80.0), W_share=st.floats(0.02, 1.0), pitch=st.floats(0.0, 60.0),
        setback=st.one_of(st.just(0.0), st.floats(0.01, 3.0)))
 def test_pitched_setback_area_matches_geos_buffer(L, W_share, pitch, setback):
