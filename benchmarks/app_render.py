@@ -84,13 +84,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    """``streamlit run app.py`` headless on ``port`` with TWIN_HOME=home; waits for health."""
-    env = dict(os.environ, TWIN_HOME=str(home), PYTHONPATH=str(REPO))
+def start_server(home: Path, port: int, repo: Path = REPO) -> subprocess.Popen:
+    """``streamlit run app.py`` headless on ``port`` with TWIN_HOME=home; waits for health.
+
+    ``repo``: the checkout to serve (default this one, with this interpreter; another
+    checkout runs with its own ``.venv``, as ``benchmarks/inspector_ab.py`` serves two).
+    """
+    repo = Path(repo)
+    python = sys.executable if repo == REPO else str(repo / ".venv" / "bin" / "python")
+    env = dict(os.environ, TWIN_HOME=str(home), PYTHONPATH=str(repo))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless",
+        [python, "-m", "streamlit", "run", str(repo / "app.py"), "--server.headless",
          "true", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # the server imports the app and opens its catalogs before it answers (app.py's
     # start-up hook): seconds on an idle machine, a minute or more under a heavy load
     deadline = time.time() + START_TIMEOUT_S

@@ -15,17 +15,16 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import app_render as ar
 from playwright.sync_api import sync_playwright
 
-TOP = {"before": f"{ar.DECK}, .ctmap svg g.area", "after": f"{ar.DECK}, .ctmap svg g.area"}
+#: The top map, whichever a checkout draws: a deck.gl canvas (before) or the SVG map (after).
+TOP = f"{ar.DECK}, .ctmap svg g.area"
 _p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 _p.add_argument("--before", required=True, help="checkout served as 'before' (its .venv)")
 _p.add_argument("--after", default=str(Path(__file__).resolve().parents[1]))
@@ -38,22 +37,9 @@ N = _a.repeat
 
 def serve(repo):
     port = ar.free_port()
-    env = dict(os.environ, TWIN_HOME=HOME, PYTHONPATH=repo)
-    p = subprocess.Popen([f"{repo}/.venv/bin/python", "-m", "streamlit", "run", f"{repo}/app.py",
-                          "--server.headless", "true", "--server.port", str(port),
-                          "--browser.gatherUsageStats", "false"], cwd=repo, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return p, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.3)
-    msg = f"{repo}: streamlit did not answer /_stcore/health"
-    raise RuntimeError(msg)
+    return ar.start_server(Path(HOME), port, Path(repo).resolve()), f"http://127.0.0.1:{port}"
 
-def load(ctx, url, which):
+def load(ctx, url):
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)
     cdp.send("Performance.enable")
@@ -71,7 +57,7 @@ def load(ctx, url, which):
     t0 = time.perf_counter()
     page.goto(f"{url}/?page=inspector&city=huzhou")
     page.wait_for_selector('[data-testid="stMetric"]', timeout=180_000)
-    page.wait_for_selector(TOP[which], timeout=180_000)
+    page.wait_for_selector(TOP, timeout=180_000)
     page.wait_for_selector(ar.FACETS, timeout=180_000)
     ar.wait_idle(page, 180_000)
     wall = time.perf_counter() - t0
@@ -91,11 +77,11 @@ try:
         b = pw.chromium.launch(executable_path=ar.CHROMIUM, args=ar.ARGS)
         ctx = b.new_context(viewport=ar.VIEWPORT)
         for k in REPOS:  # warm both servers and the HTTP cache (not counted)
-            load(ctx, urls[k], k)
+            load(ctx, urls[k])
         for i in range(N):
             for k in (("before", "after") if i % 2 == 0 else ("after", "before")):
                 loads.append(os.getloadavg()[0])
-                r = load(ctx, urls[k], k)
+                r = load(ctx, urls[k])
                 res[k].append(r)
                 print(k, json.dumps({a: (round(v, 3) if isinstance(v, float) else v)
                                      for a, v in r.items()}), flush=True)
