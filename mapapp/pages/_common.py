@@ -92,16 +92,15 @@ def need(ctx: Ctx, engine: str, names: tuple[str, ...]) -> bool:
     return False
 
 
-def base_layers(ctx: Ctx, *, bounds=None, kinds=("water", "roads", "boundaries")) -> list:
+def base_layers(ctx: Ctx, *, bounds=None) -> list:
     """Water, major roads and district boundaries under a deck.gl map's own layers.
 
     Two kinds of deck.gl layer in all (polygons, lines): in a browser without a GPU each
     kind costs a few hundred milliseconds of the first render. With ``bounds`` (lon/lat
     ``minx, miny, maxx, maxy``, e.g. a district's) only what reaches into them, padded by a
     quarter of their size, is sent. (City-zoom aggregates are drawn by :func:`city_map`.)
-    ``kinds`` picks among them (e.g. ``("water",)``: polygons only, no line layer).
     """
-    ctxl = {k: v for k, v in data.context_layers(*ctx.key).items() if k in kinds}
+    ctxl = data.context_layers(*ctx.key)
     if bounds is not None:
         ctxl = {name: ms.within(df, bounds, pad=0.25) for name, df in ctxl.items()}
     out = []
@@ -117,23 +116,36 @@ def base_layers(ctx: Ctx, *, bounds=None, kinds=("water", "roads", "boundaries")
 
 
 def city_map(ctx: Ctx, areas: pd.DataFrame, *, key: str, on_pick=None, legend=None,
-             hint: str = "") -> None:
-    """The city-zoom map: ``areas`` (a choropleth) over water, major roads and boundaries.
+             hint: str = "", bounds=None, view: str | None = None, **svg_options) -> None:
+    """An SVG map of ``areas`` over water, major roads and boundaries (no deck.gl).
 
-    ``areas`` has ``polygon``, ``fill``, ``key`` and ``tip`` columns (see
-    :func:`mapapp.mapstyle.svg_map`). Drawn as SVG (:mod:`mapapp.pages._svgmap`): pan,
-    zoom, a tooltip, ``on_pick`` called when an area is clicked, a ``legend`` (title,
+    The city-zoom map (a district choropleth) and, with ``bounds``, the inspector's
+    building-zoom maps. ``areas`` has ``polygon`` (or ``lon``/``lat``), ``fill``, ``key``
+    and ``tip`` columns (see :func:`mapapp.mapstyle.svg_map`). Drawn as SVG
+    (:mod:`mapapp.pages._svgmap`): pan, zoom, a tooltip, ``on_pick`` called when an area is
+    clicked (its key in ``st.session_state[key]["pick"]``), a ``legend`` (title,
     [(label, ``#rrggbb``)]) and a ``hint`` under the map.
+
+    Parameters
+    ----------
+    bounds : tuple of float, optional
+        Lon/lat ``(minx, miny, maxx, maxy)`` shown (default: the city's districts).
+    view : str, optional
+        What the map shows: pan and zoom are kept while it stays the same (default: the city).
+    **svg_options
+        Passed to :func:`mapapp.mapstyle.svg_map` (``width``, ``height``, ``clip``,
+        ``chosen``, ``outline``, ``marker_px``, ``on_top``).
     """
     from mapapp.pages._svgmap import svg_component
 
     ctxl = data.context_layers(*ctx.key)
-    bounds = data.districts(*ctx.key)[2]
+    if bounds is None:
+        bounds = data.districts(*ctx.key)[2]
     lines = [(ctxl[name], colour, width) for name, colour, width in
              (("roads", (120, 120, 120, 200), 1.0), ("boundaries", (60, 60, 60, 230), 1.5))
              if name in ctxl]
-    svg = ms.svg_map(areas, bounds, water=ctxl.get("water"), lines=lines)
-    svg_component(svg, key=key, view=ctx.city, on_pick=on_pick, legend=legend,
+    svg = ms.svg_map(areas, bounds, water=ctxl.get("water"), lines=lines, **svg_options)
+    svg_component(svg, key=key, view=view or ctx.city, on_pick=on_pick, legend=legend,
                   hint=hint or t("app.city_map_hint", ctx.lang))
 
 

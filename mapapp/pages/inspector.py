@@ -22,10 +22,9 @@ import pandas as pd
 import streamlit as st
 
 from mapapp import data
-from mapapp import mapstyle as ms
 from mapapp import report as rp
 from mapapp.i18n import category, column, t
-from mapapp.pages._common import Ctx, chart, name_col, need, show_scope, show_table
+from mapapp.pages._common import Ctx, chart, city_map, name_col, need, show_scope, show_table
 
 __all__ = ["CHOSEN_RGBA", "TOP_N", "TOP_RGBA", "horizon_frame", "monthly_frame", "render", "sheet_kinds"]
 
@@ -144,29 +143,10 @@ def _hex(rgba) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgba[:3]))
 
 
-def _small_map(ctx: Ctx, areas: pd.DataFrame, bounds, *, key: str, view: str, on_pick=None,
-               chosen: str | None = None, legend=None, outline: bool = False,
-               marker_px: float = 0.0) -> None:
-    """A building-zoom map as SVG (:mod:`mapapp.pages._svgmap`), context cut to its bounds.
-
-    ``areas`` are drawn over the water, major roads and district boundaries within
-    ``bounds`` (water cut to them, so the markup stays small).
-
-    ``areas`` has ``polygon`` (or ``lon``/``lat``), ``fill``, ``key`` and ``tip`` (see
-    :func:`mapapp.mapstyle.svg_map`); ``chosen`` is outlined, ``on_pick`` is called when an
-    area is clicked (its key in ``st.session_state[key]["pick"]``). No deck.gl: a WebGL map
-    cost the sheet seconds of its first render in a browser without a GPU.
-    """
-    from mapapp.pages._svgmap import svg_component
-
-    ctxl = data.context_layers(*ctx.key)
-    lines = [(ctxl[name], colour, width) for name, colour, width in
-             (("roads", (120, 120, 120, 200), 1.0), ("boundaries", (60, 60, 60, 230), 1.5))
-             if name in ctxl]
-    svg = ms.svg_map(areas, bounds, water=ctxl.get("water"), lines=lines, width=640, height=400,
-                     clip=True, chosen=chosen, outline=outline, marker_px=marker_px, on_top=True)
-    svg_component(svg, key=key, view=view, on_pick=on_pick, legend=legend,
-                  hint=t("app.city_map_hint", ctx.lang))
+#: The inspector's building-zoom maps (:func:`mapapp.pages._common.city_map` options): the
+#: context cut to the bounds (the markup stays small), the areas drawn over the water. No
+#: deck.gl: a WebGL map cost the sheet seconds of its first render in a browser without a GPU.
+_SMALL_MAP = {"width": 640, "height": 400, "clip": True, "on_top": True}
 
 
 # -- shared parts of a sheet -----------------------------------------------------------------
@@ -269,8 +249,8 @@ def _top_map(ctx: Ctx, top: pd.DataFrame, chosen: str) -> None:
     legend = (t("in.map_legend", lang), [(t("in.map_chosen", lang), _hex(CHOSEN_RGBA)),
                                          (t("in.map_top", lang), _hex(TOP_RGBA))])
     view = f"{ctx.city}:{st.session_state.get('in_district')}:{st.session_state.get('in_rank')}"
-    _small_map(ctx, areas, bounds, key="in_map", view=view, on_pick=_on_map, chosen=chosen,
-               legend=legend, outline=True, marker_px=9.0)
+    city_map(ctx, areas, key="in_map", bounds=bounds, view=view, on_pick=_on_map, legend=legend,
+             chosen=chosen, outline=True, marker_px=9.0, **_SMALL_MAP)
 
 
 def _facet_map(ctx: Ctx, building_id: str) -> None:
@@ -375,8 +355,8 @@ def _site(ctx: Ctx, kind: str) -> None:
         areas = frame.assign(fill=[[230, 120, 40, 220]] * len(frame), key=sid, tip=tip)
         bounds = _bounds(frame, pad=0.01 if "lon" in frame else 0.002)
         st.caption(t("in.site_map", lang))
-        _small_map(ctx, areas, bounds, key=f"in_site_map_{kind}", view=f"{ctx.city}:{kind}:{sid}",
-                   chosen=sid)
+        city_map(ctx, areas, key=f"in_site_map_{kind}", bounds=bounds,
+                 view=f"{ctx.city}:{kind}:{sid}", chosen=sid, **_SMALL_MAP)
     if kind == "wind" and {"gross_energy_mwh_per_yr", "energy_mwh_per_yr"} <= set(r.index):
         e = pd.DataFrame({"label": [column("gross_energy_mwh_per_yr", lang),
                                     column("energy_mwh_per_yr", lang)],
