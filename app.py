@@ -16,11 +16,6 @@ from contextlib import asynccontextmanager
 import streamlit as st
 
 YEARS = (2025, 2030)
-#: Modules the app needs besides its pages: imported by :func:`_warm` when the server
-#: starts, with every page's module, so that the first visitor's script run finds them in
-#: ``sys.modules`` (pandas, pyarrow, DuckDB, geopandas, pydeck, altair and the engine
-#: registry take seconds to import here).
-WARM_MODULES = ("mapapp.data", "mapapp.i18n", "mapapp.pages", "twin.config", "twin.store")
 
 
 def _query_default(name: str, allowed, fallback):
@@ -86,11 +81,11 @@ def main() -> None:
 async def _warm(_app):
     """Server start-up (``st.App``'s lifespan hook), before the first visitor can connect.
 
-    Imports :data:`WARM_MODULES` and opens each built city's catalog
-    (:func:`mapapp.data.warm_start`), the cold part of a first page load.
+    Imports what :func:`main` imports and every page's module, so that the first
+    visitor's script run finds them in ``sys.modules`` (pandas, pyarrow, DuckDB, geopandas,
+    pydeck, altair and the engine registry take seconds to import here), and opens each
+    built city's catalog (:func:`mapapp.data.warm_start`): the cold part of a first page load.
     """
-    for name in WARM_MODULES:
-        importlib.import_module(name)
     from mapapp import data
     from mapapp.pages import PAGES
     from twin.config import available_cities
