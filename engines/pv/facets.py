@@ -448,8 +448,8 @@ def _pitched_facets(gdf: gpd.GeoDataFrame, heights: np.ndarray, hdef: np.ndarray
         plan = [plan_t, plan_t, plan_e, plan_e]
         # trapezoids (eave L, ridge L - W) and triangular ends (eave W), sloped height d
         trap = _inset_trapezoid_area(L, L - W, d, s)
-        # GEOS drops a ridge shorter than 1 % of the setback before buffering (its input
-        # simplifier): keep its figure for such near-square hips, so results do not move
+        # GEOS simplifies a ridge much shorter than the setback away before buffering:
+        # below _SHORT_RIDGE_FRACTION of it, keep GEOS's figure so results do not move
         ridge = L - W
         short = ridge < _SHORT_RIDGE_FRACTION * s
         if short.any():
