@@ -13,6 +13,8 @@ is shown.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -115,6 +117,20 @@ def _charts(titles: tuple[str, ...], trajs: tuple[pd.DataFrame, ...],
     ).configure_legend(labelLimit=420)
 
 
+class _Section(NamedTuple):
+    """One ledger metric of the trajectory: its targets, ledger rows and path (if city-wide)."""
+
+    metric: str
+    spec: dict
+    targets: pd.DataFrame
+    city_wide: pd.DataFrame
+    rows: pd.DataFrame
+    unit_label: str
+    title: str
+    traj: pd.DataFrame | None
+    origin: str
+
+
 def _potential(pf: pd.DataFrame, metric: str, lang: str, unit_label: str) -> str:
     rows = pf.loc[(pf["metric"] == metric) & pf["potential"].notna()] if len(pf) else pf
     if rows.empty:
@@ -177,12 +193,14 @@ def render_trajectory(ctx: Ctx, pf: pd.DataFrame) -> None:
         title = f"{tg['indicator_zh' if lang == 'zh' else 'indicator_en'].iloc[0]} ({', '.join(tg['id'])})"
         traj, origin = (metric_trajectory(city_wide, rows, spec["column"], base_year)
                         if len(city_wide) else (None, ""))
-        sections.append((metric, spec, tg, city_wide, rows, unit_label, title, traj, origin))
-    drawn = [s for s in sections if s[7] is not None]
+        sections.append(_Section(metric, spec, tg, city_wide, rows, unit_label, title, traj,
+                                 origin))
+    drawn = [s for s in sections if s.traj is not None]
     if drawn:
-        chart(_charts, tuple(s[6] for s in drawn), tuple(s[7] for s in drawn),
-              tuple(s[3] for s in drawn), tuple(s[5] for s in drawn), lang, width="content")
-    for metric, spec, tg, _cw, rows, unit_label, title, traj, origin in sections:
+        chart(_charts, tuple(s.title for s in drawn), tuple(s.traj for s in drawn),
+              tuple(s.city_wide for s in drawn), tuple(s.unit_label for s in drawn), lang,
+              width="content")
+    for metric, spec, tg, _, rows, unit_label, title, traj, origin in sections:
         st.markdown(f"**{title}**")
         if traj is None:
             st.caption(t("traj.area_only", lang, ids=", ".join(tg["id"]),
